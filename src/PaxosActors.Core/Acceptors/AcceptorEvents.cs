@@ -1,0 +1,28 @@
+using System.Collections.Immutable;
+using PaxosActors.Core.Protocol;
+
+namespace PaxosActors.Core.Acceptors;
+
+/// <summary>What an acceptor writes to its journal. Each is durable before any reply that depends on it leaves.</summary>
+public interface IAcceptorEvent;
+
+/// <summary>The acceptor promised <paramref name="Ballot"/>: it will accept nothing below it.</summary>
+public sealed record Promised(Ballot Ballot) : IAcceptorEvent;
+
+/// <summary>The acceptor accepted <paramref name="Value"/> for <paramref name="Slot"/> at
+/// <paramref name="Ballot"/>, which also raises its promise to that ballot.</summary>
+public sealed record Voted(long Slot, Ballot Ballot, SlotValue Value) : IAcceptorEvent;
+
+/// <summary>Slots below <paramref name="Below"/> are chosen and held in a learner's durable snapshot, so the
+/// acceptor drops their entries.</summary>
+public sealed record Compacted(long Below) : IAcceptorEvent;
+
+/// <summary>The whole durable state of an acceptor, for Akka.Persistence snapshots.</summary>
+public sealed record AcceptorSnapshot(Ballot Promised, long CompactedBelow, ImmutableArray<AcceptedEntry> Entries)
+{
+    public bool Equals(AcceptorSnapshot? other) =>
+        other is not null && Promised == other.Promised && CompactedBelow == other.CompactedBelow &&
+        Entries.SequenceEqual(other.Entries);
+
+    public override int GetHashCode() => HashCode.Combine(Promised, CompactedBelow, Entries.Length);
+}

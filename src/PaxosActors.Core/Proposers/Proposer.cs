@@ -1,0 +1,350 @@
+using System.Collections.Immutable;
+using PaxosActors.Core.Protocol;
+
+namespace PaxosActors.Core.Proposers;
+
+/// <summary>What a proposer writes to its journal: the highest round it has used, so a restart never reuses a ballot.</summary>
+public sealed record RoundReserved(long Round);
+
+/// <summary>Where a proposer stands.</summary>
+public enum ProposerPhase
+{
+    /// <summary>Neither preparing nor leading: a follower in Multi-Paxos, idle or backing off in Basic Paxos.</summary>
+    Idle,
+    /// <summary>Phase 1 sent, collecting promises.</summary>
+    Preparing,
+    /// <summary>A quorum promised the current ballot: only Phase 2 per slot from here on.</summary>
+    Leading,
+}
+
+/// <summary>
+/// The work one proposer step leaves for the shell, etcd's <c>Ready</c> in small: persist
+/// <see cref="Events"/>, and only once they are durable send <see cref="Messages"/>.
+/// </summary>
+public sealed class ProposerReady
+{
+    public List<RoundReserved> Events { get; } = new();
+    public List<Envelope> Messages { get; } = new();
+    public bool IsEmpty => Events.Count == 0 && Messages.Count == 0;
+}
+
+/// <summary>
+/// A proposer, and in Multi-Paxos the leader (Paxos Made Moderately Complex §3): Phase 1 once for
+/// every slot from the first unchosen one, then Phase 2 per slot with batching and a window of slots
+/// in flight; no-ops fill gaps. In Basic Paxos it runs Phase 1 again for every slot. Deterministic:
+/// time is <see cref="Tick"/>, randomness is the seeded <see cref="Random"/> it is given.
+/// </summary>
+public sealed class Proposer
+{
+    private readonly QuorumSet _acceptors;
+    private readonly ImmutableArray<int> _peers;   // every node with a proposer, this one included
+    private readonly ProposerOptions _options;
+    private readonly Random _random;
+    private readonly Backoff _backoff;
+
+    private readonly Queue<ReadOnlyMemory<byte>> _pending = new();
+    private readonly Dictionary<long, InFlight> _inFlight = new();
+    private readonly Dictionary<long, SlotValue> _ownBySlot = new(); // our commands, by the slot we put them in
+    private readonly HashSet<long> _chosenAbove = new();            // chosen slots past FirstUnchosen
+    private readonly Dictionary<long, AcceptedEntry> _adopted = new(); // highest-ballot entry per slot in promises
+    private QuorumTracker? _promises;
+    private long _maxCompacted;
+
+    private ProposerReady _ready = new();
+    private long _now;
+    private long _phaseStartedAt;
+    private long _retryAt = -1;
+    private long _electionDeadline;
+    private long _lastHeartbeatSent;
+    private long _highestSeenRound;
+
+    public Proposer(int id, QuorumSet acceptors, IEnumerable<int> peers, ProposerOptions options, Random random)
+    {
+        Id = id;
+        _acceptors = acceptors;
+        _peers = peers.ToImmutableArray();
+        _options = options;
+        _random = random;
+        _backoff = new Backoff(options.BackoffBaseTicks, options.BackoffCapTicks, options.BackoffJitter, random);
+        _electionDeadline = NextElectionDeadline();
+    }
+
+    public int Id { get; }
+    public ProposerPhase Phase { get; private set; }
+
+    /// <summary>The ballot of the current or last attempt.</summary>
+    public Ballot Ballot { get; private set; } = Ballot.Zero;
+
+    /// <summary>Highest round ever reserved. Invariant: durable before any Prepare with it is sent.</summary>
+    public long MaxRound { get; private set; }
+
+    /// <summary>Who this proposer believes leads (itself when leading), if anyone.</summary>
+    public int? Leader { get; private set; }
+
+    /// <summary>Every slot below this is chosen, as far as this node's learner has told it.</summary>
+    public long FirstUnchosen { get; private set; }
+
+    /// <summary>The next slot a new batch goes into.</summary>
+    public long NextSlot { get; private set; }
+
+    public int PendingCount => _pending.Count;
+    public int InFlightCount => _inFlight.Count;
+
+    /// <summary>Consecutive failed attempts: the backoff exponent.</summary>
+    public int Failures => _backoff.Failures;
+
+    /// <summary>Takes the work accumulated since the last call.</summary>
+    public ProposerReady TakeReady()
+    {
+        var r = _ready;
+        _ready = new ProposerReady();
+        return r;
+    }
+
+    /// <summary>Recovery from the journal.</summary>
+    public void Apply(RoundReserved evt) => MaxRound = Math.Max(MaxRound, evt.Round);
+
+    /// <summary>Client commands, from this node or forwarded by another.</summary>
+    public void Handle(Propose propose)
+    {
+        if (propose.Commands.IsNoOp) return;
+        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } leader && leader != Id &&
+            propose.Hops < 2)
+        {
+            Send(Address.Proposer(leader), propose with { Hops = propose.Hops + 1 });
+            return;
+        }
+        foreach (var c in propose.Commands.Commands) _pending.Enqueue(c);
+        if (Phase == ProposerPhase.Leading) ProposePending();
+        else if (!_options.MultiPaxos && Phase == ProposerPhase.Idle && _retryAt < 0) StartPhase1();
+    }
+
+    public void Handle(Promise promise)
+    {
+        if (Phase != ProposerPhase.Preparing || promise.Ballot != Ballot || _promises is null) return;
+        if (_promises.HasVoted(promise.Acceptor) || !_acceptors.Contains(promise.Acceptor)) return;
+        _maxCompacted = Math.Max(_maxCompacted, promise.CompactedBelow);
+        foreach (var e in promise.Entries)
+            if (!_adopted.TryGetValue(e.Slot, out var held) || e.Ballot > held.Ballot)
+                _adopted[e.Slot] = e;
+        if (_promises.Record(promise.Acceptor, true) == VoteResult.Won) BecomeLeader();
+    }
+
+    public void Handle(Nack nack)
+    {
+        _highestSeenRound = Math.Max(_highestSeenRound, nack.Promised.Round);
+        if (nack.Rejected != Ballot || nack.Promised <= Ballot || Phase == ProposerPhase.Idle) return;
+        StepDown(_options.MultiPaxos ? nack.Promised.Proposer : null);
+    }
+
+    /// <summary>A chosen slot, from this node's learner.</summary>
+    public void Handle(Chosen chosen)
+    {
+        long slot = chosen.Slot;
+        if (slot >= FirstUnchosen)
+        {
+            _chosenAbove.Add(slot);
+            while (_chosenAbove.Remove(FirstUnchosen)) FirstUnchosen++;
+        }
+        _inFlight.Remove(slot);
+        _adopted.Remove(slot);
+        if (_ownBySlot.Remove(slot, out var own) && !own.Equals(chosen.Value))
+            Requeue(own); // another value won this slot: ours goes into a later one
+        if (NextSlot < FirstUnchosen) NextSlot = FirstUnchosen;
+        if (slot >= NextSlot) NextSlot = slot + 1;
+
+        if (Phase == ProposerPhase.Leading)
+        {
+            if (!_options.MultiPaxos && _inFlight.Count == 0)
+            {
+                Phase = ProposerPhase.Idle; // Basic Paxos: the next value needs Phase 1 again
+                if (_pending.Count > 0) StartPhase1();
+            }
+            else ProposePending();
+        }
+        else if (!_options.MultiPaxos && Phase == ProposerPhase.Idle && _pending.Count > 0 && _retryAt < 0)
+            StartPhase1();
+    }
+
+    public void Handle(Heartbeat heartbeat)
+    {
+        if (heartbeat.Ballot.Proposer == Id) return;
+        _highestSeenRound = Math.Max(_highestSeenRound, heartbeat.Ballot.Round);
+        if (heartbeat.Ballot < Ballot && Phase != ProposerPhase.Idle) return; // a stale leader; ours is newer
+        if (Phase != ProposerPhase.Idle) StepDown(heartbeat.Ballot.Proposer);
+        Leader = heartbeat.Ballot.Proposer;
+        _electionDeadline = NextElectionDeadline();
+        FlushPendingToLeader();
+    }
+
+    /// <summary>One unit of logical time.</summary>
+    public void Tick()
+    {
+        _now++;
+        switch (Phase)
+        {
+            case ProposerPhase.Preparing when _now - _phaseStartedAt >= _options.PhaseTimeoutTicks:
+                StepDown(null); // no quorum of promises in time
+                break;
+            case ProposerPhase.Leading:
+                ResendStalledAccepts();
+                if (_options.MultiPaxos && _now - _lastHeartbeatSent >= _options.HeartbeatTicks) SendHeartbeat();
+                break;
+            case ProposerPhase.Idle:
+                if (_retryAt >= 0 && _now >= _retryAt)
+                {
+                    _retryAt = -1;
+                    if (_options.MultiPaxos || _pending.Count > 0 || _ownBySlot.Count > 0) StartPhase1();
+                }
+                else if (_options.MultiPaxos && _retryAt < 0 && _now >= _electionDeadline)
+                    StartPhase1();
+                break;
+        }
+    }
+
+    private void StartPhase1()
+    {
+        long round = Math.Max(MaxRound, _highestSeenRound) + 1;
+        var reserved = new RoundReserved(round);
+        Apply(reserved);
+        _ready.Events.Add(reserved);
+        Ballot = new Ballot(round, Id);
+        Phase = ProposerPhase.Preparing;
+        Leader = null;
+        _phaseStartedAt = _now;
+        _promises = _acceptors.NewTracker();
+        _adopted.Clear();
+        _maxCompacted = 0;
+        var prepare = new Prepare(Ballot, FirstUnchosen);
+        foreach (int a in _acceptors.Members) Send(Address.Acceptor(a), prepare);
+    }
+
+    private void BecomeLeader()
+    {
+        Phase = ProposerPhase.Leading;
+        Leader = Id;
+        _backoff.Reset();
+        _promises = null;
+
+        // Slots below an acceptor's compaction point are chosen: the learner fetches them, nobody proposes there.
+        long start = Math.Max(FirstUnchosen, _maxCompacted);
+        long last = start - 1;
+        foreach (long s in _adopted.Keys) last = Math.Max(last, s);
+        foreach (long s in _ownBySlot.Keys) last = Math.Max(last, s);
+
+        _inFlight.Clear();
+        for (long s = start; s <= last; s++)
+        {
+            if (_chosenAbove.Contains(s)) continue;
+            // The rule that makes Paxos safe: the value of the highest-ballot entry any promise reported.
+            var value = _adopted.TryGetValue(s, out var entry) ? entry.Value
+                : _ownBySlot.TryGetValue(s, out var own) ? own
+                : SlotValue.NoOp;
+            SendAccept(s, value);
+        }
+        _adopted.Clear();
+        NextSlot = Math.Max(NextSlot, last + 1);
+        if (_options.MultiPaxos) SendHeartbeat();
+        ProposePending();
+        if (!_options.MultiPaxos && _inFlight.Count == 0) Phase = ProposerPhase.Idle;
+    }
+
+    private void ProposePending()
+    {
+        int window = _options.MultiPaxos ? _options.Window : 1;
+        while (Phase == ProposerPhase.Leading && _pending.Count > 0 && _inFlight.Count < window)
+        {
+            var batch = ImmutableArray.CreateBuilder<ReadOnlyMemory<byte>>();
+            int bytes = 0;
+            while (_pending.Count > 0 && batch.Count < _options.MaxBatchCommands &&
+                   (batch.Count == 0 || bytes + _pending.Peek().Length <= _options.MaxBatchBytes))
+            {
+                var c = _pending.Dequeue();
+                bytes += c.Length;
+                batch.Add(c);
+            }
+            var value = new SlotValue(batch.ToImmutable());
+            long slot = NextSlot++;
+            _ownBySlot[slot] = value;
+            SendAccept(slot, value);
+        }
+    }
+
+    private void SendAccept(long slot, SlotValue value)
+    {
+        _inFlight[slot] = new InFlight(value, _now);
+        var accept = new Accept(Ballot, slot, value);
+        Send(Address.Learner(Id), accept); // our learner counts the votes, so it must know the value
+        foreach (int a in _acceptors.Members) Send(Address.Acceptor(a), accept);
+    }
+
+    private void ResendStalledAccepts()
+    {
+        if (_inFlight.Count == 0) return;
+        List<long>? stalled = null;
+        foreach (var (slot, f) in _inFlight)
+            if (_now - f.SentAt >= _options.PhaseTimeoutTicks) (stalled ??= new()).Add(slot);
+        if (stalled is null) return;
+        if (!_options.MultiPaxos)
+        {
+            StepDown(null); // Basic Paxos retries the whole instance with a higher ballot
+            return;
+        }
+        foreach (long slot in stalled) SendAccept(slot, _inFlight[slot].Value); // lost messages: same ballot again
+    }
+
+    private void SendHeartbeat()
+    {
+        _lastHeartbeatSent = _now;
+        var hb = new Heartbeat(Ballot, FirstUnchosen);
+        foreach (int p in _peers)
+        {
+            if (p == Id) continue;
+            Send(Address.Proposer(p), hb);
+            Send(Address.Learner(p), hb);
+        }
+    }
+
+    /// <summary>Gives up the current attempt. A known new leader is followed; otherwise retry after backoff.</summary>
+    private void StepDown(int? newLeader)
+    {
+        Phase = ProposerPhase.Idle;
+        _promises = null;
+        _adopted.Clear();
+        _inFlight.Clear();
+        Leader = newLeader;
+        int delay = _backoff.NextDelay();
+        if (newLeader is null)
+            _retryAt = _now + delay;
+        else
+        {
+            _retryAt = -1;
+            _electionDeadline = NextElectionDeadline() + delay;
+            FlushPendingToLeader();
+        }
+    }
+
+    private void FlushPendingToLeader()
+    {
+        if (Leader is not { } leader || leader == Id || _pending.Count == 0) return;
+        var commands = _pending.ToImmutableArray();
+        _pending.Clear();
+        Send(Address.Proposer(leader), new Propose(new SlotValue(commands), 1));
+    }
+
+    private void Requeue(SlotValue own)
+    {
+        var rest = _pending.ToArray();
+        _pending.Clear();
+        foreach (var c in own.Commands) _pending.Enqueue(c);
+        foreach (var c in rest) _pending.Enqueue(c);
+        if (_options.MultiPaxos && Phase != ProposerPhase.Leading) FlushPendingToLeader();
+    }
+
+    private long NextElectionDeadline() =>
+        _now + _options.ElectionTimeoutTicks + _random.Next(_options.ElectionTimeoutTicks + 1);
+
+    private void Send(Address to, IPaxosMessage message) => _ready.Messages.Add(new Envelope(to, message));
+
+    private readonly record struct InFlight(SlotValue Value, long SentAt);
+}

@@ -1,0 +1,37 @@
+namespace PaxosActors.Core.Proposers;
+
+/// <summary>How a proposer runs: which Paxos, how big a batch, how many slots in flight, and its
+/// timeouts in logical ticks (the shell turns configured durations into ticks).</summary>
+public sealed record ProposerOptions
+{
+    /// <summary>Multi-Paxos keeps a leader's ballot across slots; Basic Paxos runs both phases for every slot.</summary>
+    public bool MultiPaxos { get; init; } = true;
+
+    /// <summary>Most client commands in one slot value.</summary>
+    public int MaxBatchCommands { get; init; } = 512;
+
+    /// <summary>Most payload bytes in one slot value (one command may exceed it alone).</summary>
+    public int MaxBatchBytes { get; init; } = 1 << 20;
+
+    /// <summary>Most slots a leader keeps in Phase 2 at once.</summary>
+    public int Window { get; init; } = 4;
+
+    /// <summary>Ticks without an answer before a phase is retried.</summary>
+    public int PhaseTimeoutTicks { get; init; } = 20;
+
+    /// <summary>Ticks between a leader's heartbeats.</summary>
+    public int HeartbeatTicks { get; init; } = 5;
+
+    /// <summary>Ticks without a heartbeat before a follower stands for election (plus a random backoff).</summary>
+    public int ElectionTimeoutTicks { get; init; } = 30;
+
+    /// <summary>Binary exponential backoff: the first retry waits up to this many ticks...</summary>
+    public int BackoffBaseTicks { get; init; } = 2;
+
+    /// <summary>...each further retry doubles it, up to this cap...</summary>
+    public int BackoffCapTicks { get; init; } = 64;
+
+    /// <summary>...and this fraction of the wait is drawn at random (1 = uniform in [0, wait]).
+    /// Zero base means no backoff at all: a Nacked proposer retries at once.</summary>
+    public double BackoffJitter { get; init; } = 1.0;
+}

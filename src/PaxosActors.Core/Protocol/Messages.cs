@@ -1,0 +1,60 @@
+using System.Collections.Immutable;
+
+namespace PaxosActors.Core.Protocol;
+
+/// <summary>Every message that crosses the wire between roles. The serializer is bound to this type.</summary>
+public interface IPaxosMessage;
+
+/// <summary>One accepted value an acceptor reports in its <see cref="Promise"/>.</summary>
+public sealed record AcceptedEntry(long Slot, Ballot Ballot, SlotValue Value);
+
+/// <summary>Phase 1a: asks acceptors to promise <paramref name="Ballot"/> for every slot from
+/// <paramref name="FromSlot"/> on. Carries no value (seed 002 gets this wrong).</summary>
+public sealed record Prepare(Ballot Ballot, long FromSlot) : IPaxosMessage;
+
+/// <summary>
+/// Phase 1b: the acceptor promises never to accept a ballot below <paramref name="Ballot"/>, and reports
+/// what it has accepted from the Prepare's slot on. Slots below <paramref name="CompactedBelow"/> are
+/// chosen and forgotten by this acceptor: a leader must learn them, never propose in them.
+/// </summary>
+public sealed record Promise(Ballot Ballot, int Acceptor, long CompactedBelow, ImmutableArray<AcceptedEntry> Entries)
+    : IPaxosMessage
+{
+    public bool Equals(Promise? other) =>
+        other is not null && Ballot == other.Ballot && Acceptor == other.Acceptor &&
+        CompactedBelow == other.CompactedBelow && Entries.SequenceEqual(other.Entries);
+
+    public override int GetHashCode() => HashCode.Combine(Ballot, Acceptor, CompactedBelow, Entries.Length);
+}
+
+/// <summary>Phase 2a: asks acceptors to accept <paramref name="Value"/> for <paramref name="Slot"/> at
+/// <paramref name="Ballot"/>. Learners see it too, so they know which value a vote for (slot, ballot) means.</summary>
+public sealed record Accept(Ballot Ballot, long Slot, SlotValue Value) : IPaxosMessage;
+
+/// <summary>Phase 2b: <paramref name="Acceptor"/> has durably accepted the value of (slot, ballot).</summary>
+public sealed record Accepted(Ballot Ballot, long Slot, int Acceptor) : IPaxosMessage;
+
+/// <summary>A refusal: <paramref name="Acceptor"/> has promised <paramref name="Promised"/>, which is above
+/// <paramref name="Rejected"/>. It lets a losing proposer back off at once instead of waiting for a timeout.</summary>
+public sealed record Nack(Ballot Rejected, int Acceptor, Ballot Promised) : IPaxosMessage;
+
+/// <summary>A learner's announcement that <paramref name="Value"/> is chosen for <paramref name="Slot"/>.</summary>
+public sealed record Chosen(long Slot, SlotValue Value) : IPaxosMessage;
+
+/// <summary>A learner asks a peer for the chosen values from <paramref name="FromSlot"/> on.</summary>
+public sealed record CatchUp(int Learner, long FromSlot) : IPaxosMessage;
+
+/// <summary>Chosen values for consecutive slots starting at <paramref name="FromSlot"/>.</summary>
+public sealed record ChosenRange(long FromSlot, ImmutableArray<SlotValue> Values) : IPaxosMessage
+{
+    public bool Equals(ChosenRange? other) =>
+        other is not null && FromSlot == other.FromSlot && Values.SequenceEqual(other.Values);
+
+    public override int GetHashCode() => HashCode.Combine(FromSlot, Values.Length);
+}
+
+/// <summary>Client commands on their way to the leader's proposer. <paramref name="Hops"/> bounds forwarding.</summary>
+public sealed record Propose(SlotValue Commands, int Hops) : IPaxosMessage;
+
+/// <summary>A leader's periodic sign of life to the other proposers, so they do not start an election.</summary>
+public sealed record Heartbeat(Ballot Ballot, long FirstUnchosen) : IPaxosMessage;
