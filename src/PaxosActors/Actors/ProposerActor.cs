@@ -1,0 +1,93 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using PaxosActors.Core.Proposers;
+using PaxosActors.Core.Protocol;
+using PaxosActors.Routing;
+
+using Address = PaxosActors.Core.Protocol.Address;
+using Envelope = PaxosActors.Core.Protocol.Envelope;
+
+namespace PaxosActors.Actors;
+
+/// <summary>Asks a proposer where it stands; answered with <see cref="ProposerStatus"/>.</summary>
+public sealed class GetProposerStatus : INoSerializationVerificationNeeded
+{
+    public static readonly GetProposerStatus Instance = new();
+    private GetProposerStatus() { }
+}
+
+/// <summary>A proposer's view, for tests and /status.</summary>
+public sealed record ProposerStatus(int Node, ProposerPhase Phase, Ballot Ballot, long MaxRound, int? Leader,
+    long FirstUnchosen, long NextSlot, int Pending, int InFlight, int Failures) : INoSerializationVerificationNeeded;
+
+/// <summary>
+/// The shell around <see cref="Proposer"/>. It persists the highest round before any Prepare that
+/// uses it (so a restarted proposer never reuses a ballot), then sends; it drives the core's clock.
+/// </summary>
+public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
+{
+    private readonly Proposer _proposer;
+    private readonly RoleDirectory _directory;
+    private readonly TimeSpan _tick;
+    private readonly Address _self;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public ProposerActor(int nodeId, Func<Random, Proposer> create, RoleDirectory directory, TimeSpan tick)
+    {
+        _proposer = create(new Random(Random.Shared.Next()));
+        _directory = directory;
+        _tick = tick;
+        _self = Address.Proposer(nodeId);
+        PersistenceId = $"proposer-{nodeId}";
+
+        Recover<RoundReserved>(_proposer.Apply);
+        Recover<SnapshotOffer>(offer => _proposer.Apply((RoundReserved)offer.Snapshot));
+
+        Command<Propose>(p => Step(() => _proposer.Handle(p)));
+        Command<Promise>(p => Step(() => _proposer.Handle(p)));
+        Command<Nack>(n => Step(() => _proposer.Handle(n)));
+        Command<Chosen>(c => Step(() => _proposer.Handle(c)));
+        Command<Heartbeat>(h => Step(() => _proposer.Handle(h)));
+        Command<Tick>(_ => Step(_proposer.Tick));
+        Command<GetProposerStatus>(_ => Sender.Tell(Status()));
+        Command<SaveSnapshotSuccess>(ok => DeleteMessages(ok.Metadata.SequenceNr));
+        Command<SaveSnapshotFailure>(_ => { });
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(_ => { });
+    }
+
+    public override string PersistenceId { get; }
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(int nodeId, Func<Random, Proposer> create, RoleDirectory directory, TimeSpan tick) =>
+        Akka.Actor.Props.Create(() => new ProposerActor(nodeId, create, directory, tick));
+
+    protected override void OnReplaySuccess()
+    {
+        _log.Info("proposer {0} recovered: highest round used {1}", _proposer.Id, _proposer.MaxRound);
+        Timers.StartPeriodicTimer("tick", Tick.Instance, _tick);
+    }
+
+    private void Step(Action handle)
+    {
+        handle();
+        var ready = _proposer.TakeReady();
+        if (ready.Events.Count == 0)
+        {
+            _directory.SendAll(_self, ready.Messages, Self);
+            return;
+        }
+        // Only the last reservation matters: it is the highest. Persist stashes incoming messages
+        // until the handler has run, so nothing overtakes the Prepare it guards.
+        Persist(ready.Events[^1], evt =>
+        {
+            _directory.SendAll(_self, ready.Messages, Self);
+            if (LastSequenceNr % 1000 == 0) SaveSnapshot(evt);
+        });
+    }
+
+    private ProposerStatus Status() => new(_proposer.Id, _proposer.Phase, _proposer.Ballot, _proposer.MaxRound,
+        _proposer.Leader, _proposer.FirstUnchosen, _proposer.NextSlot, _proposer.PendingCount, _proposer.InFlightCount,
+        _proposer.Failures);
+}

@@ -1,0 +1,99 @@
+using Akka.Actor;
+using Akka.TestKit;
+using PaxosActors.Actors;
+using PaxosActors.Core.Protocol;
+using PaxosActors.Routing;
+using PaxosActors.Tests.Support;
+using Address = PaxosActors.Core.Protocol.Address;
+
+namespace PaxosActors.Tests.Actors;
+
+/// <summary>The acceptor actor against probes standing in for proposers and learners (Paxos Made Simple §2.2).</summary>
+public sealed class AcceptorActorSpec : Akka.TestKit.Xunit2.TestKit
+{
+    private readonly RoleDirectory _directory = new();
+    private readonly TestProbe _proposer1;
+    private readonly TestProbe _proposer2;
+    private readonly TestProbe _learner1;
+
+    public AcceptorActorSpec() : base(TestConfig.WithJournal(TestConfig.NewDatabasePath()))
+    {
+        _proposer1 = CreateTestProbe();
+        _proposer2 = CreateTestProbe();
+        _learner1 = CreateTestProbe();
+        _directory.Register(Address.Proposer(1), _proposer1);
+        _directory.Register(Address.Proposer(2), _proposer2);
+        _directory.Register(Address.Learner(1), _learner1);
+    }
+
+    private static SlotValue Value(string s) => SlotValue.Of(System.Text.Encoding.UTF8.GetBytes(s));
+
+    private IActorRef NewAcceptor(string? name = null) =>
+        Sys.ActorOf(AcceptorActor.Props(7, _directory), name ?? $"acceptor-{Guid.NewGuid():N}");
+
+    [Fact]
+    public async Task Acceptor_promises_a_higher_ballot_and_nacks_a_lower_one()
+    {
+        var acceptor = NewAcceptor();
+        acceptor.Tell(new Prepare(new Ballot(5, 2), 0));
+        var promise = await _proposer2.ExpectMsgAsync<Promise>();
+        Assert.Equal(new Ballot(5, 2), promise.Ballot);
+        Assert.Equal(7, promise.Acceptor);
+
+        acceptor.Tell(new Prepare(new Ballot(4, 1), 0));
+        var nack = await _proposer1.ExpectMsgAsync<Nack>();
+        Assert.Equal(new Nack(new Ballot(4, 1), 7, new Ballot(5, 2)), nack);
+    }
+
+    [Fact]
+    public async Task Acceptor_accepts_at_or_above_its_promise_and_nacks_below_it()
+    {
+        var acceptor = NewAcceptor();
+        acceptor.Tell(new Prepare(new Ballot(3, 1), 0));
+        await _proposer1.ExpectMsgAsync<Promise>();
+
+        acceptor.Tell(new Accept(new Ballot(3, 1), 0, Value("equal")));       // equal to the promise: accepted
+        Assert.Equal(new Accepted(new Ballot(3, 1), 0, 7), await _learner1.ExpectMsgAsync<Accepted>());
+
+        acceptor.Tell(new Accept(new Ballot(4, 1), 1, Value("above")));       // above it: accepted, promise raised
+        Assert.Equal(new Accepted(new Ballot(4, 1), 1, 7), await _learner1.ExpectMsgAsync<Accepted>());
+
+        acceptor.Tell(new Accept(new Ballot(2, 2), 2, Value("below")));       // below it: refused
+        Assert.Equal(new Nack(new Ballot(2, 2), 7, new Ballot(4, 1)), await _proposer2.ExpectMsgAsync<Nack>());
+        await _learner1.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public async Task Acceptor_reports_its_highest_ballot_accepted_entry_in_a_promise()
+    {
+        var acceptor = NewAcceptor();
+        acceptor.Tell(new Accept(new Ballot(2, 1), 0, Value("8")));
+        await _learner1.ExpectMsgAsync<Accepted>();
+        acceptor.Tell(new Accept(new Ballot(3, 1), 0, Value("9")));
+        await _learner1.ExpectMsgAsync<Accepted>();
+
+        acceptor.Tell(new Prepare(new Ballot(4, 2), 0));
+        var promise = await _proposer2.ExpectMsgAsync<Promise>();
+        var entry = Assert.Single(promise.Entries);
+        Assert.Equal(new AcceptedEntry(0, new Ballot(3, 1), Value("9")), entry);
+    }
+
+    [Fact]
+    public async Task Acceptor_recreated_from_its_sqlite_journal_still_refuses_lower_ballots_and_reports_its_value()
+    {
+        var acceptor = NewAcceptor("durable-acceptor");
+        acceptor.Tell(new Accept(new Ballot(6, 1), 3, Value("kept")));
+        await _learner1.ExpectMsgAsync<Accepted>(); // the reply leaves only after the write is durable
+        Watch(acceptor);
+        Sys.Stop(acceptor);
+        await ExpectTerminatedAsync(acceptor);
+
+        var again = NewAcceptor("durable-acceptor-again"); // same persistence id: acceptor-7
+        again.Tell(new Prepare(new Ballot(5, 2), 0));
+        Assert.Equal(new Nack(new Ballot(5, 2), 7, new Ballot(6, 1)), await _proposer2.ExpectMsgAsync<Nack>());
+
+        again.Tell(new Prepare(new Ballot(7, 2), 0));
+        var promise = await _proposer2.ExpectMsgAsync<Promise>();
+        Assert.Equal(new AcceptedEntry(3, new Ballot(6, 1), Value("kept")), Assert.Single(promise.Entries));
+    }
+}

@@ -1,0 +1,111 @@
+using Akka.Actor;
+using Akka.TestKit;
+using PaxosActors.Actors;
+using PaxosActors.Core.Proposers;
+using PaxosActors.Core.Protocol;
+using PaxosActors.Routing;
+using PaxosActors.Tests.Support;
+using Address = PaxosActors.Core.Protocol.Address;
+
+namespace PaxosActors.Tests.Actors;
+
+/// <summary>The proposer actor against probe acceptors (Paxos Made Simple §2.2, "P2c").</summary>
+public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
+{
+    private readonly RoleDirectory _directory = new();
+    private readonly TestProbe[] _acceptors;
+    private readonly TestProbe _learner;
+
+    public ProposerActorSpec() : base(TestConfig.WithJournal(TestConfig.NewDatabasePath()))
+    {
+        _acceptors = [CreateTestProbe(), CreateTestProbe(), CreateTestProbe()];
+        for (int i = 0; i < 3; i++) _directory.Register(Address.Acceptor(i + 1), _acceptors[i]);
+        _learner = CreateTestProbe();
+        _directory.Register(Address.Learner(4), _learner);
+    }
+
+    private static SlotValue Value(string s) => SlotValue.Of(System.Text.Encoding.UTF8.GetBytes(s));
+
+    private static readonly ProposerOptions Basic = new()
+    {
+        MultiPaxos = false, PhaseTimeoutTicks = 1000, BackoffBaseTicks = 1, BackoffCapTicks = 2,
+    };
+
+    private IActorRef NewProposer(string name, ProposerOptions? options = null) =>
+        Sys.ActorOf(ProposerActor.Props(4,
+            random => new Proposer(4, new QuorumSet([1, 2, 3]), [4], options ?? Basic, random),
+            _directory, TimeSpan.FromMilliseconds(10)), name);
+
+    private async Task<Prepare> ExpectPrepareAtAllAsync()
+    {
+        Prepare? first = null;
+        foreach (var a in _acceptors)
+        {
+            var p = await a.ExpectMsgAsync<Prepare>();
+            Assert.True(first is null || p == first);
+            first = p;
+        }
+        return first!;
+    }
+
+    [Fact]
+    public async Task Proposer_adopts_the_value_of_the_highest_ballot_accepted_entry_as_in_seed_002()
+    {
+        var proposer = NewProposer("seed-002");
+        proposer.Tell(new Propose(Value("5"), 0));
+
+        // A first attempt is refused: the acceptors have seen round 3, so the retry uses round 4.
+        var first = await ExpectPrepareAtAllAsync();
+        foreach (var (a, i) in _acceptors.Select((a, i) => (a, i)))
+            proposer.Tell(new Nack(first.Ballot, i + 1, new Ballot(3, 9)), a);
+        var second = await ExpectPrepareAtAllAsync();
+        Assert.Equal(new Ballot(4, 4), second.Ballot);
+
+        // Acceptor 1 accepted [n=2, v=8]; acceptor 2 accepted nothing. Seed 002 would pick the larger
+        // value; Paxos picks the value of the highest-numbered proposal among the promises: 8.
+        proposer.Tell(new Promise(second.Ballot, 1, 0, [new AcceptedEntry(0, new Ballot(2, 1), Value("8"))]));
+        proposer.Tell(new Promise(second.Ballot, 2, 0, []));
+
+        var accepts = new List<Accept>();
+        foreach (var a in _acceptors) accepts.Add(await a.ExpectMsgAsync<Accept>());
+        Assert.All(accepts, a => Assert.Equal(new Accept(new Ballot(4, 4), 0, Value("8")), a));
+        // Its own value 5 is not lost: it goes into the next slot.
+        foreach (var a in _acceptors)
+            Assert.Equal(new Accept(new Ballot(4, 4), 1, Value("5")), await a.ExpectMsgAsync<Accept>());
+    }
+
+    [Fact]
+    public async Task Proposer_restarted_from_its_journal_never_reuses_a_ballot()
+    {
+        var proposer = NewProposer("before-restart");
+        proposer.Tell(new Propose(Value("x"), 0));
+        var before = await ExpectPrepareAtAllAsync(); // sent only after its round is durable
+        Watch(proposer);
+        Sys.Stop(proposer);
+        await ExpectTerminatedAsync(proposer);
+
+        var again = NewProposer("after-restart"); // same persistence id: proposer-4
+        again.Tell(new Propose(Value("y"), 0));
+        var after = await ExpectPrepareAtAllAsync();
+        Assert.True(after.Ballot > before.Ballot, $"{after.Ballot} must be above {before.Ballot}");
+        Assert.True(after.Ballot.Round > before.Ballot.Round);
+    }
+
+    [Fact]
+    public async Task Proposer_that_is_nacked_retries_with_a_higher_ballot_after_backing_off()
+    {
+        var proposer = NewProposer("nacked");
+        proposer.Tell(new Propose(Value("v"), 0));
+        var ballot = (await ExpectPrepareAtAllAsync()).Ballot;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            proposer.Tell(new Nack(ballot, 1, new Ballot(ballot.Round + 10, 9)));
+            var retry = (await ExpectPrepareAtAllAsync()).Ballot;
+            Assert.True(retry.Round > ballot.Round + 10, $"retry {retry} must beat the promise it was refused with");
+            ballot = retry;
+        }
+        var status = await proposer.Ask<ProposerStatus>(GetProposerStatus.Instance);
+        Assert.Equal(ProposerPhase.Preparing, status.Phase);
+        Assert.Equal(3, status.Failures); // the backoff exponent grew with each refusal
+    }
+}
