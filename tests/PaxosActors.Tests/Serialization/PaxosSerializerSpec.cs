@@ -113,6 +113,46 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
         Assert.Equal(original, received);
     }
 
+    /// <summary>
+    /// Hand-computed encodings, one per manifest. Journals keep these bytes for ever, so a change here is a format
+    /// break that needs a new manifest, not an edit. Each integer is zig-zag LEB128 (7 → 0E, 41 → 52, 300 → D8 04,
+    /// -1 → 01); counts and lengths are plain LEB128.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, (object Value, string Hex)> Golden =
+        new Dictionary<string, (object, string)>
+        {
+            ["P1a"] = (new Prepare(new Ballot(7, 2), 41), "0E0452"),
+            ["P1b"] = (new Promise(new Ballot(1, 1), 2, 3, [new AcceptedEntry(4, new Ballot(1, 1), SlotValue.Of([0xAB]))]),
+                "02020406" + "01" + "08" + "0202" + "01" + "01AB"),
+            ["P2a"] = (new Accept(new Ballot(1, 2), 5, SlotValue.Of([0xAB, 0xCD])), "0204" + "0A" + "01" + "02ABCD"),
+            ["P2b"] = (new Accepted(new Ballot(1, 2), 5, 3), "02040A06"),
+            ["Nk"] = (new Nack(new Ballot(1, 1), 2, new Ballot(3, 1)), "0202" + "04" + "0602"),
+            ["Ch"] = (new Chosen(5, SlotValue.NoOp), "0A00"),
+            ["CU"] = (new CatchUp(1, 64), "02" + "8001"),
+            ["CR"] = (new ChosenRange(5, [SlotValue.NoOp, SlotValue.Of([0x01])]), "0A" + "02" + "00" + "010101"),
+            ["Pr"] = (new Propose(SlotValue.Of([0xAB]), 2), "0101AB" + "04"),
+            ["HB"] = (new Heartbeat(new Ballot(1, 1), 7), "02020E"),
+            ["APm"] = (new Promised(new Ballot(-1, 0)), "0100"),
+            ["AVt"] = (new Voted(4, new Ballot(1, 1), SlotValue.NoOp), "08" + "0202" + "00"),
+            ["ACp"] = (new Compacted(300), "D804"),
+            ["ASn"] = (new AcceptorSnapshot(new Ballot(1, 1), 0, ImmutableArray<AcceptedEntry>.Empty), "0202" + "00" + "00"),
+            ["RR"] = (new RoundReserved(42), "54"),
+            ["Ln"] = (new Learned(1, SlotValue.Of(Array.Empty<byte>())), "02" + "0100"),
+        };
+
+    public static TheoryData<string> GoldenManifests => new(Golden.Keys);
+
+    [Theory]
+    [MemberData(nameof(GoldenManifests))]
+    public void Each_manifest_writes_and_reads_its_pinned_byte_layout(string manifest)
+    {
+        var (value, hex) = Golden[manifest];
+
+        Assert.Equal(manifest, _serializer.Manifest(value));
+        Assert.Equal(hex, Convert.ToHexString(_serializer.ToBinary(value)));
+        Assert.Equal(value, _serializer.FromBinary(Convert.FromHexString(hex), manifest));
+    }
+
     [Fact]
     public void Every_protocol_message_event_and_snapshot_type_has_a_sample_and_a_manifest()
     {
