@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
@@ -307,6 +308,7 @@ internal ref struct WireWriter
 }
 
 /// <summary>Reads fields back, refusing anything that would run past the end or claim more than the input holds.</summary>
+/// <remarks>Arrays are wrapped, not copied, into <see cref="ImmutableArray{T}"/>: nothing else holds them.</remarks>
 internal ref struct WireReader
 {
     // Smallest encodings, used to bound counts before allocating: a command is at least its length byte; a value
@@ -371,30 +373,32 @@ internal ref struct WireReader
     {
         int n = Count(MinCommandSize);
         if (n == 0) return SlotValue.NoOp;
-        var commands = ImmutableArray.CreateBuilder<ReadOnlyMemory<byte>>(n);
+        var commands = new ReadOnlyMemory<byte>[n];
         for (int i = 0; i < n; i++)
         {
             int length = Count(1);
-            commands.Add(new ReadOnlyMemory<byte>(_bytes, _position, length));
+            commands[i] = new ReadOnlyMemory<byte>(_bytes, _position, length);
             _position += length;
         }
-        return new SlotValue(commands.MoveToImmutable());
+        return new SlotValue(ImmutableCollectionsMarshal.AsImmutableArray(commands));
     }
 
     public ImmutableArray<SlotValue> Values()
     {
         int n = Count(MinValueSize);
-        var values = ImmutableArray.CreateBuilder<SlotValue>(n);
-        for (int i = 0; i < n; i++) values.Add(Value());
-        return values.MoveToImmutable();
+        if (n == 0) return ImmutableArray<SlotValue>.Empty;
+        var values = new SlotValue[n];
+        for (int i = 0; i < n; i++) values[i] = Value();
+        return ImmutableCollectionsMarshal.AsImmutableArray(values);
     }
 
     public ImmutableArray<AcceptedEntry> Entries()
     {
         int n = Count(MinEntrySize);
-        var entries = ImmutableArray.CreateBuilder<AcceptedEntry>(n);
-        for (int i = 0; i < n; i++) entries.Add(new AcceptedEntry(Int64(), Ballot(), Value()));
-        return entries.MoveToImmutable();
+        if (n == 0) return ImmutableArray<AcceptedEntry>.Empty;
+        var entries = new AcceptedEntry[n];
+        for (int i = 0; i < n; i++) entries[i] = new AcceptedEntry(Int64(), Ballot(), Value());
+        return ImmutableCollectionsMarshal.AsImmutableArray(entries);
     }
 
     public readonly void End()
