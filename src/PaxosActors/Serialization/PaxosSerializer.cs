@@ -1,0 +1,411 @@
+using System.Collections.Immutable;
+using System.Runtime.InteropServices;
+using System.Runtime.Serialization;
+using Akka.Actor;
+using Akka.Serialization;
+using PaxosActors.Core.Acceptors;
+using PaxosActors.Core.Learners;
+using PaxosActors.Core.Proposers;
+using PaxosActors.Core.Protocol;
+
+namespace PaxosActors.Serialization;
+
+/// <summary>
+/// Compact binary serializer for every Paxos wire message, journal event and snapshot.
+/// </summary>
+/// <remarks>
+/// <para>Wire format: each type has a short string manifest (see <see cref="Manifests"/>) and a payload that is a
+/// fixed sequence of fields with no tags, so a field can never be added to an existing manifest: a new layout
+/// gets a new manifest (e.g. "P2a2") and the old one stays readable for journals written before it.</para>
+/// <para>Fields: signed integers (slots, rounds, node ids) are zig-zag LEB128 varints (little-endian base-128, at
+/// most 10 bytes); lengths and counts are plain LEB128 varints; a <see cref="Ballot"/> is round then proposer; a
+/// <see cref="SlotValue"/> is a command count then, per command, a length and its bytes.</para>
+/// <para>Decoding checks every length and count against the bytes that remain before allocating, and demands the
+/// payload be consumed exactly, so corrupt input fails fast with a <see cref="SerializationException"/>.</para>
+/// </remarks>
+public sealed class PaxosSerializer : SerializerWithStringManifest
+{
+    /// <summary>The serializer id written next to every payload. Fixed forever: journals store it.</summary>
+    public const int SerializerId = 4242;
+
+    /// <summary>
+    /// Binds this serializer to the protocol and persistence types. Meant as a fallback under the application's
+    /// own configuration (<c>config.WithFallback(ConfigurationFactory.ParseString(PaxosSerializer.Hocon))</c>).
+    /// The identifier is fixed in code (<see cref="SerializerId"/>), so it is not repeated here.
+    /// </summary>
+    public const string Hocon = """
+        akka.actor {
+          serializers {
+            paxos = "PaxosActors.Serialization.PaxosSerializer, PaxosActors"
+          }
+          serialization-bindings {
+            "PaxosActors.Core.Protocol.IPaxosMessage, PaxosActors.Core" = paxos
+            "PaxosActors.Core.Acceptors.IAcceptorEvent, PaxosActors.Core" = paxos
+            "PaxosActors.Core.Acceptors.AcceptorSnapshot, PaxosActors.Core" = paxos
+            "PaxosActors.Core.Proposers.RoundReserved, PaxosActors.Core" = paxos
+            "PaxosActors.Core.Learners.Learned, PaxosActors.Core" = paxos
+          }
+        }
+        """;
+
+    /// <summary>One manifest per type and layout. Never reuse or change one: persisted events name them.</summary>
+    public static class Manifests
+    {
+        public const string Prepare = "P1a";
+        public const string Promise = "P1b";
+        public const string Accept = "P2a";
+        public const string Accepted = "P2b";
+        public const string Nack = "Nk";
+        public const string Chosen = "Ch";
+        public const string CatchUp = "CU";
+        public const string ChosenRange = "CR";
+        public const string Propose = "Pr";
+        public const string Heartbeat = "HB";
+        public const string Promised = "APm";
+        public const string Voted = "AVt";
+        public const string Compacted = "ACp";
+        public const string AcceptorSnapshot = "ASn";
+        public const string RoundReserved = "RR";
+        public const string Learned = "Ln";
+    }
+
+    public PaxosSerializer(ExtendedActorSystem system) : base(system)
+    {
+    }
+
+    public override int Identifier => SerializerId;
+
+    public override string Manifest(object o) => o switch
+    {
+        Prepare => Manifests.Prepare,
+        Promise => Manifests.Promise,
+        Accept => Manifests.Accept,
+        Accepted => Manifests.Accepted,
+        Nack => Manifests.Nack,
+        Chosen => Manifests.Chosen,
+        CatchUp => Manifests.CatchUp,
+        ChosenRange => Manifests.ChosenRange,
+        Propose => Manifests.Propose,
+        Heartbeat => Manifests.Heartbeat,
+        Promised => Manifests.Promised,
+        Voted => Manifests.Voted,
+        Compacted => Manifests.Compacted,
+        AcceptorSnapshot => Manifests.AcceptorSnapshot,
+        RoundReserved => Manifests.RoundReserved,
+        Learned => Manifests.Learned,
+        _ => throw Unsupported(o),
+    };
+
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        Prepare m => Encode(m, static (ref WireWriter w, Prepare m) =>
+        {
+            w.Ballot(m.Ballot);
+            w.Int64(m.FromSlot);
+        }),
+        Promise m => Encode(m, static (ref WireWriter w, Promise m) =>
+        {
+            w.Ballot(m.Ballot);
+            w.Int64(m.Acceptor);
+            w.Int64(m.CompactedBelow);
+            w.Entries(m.Entries);
+        }),
+        Accept m => Encode(m, static (ref WireWriter w, Accept m) =>
+        {
+            w.Ballot(m.Ballot);
+            w.Int64(m.Slot);
+            w.Value(m.Value);
+        }),
+        Accepted m => Encode(m, static (ref WireWriter w, Accepted m) =>
+        {
+            w.Ballot(m.Ballot);
+            w.Int64(m.Slot);
+            w.Int64(m.Acceptor);
+        }),
+        Nack m => Encode(m, static (ref WireWriter w, Nack m) =>
+        {
+            w.Ballot(m.Rejected);
+            w.Int64(m.Acceptor);
+            w.Ballot(m.Promised);
+        }),
+        Chosen m => Encode(m, static (ref WireWriter w, Chosen m) =>
+        {
+            w.Int64(m.Slot);
+            w.Value(m.Value);
+        }),
+        CatchUp m => Encode(m, static (ref WireWriter w, CatchUp m) =>
+        {
+            w.Int64(m.Learner);
+            w.Int64(m.FromSlot);
+        }),
+        ChosenRange m => Encode(m, static (ref WireWriter w, ChosenRange m) =>
+        {
+            w.Int64(m.FromSlot);
+            var values = m.Values.IsDefault ? ImmutableArray<SlotValue>.Empty : m.Values;
+            w.Count(values.Length);
+            foreach (var v in values) w.Value(v);
+        }),
+        Propose m => Encode(m, static (ref WireWriter w, Propose m) =>
+        {
+            w.Value(m.Commands);
+            w.Int64(m.Hops);
+        }),
+        Heartbeat m => Encode(m, static (ref WireWriter w, Heartbeat m) =>
+        {
+            w.Ballot(m.Ballot);
+            w.Int64(m.FirstUnchosen);
+        }),
+        Promised e => Encode(e, static (ref WireWriter w, Promised e) => w.Ballot(e.Ballot)),
+        Voted e => Encode(e, static (ref WireWriter w, Voted e) =>
+        {
+            w.Int64(e.Slot);
+            w.Ballot(e.Ballot);
+            w.Value(e.Value);
+        }),
+        Compacted e => Encode(e, static (ref WireWriter w, Compacted e) => w.Int64(e.Below)),
+        AcceptorSnapshot s => Encode(s, static (ref WireWriter w, AcceptorSnapshot s) =>
+        {
+            w.Ballot(s.Promised);
+            w.Int64(s.CompactedBelow);
+            w.Entries(s.Entries);
+        }),
+        RoundReserved e => Encode(e, static (ref WireWriter w, RoundReserved e) => w.Int64(e.Round)),
+        Learned e => Encode(e, static (ref WireWriter w, Learned e) =>
+        {
+            w.Int64(e.Slot);
+            w.Value(e.Value);
+        }),
+        _ => throw Unsupported(obj),
+    };
+
+    /// <remarks>Commands of a decoded <see cref="SlotValue"/> are slices of <paramref name="bytes"/>, not copies:
+    /// Akka hands each payload its own array (remoting and the journal both copy out of their frames).</remarks>
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        if (bytes is null) throw new SerializationException($"PaxosSerializer: no bytes to decode for manifest '{manifest}'.");
+        var r = new WireReader(bytes, manifest);
+        object result = manifest switch
+        {
+            Manifests.Prepare => new Prepare(r.Ballot(), r.Int64()),
+            Manifests.Promise => new Promise(r.Ballot(), r.Int32(), r.Int64(), r.Entries()),
+            Manifests.Accept => new Accept(r.Ballot(), r.Int64(), r.Value()),
+            Manifests.Accepted => new Accepted(r.Ballot(), r.Int64(), r.Int32()),
+            Manifests.Nack => new Nack(r.Ballot(), r.Int32(), r.Ballot()),
+            Manifests.Chosen => new Chosen(r.Int64(), r.Value()),
+            Manifests.CatchUp => new CatchUp(r.Int32(), r.Int64()),
+            Manifests.ChosenRange => new ChosenRange(r.Int64(), r.Values()),
+            Manifests.Propose => new Propose(r.Value(), r.Int32()),
+            Manifests.Heartbeat => new Heartbeat(r.Ballot(), r.Int64()),
+            Manifests.Promised => new Promised(r.Ballot()),
+            Manifests.Voted => new Voted(r.Int64(), r.Ballot(), r.Value()),
+            Manifests.Compacted => new Compacted(r.Int64()),
+            Manifests.AcceptorSnapshot => new AcceptorSnapshot(r.Ballot(), r.Int64(), r.Entries()),
+            Manifests.RoundReserved => new RoundReserved(r.Int64()),
+            Manifests.Learned => new Learned(r.Int64(), r.Value()),
+            _ => throw new SerializationException(
+                $"PaxosSerializer: unknown manifest '{manifest}' ({bytes.Length} bytes); written by a newer version?"),
+        };
+        r.End();
+        return result;
+    }
+
+    private delegate void Body<in T>(ref WireWriter w, T msg);
+
+    // Two passes over the same body: the first only counts, so the result is allocated once at its exact size.
+    private static byte[] Encode<T>(T msg, Body<T> body)
+    {
+        var sizer = WireWriter.Sizing();
+        body(ref sizer, msg);
+        var bytes = new byte[sizer.Position];
+        var writer = new WireWriter(bytes);
+        body(ref writer, msg);
+        if (writer.Position != bytes.Length)
+            throw new SerializationException($"PaxosSerializer: {typeof(T).Name} changed while being encoded.");
+        return bytes;
+    }
+
+    private static ArgumentException Unsupported(object? o) =>
+        new($"PaxosSerializer cannot serialize {o?.GetType().FullName ?? "null"}; check serialization-bindings.");
+}
+
+/// <summary>Writes fields into an exactly-sized span, or, in sizing mode, only counts the bytes they need.</summary>
+internal ref struct WireWriter
+{
+    private readonly Span<byte> _buffer;
+    private readonly bool _sizing;
+
+    public WireWriter(Span<byte> buffer)
+    {
+        _buffer = buffer;
+        _sizing = false;
+        Position = 0;
+    }
+
+    private WireWriter(bool sizing)
+    {
+        _buffer = default;
+        _sizing = sizing;
+        Position = 0;
+    }
+
+    public static WireWriter Sizing() => new(sizing: true);
+
+    public int Position { get; private set; }
+
+    public void UInt64(ulong v)
+    {
+        if (_sizing)
+        {
+            // 1 byte per started group of 7 bits; 0 still takes one byte.
+            Position += (70 - System.Numerics.BitOperations.LeadingZeroCount(v | 1)) / 7;
+            return;
+        }
+        while (v >= 0x80)
+        {
+            _buffer[Position++] = (byte)(v | 0x80);
+            v >>= 7;
+        }
+        _buffer[Position++] = (byte)v;
+    }
+
+    /// <summary>Zig-zag, so small negative numbers stay short too.</summary>
+    public void Int64(long v) => UInt64((ulong)((v << 1) ^ (v >> 63)));
+
+    public void Count(int n) => UInt64((uint)n);
+
+    public void Ballot(Ballot b)
+    {
+        Int64(b.Round);
+        Int64(b.Proposer);
+    }
+
+    public void Bytes(ReadOnlySpan<byte> bytes)
+    {
+        Count(bytes.Length);
+        if (!_sizing) bytes.CopyTo(_buffer[Position..]);
+        Position += bytes.Length;
+    }
+
+    public void Value(SlotValue? value)
+    {
+        if (value is null) throw new SerializationException("PaxosSerializer: a SlotValue field is null.");
+        var commands = value.Commands.IsDefault ? ImmutableArray<ReadOnlyMemory<byte>>.Empty : value.Commands;
+        Count(commands.Length);
+        foreach (var c in commands) Bytes(c.Span);
+    }
+
+    public void Entries(ImmutableArray<AcceptedEntry> entries)
+    {
+        if (entries.IsDefault) entries = ImmutableArray<AcceptedEntry>.Empty;
+        Count(entries.Length);
+        foreach (var e in entries)
+        {
+            Int64(e.Slot);
+            Ballot(e.Ballot);
+            Value(e.Value);
+        }
+    }
+}
+
+/// <summary>Reads fields back, refusing anything that would run past the end or claim more than the input holds.</summary>
+/// <remarks>Arrays are wrapped, not copied, into <see cref="ImmutableArray{T}"/>: nothing else holds them.</remarks>
+internal ref struct WireReader
+{
+    // Smallest encodings, used to bound counts before allocating: a command is at least its length byte; a value
+    // at least its count byte; an entry at least slot, round, proposer and value count.
+    private const int MinCommandSize = 1;
+    private const int MinValueSize = 1;
+    private const int MinEntrySize = 4;
+
+    private readonly byte[] _bytes;
+    private readonly string _manifest;
+    private int _position;
+
+    public WireReader(byte[] bytes, string manifest)
+    {
+        _bytes = bytes;
+        _manifest = manifest;
+        _position = 0;
+    }
+
+    private readonly int Remaining => _bytes.Length - _position;
+
+    public ulong UInt64()
+    {
+        ulong result = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            if (_position >= _bytes.Length) throw Fail("truncated inside a varint");
+            byte b = _bytes[_position++];
+            // The tenth byte holds only bit 63; anything more does not fit in 64 bits.
+            if (shift == 63 && b > 1) throw Fail("varint longer than 64 bits");
+            result |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) return result;
+        }
+    }
+
+    public long Int64()
+    {
+        ulong u = UInt64();
+        return (long)(u >> 1) ^ -(long)(u & 1);
+    }
+
+    public int Int32()
+    {
+        long v = Int64();
+        if (v is < int.MinValue or > int.MaxValue) throw Fail($"{v} does not fit a 32-bit field");
+        return (int)v;
+    }
+
+    public Ballot Ballot() => new(Int64(), Int32());
+
+    /// <summary>A count of items each at least <paramref name="minItemSize"/> bytes long, so it cannot exceed
+    /// what is left: a corrupt count fails here instead of allocating a huge array.</summary>
+    private int Count(int minItemSize)
+    {
+        ulong n = UInt64();
+        if (n > (ulong)(Remaining / minItemSize))
+            throw Fail($"count {n} needs more than the {Remaining} bytes left");
+        return (int)n;
+    }
+
+    public SlotValue Value()
+    {
+        int n = Count(MinCommandSize);
+        if (n == 0) return SlotValue.NoOp;
+        var commands = new ReadOnlyMemory<byte>[n];
+        for (int i = 0; i < n; i++)
+        {
+            int length = Count(1);
+            commands[i] = new ReadOnlyMemory<byte>(_bytes, _position, length);
+            _position += length;
+        }
+        return new SlotValue(ImmutableCollectionsMarshal.AsImmutableArray(commands));
+    }
+
+    public ImmutableArray<SlotValue> Values()
+    {
+        int n = Count(MinValueSize);
+        if (n == 0) return ImmutableArray<SlotValue>.Empty;
+        var values = new SlotValue[n];
+        for (int i = 0; i < n; i++) values[i] = Value();
+        return ImmutableCollectionsMarshal.AsImmutableArray(values);
+    }
+
+    public ImmutableArray<AcceptedEntry> Entries()
+    {
+        int n = Count(MinEntrySize);
+        if (n == 0) return ImmutableArray<AcceptedEntry>.Empty;
+        var entries = new AcceptedEntry[n];
+        for (int i = 0; i < n; i++) entries[i] = new AcceptedEntry(Int64(), Ballot(), Value());
+        return ImmutableCollectionsMarshal.AsImmutableArray(entries);
+    }
+
+    public readonly void End()
+    {
+        if (Remaining != 0) throw Fail($"{Remaining} unexpected trailing byte(s)");
+    }
+
+    private readonly SerializationException Fail(string why) =>
+        new($"PaxosSerializer: malformed '{_manifest}' payload at byte {_position} of {_bytes.Length}: {why}.");
+}
