@@ -78,7 +78,15 @@ public sealed class Learner
     /// <summary>A proposer on this node sent an Accept: now a vote for (slot, ballot) has a value.</summary>
     public void Handle(Accept accept)
     {
-        if (accept.Slot < NextToApply || _decided.ContainsKey(accept.Slot)) return;
+        if (accept.Slot < NextToApply)
+        {
+            // A proposer working on a slot this learner already applied (after a restart, say):
+            // tell it the outcome instead of letting it retry forever.
+            if (accept.Slot >= _retainedFrom)
+                Send(Address.Proposer(accept.Ballot.Proposer), new Chosen(accept.Slot, _retained[(int)(accept.Slot - _retainedFrom)]));
+            return;
+        }
+        if (_decided.ContainsKey(accept.Slot)) return;
         var tally = TallyFor(accept.Slot, accept.Ballot);
         tally.Value ??= accept.Value;
         if (tally.Votes.Result == VoteResult.Won) Decide(accept.Slot, tally.Value, announce: true);

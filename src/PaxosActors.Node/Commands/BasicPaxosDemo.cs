@@ -34,7 +34,8 @@ public static class BasicPaxosDemo
                 akka.stdout-loglevel = WARNING
                 paxos { acceptors = [1, 2, 3], mode = basic, data-dir = "." }
                 """)
-            .WithFallback(SqliteJournal.Config(db));
+            .WithFallback(SqliteJournal.Config(db))
+            .WithFallback(PaxosSettings.DefaultConfig);
 
         var applied = new ConcurrentDictionary<int, ConcurrentDictionary<long, string>>();
         var directory = new RoleDirectory { Trace = PrintExchange };

@@ -28,26 +28,6 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
     /// <summary>The serializer id written next to every payload. Fixed forever: journals store it.</summary>
     public const int SerializerId = 4242;
 
-    /// <summary>
-    /// Binds this serializer to the protocol and persistence types. Meant as a fallback under the application's
-    /// own configuration (<c>config.WithFallback(ConfigurationFactory.ParseString(PaxosSerializer.Hocon))</c>).
-    /// The identifier is fixed in code (<see cref="SerializerId"/>), so it is not repeated here.
-    /// </summary>
-    public const string Hocon = """
-        akka.actor {
-          serializers {
-            paxos = "PaxosActors.Serialization.PaxosSerializer, PaxosActors"
-          }
-          serialization-bindings {
-            "PaxosActors.Core.Protocol.IPaxosMessage, PaxosActors.Core" = paxos
-            "PaxosActors.Core.Acceptors.IAcceptorEvent, PaxosActors.Core" = paxos
-            "PaxosActors.Core.Acceptors.AcceptorSnapshot, PaxosActors.Core" = paxos
-            "PaxosActors.Core.Proposers.RoundReserved, PaxosActors.Core" = paxos
-            "PaxosActors.Core.Learners.Learned, PaxosActors.Core" = paxos
-          }
-        }
-        """;
-
     /// <summary>One manifest per type and layout. Never reuse or change one: persisted events name them.</summary>
     public static class Manifests
     {

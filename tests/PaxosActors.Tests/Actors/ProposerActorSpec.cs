@@ -69,9 +69,13 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
         var accepts = new List<Accept>();
         foreach (var a in _acceptors) accepts.Add(await a.ExpectMsgAsync<Accept>());
         Assert.All(accepts, a => Assert.Equal(new Accept(new Ballot(4, 4), 0, Value("8")), a));
-        // Its own value 5 is not lost: it goes into the next slot.
+        // Its own value 5 is not lost: once slot 0 is chosen, Basic Paxos runs a new instance for slot 1.
+        proposer.Tell(new Chosen(0, Value("8")));
+        var third = await ExpectPrepareAtAllAsync();
+        Assert.Equal(new Prepare(new Ballot(5, 4), 1), third);
+        foreach (int i in new[] { 1, 2 }) proposer.Tell(new Promise(third.Ballot, i, 0, []));
         foreach (var a in _acceptors)
-            Assert.Equal(new Accept(new Ballot(4, 4), 1, Value("5")), await a.ExpectMsgAsync<Accept>());
+            Assert.Equal(new Accept(new Ballot(5, 4), 1, Value("5")), await a.ExpectMsgAsync<Accept>());
     }
 
     [Fact]

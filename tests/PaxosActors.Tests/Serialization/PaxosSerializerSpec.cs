@@ -18,7 +18,7 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
 {
     private static readonly Config SpecConfig = ConfigurationFactory
         .ParseString("akka.actor.serialize-messages = on")
-        .WithFallback(ConfigurationFactory.ParseString(PaxosSerializer.Hocon));
+        .WithFallback(PaxosActors.Configuration.PaxosSettings.DefaultConfig);
 
     private readonly PaxosSerializer _serializer;
 
