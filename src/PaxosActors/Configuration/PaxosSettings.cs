@@ -145,6 +145,8 @@ public sealed class PaxosSettings
     private static TimeSpan Duration(Config c, string key, bool allowZero = false)
     {
         if (!c.HasPath(key)) throw Bad(key, "is missing");
+        string raw = c.GetString(key, "");
+        if (raw.TrimStart().StartsWith('-')) throw Bad(key, $"must be {(allowZero ? "zero or more" : "positive")}, is {raw}");
         var v = Read(key, () => c.GetTimeSpan(key, null, allowInfinite: false));
         return v > TimeSpan.Zero || (allowZero && v == TimeSpan.Zero) ? v
             : throw Bad(key, $"must be {(allowZero ? "zero or more" : "positive")}, is {v.TotalMilliseconds} ms");
