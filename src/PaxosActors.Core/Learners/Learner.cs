@@ -78,7 +78,14 @@ public sealed class Learner
     /// <summary>A proposer on this node sent an Accept: now a vote for (slot, ballot) has a value.</summary>
     public void Handle(Accept accept)
     {
-        if (accept.Slot < NextToApply || _decided.ContainsKey(accept.Slot)) return;
+        if (accept.Slot < NextToApply || _decided.ContainsKey(accept.Slot))
+        {
+            // Our proposer is (re)proposing a slot we know is chosen: typically it restarted and lost
+            // FirstUnchosen. The votes for it would be ignored here, so without this answer the slot
+            // stays in flight forever and fills the proposer's window.
+            if (KnownChosen(accept.Slot) is { } chosen) Send(Address.Proposer(Id), new Chosen(accept.Slot, chosen));
+            return;
+        }
         var tally = TallyFor(accept.Slot, accept.Ballot);
         tally.Value ??= accept.Value;
         if (tally.Votes.Result == VoteResult.Won) Decide(accept.Slot, tally.Value, announce: true);
@@ -164,6 +171,11 @@ public sealed class Learner
             _retainedFrom += drop;
         }
     }
+
+    private SlotValue? KnownChosen(long slot) =>
+        _decided.TryGetValue(slot, out var v) ? v
+        : slot >= _retainedFrom && slot < NextToApply ? _retained[(int)(slot - _retainedFrom)]
+        : null;
 
     private int PickCatchUpPeer()
     {

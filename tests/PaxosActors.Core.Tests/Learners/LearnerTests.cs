@@ -186,4 +186,22 @@ public sealed class LearnerTests
         Assert.Empty(ready.Messages);
         Assert.Empty(ready.Events);
     }
+
+    [Fact] // found by the simulation (a restarted proposer re-proposed chosen slots and never heard back)
+    public void Learner_tells_its_proposer_a_slot_is_already_chosen_when_it_sees_an_accept_for_it()
+    {
+        var learner = NewLearner();
+        learner.Handle(new Chosen(0, Cmd(7)));
+        learner.Handle(new Chosen(2, Cmd(9)));
+        learner.TakeReady();
+
+        learner.Handle(new Accept(new Ballot(5, 1), 0, Cmd(7)));  // applied
+        learner.Handle(new Accept(new Ballot(5, 1), 2, Cmd(9)));  // decided, waiting behind the gap at 1
+
+        var ready = learner.TakeReady();
+        Assert.Equal(
+            [new Envelope(Address.Proposer(1), new Chosen(0, Cmd(7))), new Envelope(Address.Proposer(1), new Chosen(2, Cmd(9)))],
+            ready.Messages);
+        Assert.Empty(ready.Events);
+    }
 }
