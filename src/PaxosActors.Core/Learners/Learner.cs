@@ -20,6 +20,11 @@ public sealed record LearnerOptions
     /// <summary>Ticks a gap may stay open before the learner asks a peer for the missing slots.</summary>
     public int CatchUpTicks { get; init; } = 10;
 
+    /// <summary>Ticks between catch-up probes of a learner that does not know it is behind (0: never).
+    /// A learner that missed the announcement of the last chosen slot has no gap to notice, and in Basic
+    /// Paxos no leader heartbeat tells it the log moved on; the probe is how it finds out.</summary>
+    public int IdleProbeTicks { get; init; } = 50;
+
     /// <summary>Most values in one <see cref="ChosenRange"/> reply.</summary>
     public int MaxCatchUpBatch { get; init; } = 1024;
 
@@ -47,6 +52,7 @@ public sealed class Learner
     private LearnerReady _ready = new();
     private long _now;
     private long _gapSince = -1;
+    private long _lastProbe;
     private long _leaderFirstUnchosen;
     private int _leader = -1;
     private int _catchUpCursor;
@@ -130,7 +136,17 @@ public sealed class Learner
     {
         _now++;
         bool behind = HighestDecided >= NextToApply || _leaderFirstUnchosen > NextToApply;
-        if (!behind) { _gapSince = -1; return; }
+        if (!behind)
+        {
+            _gapSince = -1;
+            if (_options.IdleProbeTicks > 0 && _now - _lastProbe >= _options.IdleProbeTicks)
+            {
+                _lastProbe = _now;
+                int probed = PickCatchUpPeer(); // a peer that has nothing newer does not answer
+                if (probed >= 0) Send(Address.Learner(probed), new CatchUp(Id, NextToApply));
+            }
+            return;
+        }
         if (_gapSince < 0) { _gapSince = _now; return; }
         if (_now - _gapSince < _options.CatchUpTicks) return;
         _gapSince = _now;

@@ -121,9 +121,9 @@ public sealed class LearnerTests
     }
 
     [Fact]
-    public void Learner_that_is_not_behind_sends_nothing_on_ticks()
+    public void Learner_that_is_not_behind_and_does_not_probe_sends_nothing_on_ticks()
     {
-        var learner = NewLearner();
+        var learner = NewLearner(options: new LearnerOptions { IdleProbeTicks = 0 });
         learner.Handle(new Chosen(0, Cmd(0)));
         learner.TakeReady();
 
@@ -203,5 +203,33 @@ public sealed class LearnerTests
             [new Envelope(Address.Proposer(1), new Chosen(0, Cmd(7))), new Envelope(Address.Proposer(1), new Chosen(2, Cmd(9)))],
             ready.Messages);
         Assert.Empty(ready.Events);
+    }
+
+    [Fact] // found by the simulation: in Basic Paxos a learner that missed the last Chosen never learned it
+    public void Idle_learner_probes_a_peer_now_and_then_in_case_it_missed_the_last_announcement()
+    {
+        var learner = NewLearner(options: new LearnerOptions { IdleProbeTicks = 10 });
+        learner.Handle(new Chosen(0, Cmd(0)));
+        learner.TakeReady();
+
+        for (int i = 0; i < 9; i++) learner.Tick();
+        Assert.Empty(learner.TakeReady().Messages);
+        learner.Tick();
+
+        var probe = Assert.Single(learner.TakeReady().Messages);
+        Assert.Equal(new CatchUp(1, 1), probe.Message);
+        Assert.NotEqual(1, probe.To.Node);
+    }
+
+    [Fact]
+    public void Peer_that_has_nothing_newer_ignores_a_probe()
+    {
+        var learner = NewLearner();
+        learner.Handle(new Chosen(0, Cmd(0)));
+        learner.TakeReady();
+
+        learner.Handle(new CatchUp(2, 1));
+
+        Assert.Empty(learner.TakeReady().Messages);
     }
 }
