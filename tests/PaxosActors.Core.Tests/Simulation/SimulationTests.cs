@@ -45,6 +45,8 @@ public sealed class SimulationTests(ITestOutputHelper output)
                              $"(client retries in {ok.Count(r => r.ClientRetries > 0)} runs)");
             output.WriteLine($"rounds (Phase 1 attempts) per run: mean {ok.Average(r => r.Rounds):F1}, max {ok.Max(r => r.Rounds)}");
         }
+        foreach (var kind in failures.GroupBy(FailureKind).OrderByDescending(g => g.Count()))
+            output.WriteLine($"  {kind.Count()} x {kind.Key}");
         var sample = failures.OrderBy(f => f, StringComparer.Ordinal).Take(5).ToList();
         Assert.True(failures.IsEmpty, $"{failures.Count} of {seeds} seeds failed, for example:\n" + string.Join("\n", sample));
     }
@@ -63,5 +65,14 @@ public sealed class SimulationTests(ITestOutputHelper output)
         {
             foreach (var line in cluster.Trace.TakeLast(400)) output.WriteLine(line);
         }
+    }
+
+    /// <summary>"Multi-Paxos liveness", "Basic-Paxos agreement", ...: for a summary of a failing sweep.</summary>
+    private static string FailureKind(string message)
+    {
+        string mode = message.Contains("Multi-Paxos") ? "Multi-Paxos" : message.Contains("Basic-Paxos") ? "Basic-Paxos" : "?";
+        int at = message.IndexOf(": ", message.IndexOf(" at step ", StringComparison.Ordinal) + 1, StringComparison.Ordinal);
+        string what = at < 0 ? message : message[(at + 2)..].Split(':', ' ')[0];
+        return $"{mode} {what}";
     }
 }
