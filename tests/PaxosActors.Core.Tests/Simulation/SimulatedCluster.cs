@@ -36,6 +36,8 @@ public sealed record SimulationConfig
     public int MaxHealSteps { get; init; } = 600;
     public double LossRate { get; init; }
     public double DuplicateRate { get; init; }
+    /// <summary>Delay of a message between nodes, uniform in [MinDelay, MaxDelay] steps (in-process: 1 step).</summary>
+    public int MinDelay { get; init; } = 1;
     public int MaxDelay { get; init; } = 3;
     /// <summary>Chance per step that one live acceptor crashes (and that one down acceptor restarts).</summary>
     public double AcceptorCrashRate { get; init; }
@@ -358,7 +360,7 @@ public sealed class SimulatedCluster
             TraceLine($"lost to {env.To}: {Describe(env.Message)}");
             return;
         }
-        Enqueue(env, local ? 1 : 1 + _rng.Next(_config.MaxDelay));
+        Enqueue(env, local ? 1 : _config.MinDelay + _rng.Next(_config.MaxDelay - _config.MinDelay + 1));
         if (!local && _faulty && _rng.NextDouble() < _config.DuplicateRate)
             Enqueue(env, 1 + _rng.Next(_config.MaxDelay * 2));
     }
