@@ -46,6 +46,9 @@ public sealed record SimulationConfig
     public double FlushRate { get; init; } = 0.7;
     /// <summary>Steps a client waits for its command to be applied somewhere before resubmitting it.</summary>
     public int ClientRetrySteps { get; init; } = 60;
+    /// <summary>A deliberately broken shell, to show the checker has teeth: acceptor replies leave before
+    /// their event is durable, so a crash can make an acceptor forget a promise or vote it already sent.</summary>
+    public bool UnsafeReplyBeforePersist { get; init; }
     public ProposerOptions Proposer { get; init; } = new();
     public LearnerOptions Learner { get; init; } = new() { CatchUpTicks = 5 };
 
@@ -276,7 +279,12 @@ public sealed class SimulatedCluster
                     _ => default,
                 };
                 if (step.Reply is { Message: Nack }) Nacks++;
-                if (step.Event is null && a.Unflushed.Count == 0)
+                if (_config.UnsafeReplyBeforePersist)
+                {
+                    if (step.Reply is { } early) Send(env.To.Node, early);
+                    if (step.Event is not null) a.Unflushed.Add(step with { Reply = null });
+                }
+                else if (step.Event is null && a.Unflushed.Count == 0)
                 {
                     if (step.Reply is { } reply) Send(env.To.Node, reply);
                 }

@@ -42,13 +42,40 @@ public sealed class SimulationTests(ITestOutputHelper output)
         {
             output.WriteLine($"steps to apply everything after healing: mean {ok.Average(r => r.StepsToHeal):F1}, max {ok.Max(r => r.StepsToHeal)}");
             output.WriteLine($"runs with a command applied twice in the log: {ok.Count(r => r.DuplicateApplies > 0)} " +
-                             $"(client retries in {ok.Count(r => r.ClientRetries > 0)} runs)");
+                             $"(client retries in {ok.Count(r => r.ClientRetries > 0)} runs; duplicates without any client retry, " +
+                             $"i.e. from the proposers' own re-proposals: {ok.Count(r => r.DuplicateApplies > 0 && r.ClientRetries == 0)} runs)");
             output.WriteLine($"rounds (Phase 1 attempts) per run: mean {ok.Average(r => r.Rounds):F1}, max {ok.Max(r => r.Rounds)}");
         }
         foreach (var kind in failures.GroupBy(FailureKind).OrderByDescending(g => g.Count()))
             output.WriteLine($"  {kind.Count()} x {kind.Key}");
         var sample = failures.OrderBy(f => f, StringComparer.Ordinal).Take(5).ToList();
         Assert.True(failures.IsEmpty, $"{failures.Count} of {seeds} seeds failed, for example:\n" + string.Join("\n", sample));
+    }
+
+    [Fact] // the reason the design says "persist before reply" (DESIGN §3, acceptor rules)
+    public void Checker_catches_an_acceptor_shell_that_replies_before_its_event_is_durable_and_the_safe_shell_passes_the_same_schedules()
+    {
+        const int seeds = 1500;
+        var unsafeViolations = new ConcurrentBag<string>();
+        var safeFailures = new ConcurrentBag<string>();
+        Parallel.For(0, seeds, seed =>
+        {
+            // Heavy acceptor crashes, slow flushes, and Basic Paxos (a contested Phase 1 for every slot).
+            var config = SimulationConfig.ForSeed(seed) with
+            {
+                MultiPaxos = false, Proposer = SimulationConfig.ForSeed(seed).Proposer with { MultiPaxos = false },
+                Commands = 8, AcceptorCrashRate = 0.4, FlushRate = 0.1, LossRate = 0.1, ProposerCrashRate = 0,
+            };
+            try { new SimulatedCluster(seed, config with { UnsafeReplyBeforePersist = true }).Run(); }
+            catch (SimulationFailure f) when (f.Message.Contains("agreement")) { unsafeViolations.Add(f.Message); }
+            catch (SimulationFailure) { }
+            try { new SimulatedCluster(seed, config).Run(); }
+            catch (SimulationFailure f) { safeFailures.Add(f.Message); }
+        });
+        output.WriteLine($"unsafe shell: agreement violated in {unsafeViolations.Count} of {seeds} seeds, e.g. {unsafeViolations.FirstOrDefault()}");
+        output.WriteLine($"safe shell, same schedules: {safeFailures.Count} failures");
+        Assert.NotEmpty(unsafeViolations);
+        Assert.True(safeFailures.IsEmpty, string.Join("\n", safeFailures.Take(5)));
     }
 
     private void ReplayOne(int seed)
