@@ -20,6 +20,11 @@ public sealed record LearnerOptions
     /// <summary>Ticks a gap may stay open before the learner asks a peer for the missing slots.</summary>
     public int CatchUpTicks { get; init; } = 10;
 
+    /// <summary>Ticks between catch-up probes of a learner that does not know it is behind (0: never).
+    /// A learner that missed the announcement of the last chosen slot has no gap to notice, and in Basic
+    /// Paxos no leader heartbeat tells it the log moved on; the probe is how it finds out.</summary>
+    public int IdleProbeTicks { get; init; } = 50;
+
     /// <summary>Most values in one <see cref="ChosenRange"/> reply.</summary>
     public int MaxCatchUpBatch { get; init; } = 1024;
 
@@ -47,6 +52,7 @@ public sealed class Learner
     private LearnerReady _ready = new();
     private long _now;
     private long _gapSince = -1;
+    private long _lastProbe;
     private long _leaderFirstUnchosen;
     private int _leader = -1;
     private int _catchUpCursor;
@@ -78,15 +84,14 @@ public sealed class Learner
     /// <summary>A proposer on this node sent an Accept: now a vote for (slot, ballot) has a value.</summary>
     public void Handle(Accept accept)
     {
-        if (accept.Slot < NextToApply)
+        if (accept.Slot < NextToApply || _decided.ContainsKey(accept.Slot))
         {
-            // A proposer working on a slot this learner already applied (after a restart, say):
-            // tell it the outcome instead of letting it retry forever.
-            if (accept.Slot >= _retainedFrom)
-                Send(Address.Proposer(accept.Ballot.Proposer), new Chosen(accept.Slot, _retained[(int)(accept.Slot - _retainedFrom)]));
+            // Our proposer is (re)proposing a slot we know is chosen: typically it restarted and lost
+            // FirstUnchosen. The votes for it would be ignored here, so without this answer the slot
+            // stays in flight forever and fills the proposer's window.
+            if (KnownChosen(accept.Slot) is { } chosen) Send(Address.Proposer(Id), new Chosen(accept.Slot, chosen));
             return;
         }
-        if (_decided.ContainsKey(accept.Slot)) return;
         var tally = TallyFor(accept.Slot, accept.Ballot);
         tally.Value ??= accept.Value;
         if (tally.Votes.Result == VoteResult.Won) Decide(accept.Slot, tally.Value, announce: true);
@@ -131,7 +136,17 @@ public sealed class Learner
     {
         _now++;
         bool behind = HighestDecided >= NextToApply || _leaderFirstUnchosen > NextToApply;
-        if (!behind) { _gapSince = -1; return; }
+        if (!behind)
+        {
+            _gapSince = -1;
+            if (_options.IdleProbeTicks > 0 && _now - _lastProbe >= _options.IdleProbeTicks)
+            {
+                _lastProbe = _now;
+                int probed = PickCatchUpPeer(); // a peer that has nothing newer does not answer
+                if (probed >= 0) Send(Address.Learner(probed), new CatchUp(Id, NextToApply));
+            }
+            return;
+        }
         if (_gapSince < 0) { _gapSince = _now; return; }
         if (_now - _gapSince < _options.CatchUpTicks) return;
         _gapSince = _now;
@@ -172,6 +187,11 @@ public sealed class Learner
             _retainedFrom += drop;
         }
     }
+
+    private SlotValue? KnownChosen(long slot) =>
+        _decided.TryGetValue(slot, out var v) ? v
+        : slot >= _retainedFrom && slot < NextToApply ? _retained[(int)(slot - _retainedFrom)]
+        : null;
 
     private int PickCatchUpPeer()
     {
