@@ -13,6 +13,8 @@ public static class Program
         {
             return command switch
             {
+                "local" => await LocalCommand.RunAsync(rest),
+                "node" => await NodeCommand.RunAsync(rest),
                 "demo" => await BasicPaxosDemo.RunAsync(rest),
                 "help" or "--help" or "-h" => Usage(0),
                 _ => Usage(2, $"unknown command '{command}'"),
@@ -30,6 +32,17 @@ public static class Program
         if (error is not null) w.WriteLine($"error: {error}\n");
         w.WriteLine("""
             usage: dotnet run --project src/PaxosActors.Node -- <command> [options]
+
+              local [--nodes N] [--data-dir DIR] [--mode multi|basic] [--http-port P] [--remote-port P]
+                    [--log-level LEVEL] [--no-restart]
+                  A cluster of N (default 3) node processes on loopback: HTTP on 127.0.0.1:8081.., remoting on
+                  4051.., one SQLite file per node in DIR (default ./data). A node that dies is restarted.
+                  Ctrl-C or SIGTERM stops them all; run it again and the data is still there.
+
+              node [--config FILE] [--node-id N] [--http-port P] [--remote-port P] [--host H] [--data-dir DIR]
+                   [--seeds host:port,...] [--mode multi|basic] [--acceptors 1,2,3] [--log-level LEVEL]
+                  One node. FILE defaults to the built-in hocon/node.hocon, whose PAXOS_* environment
+                  variables and these options override it.
 
               demo [--data-dir DIR] [--values A,B]
                   Basic Paxos, visibly: three acceptors and two competing proposers in one process,

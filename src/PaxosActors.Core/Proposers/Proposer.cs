@@ -166,6 +166,17 @@ public sealed class Proposer
             StartPhase1();
     }
 
+    /// <summary>This node's learner has applied every slot below <paramref name="nextToApply"/>: after a
+    /// restart, the proposer need not run Phase 1 for the log it already knows is chosen.</summary>
+    public void LearnerCaughtUp(long nextToApply)
+    {
+        if (nextToApply <= FirstUnchosen) return;
+        FirstUnchosen = nextToApply;
+        _chosenAbove.RemoveWhere(s => s < nextToApply);
+        while (_chosenAbove.Remove(FirstUnchosen)) FirstUnchosen++;
+        if (NextSlot < FirstUnchosen) NextSlot = FirstUnchosen;
+    }
+
     public void Handle(Heartbeat heartbeat)
     {
         if (heartbeat.Ballot.Proposer == Id) return;

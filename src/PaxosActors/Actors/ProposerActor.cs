@@ -50,6 +50,7 @@ public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
         Command<Chosen>(c => Step(() => _proposer.Handle(c)));
         Command<Heartbeat>(h => Step(() => _proposer.Handle(h)));
         Command<Tick>(_ => Step(_proposer.Tick));
+        Command<LearnerStatus>(s => _proposer.LearnerCaughtUp(s.NextToApply));
         Command<GetProposerStatus>(_ => Sender.Tell(Status()));
         Command<SaveSnapshotSuccess>(ok => DeleteMessages(ok.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(_ => { });
@@ -67,6 +68,8 @@ public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
     {
         _log.Info("proposer {0} recovered: highest round used {1}", _proposer.Id, _proposer.MaxRound);
         Timers.StartPeriodicTimer("tick", Tick.Instance, _tick);
+        // Learn how much of the log this node already has, so a restarted leader does not re-run it.
+        _directory.Resolve(Address.Learner(_proposer.Id))?.Tell(GetLearnerStatus.Instance, Self);
     }
 
     private void Step(Action handle)

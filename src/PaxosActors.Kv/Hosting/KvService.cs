@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using PaxosActors.Core.Learners;
+using PaxosActors.Core.Protocol;
+
+namespace PaxosActors.Kv.Hosting;
+
+/// <summary>No quorum answered in time: the outcome of a write is unknown (it may still be applied).</summary>
+public sealed class KvUnavailableException(string message) : Exception(message);
+
+/// <summary>
+/// This node's client of the replicated log: turns a request into a <see cref="KvCommand"/> with this
+/// node's session id and the next sequence number, hands it to the local proposer, and completes when
+/// the local learner applies it. A command not applied within the retry interval is proposed again with
+/// the same id, so the state machine applies it once however many copies reach the log.
+/// </summary>
+public sealed class KvService
+{
+    private readonly KvSettings _settings;
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<KvResult>> _waiting = new();
+    private readonly SortedSet<long> _outstanding = new();
+    private readonly object _lock = new();
+    private long _nextSeq;
+    private IActorRef? _proposer;
+
+    public KvService(KvSettings settings, ulong clientId)
+    {
+        _settings = settings;
+        ClientId = clientId;
+    }
+
+    /// <summary>This node incarnation's session id in the state machine.</summary>
+    public ulong ClientId { get; }
+
+    public KvSettings Settings => _settings;
+
+    /// <summary>The state machine the learner currently applies to (a new one after each learner restart).</summary>
+    public KvStateMachine? StateMachine { get; private set; }
+
+    /// <summary>Called by the learner actor when it (re)starts: a fresh state machine, rebuilt by recovery.</summary>
+    public IStateMachine CreateStateMachine()
+    {
+        var sm = new KvStateMachine(_settings.SessionExpirySlots, OnApplied);
+        StateMachine = sm;
+        return sm;
+    }
+
+    public void Attach(IActorRef proposer) => _proposer = proposer;
+
+    public Task<KvResult> PutAsync(string key, ReadOnlyMemory<byte> value, CancellationToken ct) =>
+        ExecuteAsync((id, acked) => new KvCommand.Put(id, acked, key, value), ct);
+
+    public Task<KvResult> DeleteAsync(string key, CancellationToken ct) =>
+        ExecuteAsync((id, acked) => new KvCommand.Delete(id, acked, key), ct);
+
+    /// <summary>A linearizable read: a Get command through the log, answered when it is applied.</summary>
+    public Task<KvResult> GetAsync(string key, CancellationToken ct) =>
+        ExecuteAsync((id, acked) => new KvCommand.Get(id, acked, key), ct);
+
+    public Task<KvResult> CompareAndSetAsync(string key, ReadOnlyMemory<byte>? expected, ReadOnlyMemory<byte>? value, CancellationToken ct) =>
+        ExecuteAsync((id, acked) => new KvCommand.CompareAndSet(id, acked, key, expected, value), ct);
+
+    private async Task<KvResult> ExecuteAsync(Func<CommandId, long, KvCommand> make, CancellationToken ct)
+    {
+        var proposer = _proposer ?? throw new KvUnavailableException("this node runs no proposer");
+        long seq;
+        lock (_lock)
+        {
+            seq = ++_nextSeq;
+            _outstanding.Add(seq);
+        }
+        var done = new TaskCompletionSource<KvResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _waiting[seq] = done;
+        try
+        {
+            var deadline = DateTime.UtcNow + _settings.RequestTimeout;
+            while (true)
+            {
+                var command = make(new CommandId(ClientId, seq), AckedBelow());
+                proposer.Tell(new Propose(new SlotValue([KvCodec.Encode(command)]), 0));
+                var remaining = deadline - DateTime.UtcNow;
+                if (remaining <= TimeSpan.Zero) break;
+                var wait = remaining < _settings.RetryInterval ? remaining : _settings.RetryInterval;
+                try
+                {
+                    return await done.Task.WaitAsync(wait, ct);
+                }
+                catch (TimeoutException)
+                {
+                    // not applied yet: propose the same command again (the state machine deduplicates)
+                }
+            }
+            throw new KvUnavailableException(
+                $"no quorum applied the request within {_settings.RequestTimeout.TotalSeconds:0.###} s; a write may still take effect");
+        }
+        finally
+        {
+            _waiting.TryRemove(seq, out _);
+            lock (_lock) _outstanding.Remove(seq);
+        }
+    }
+
+    /// <summary>Every seq below the lowest one still in flight is answered or given up: it is never retried.</summary>
+    private long AckedBelow()
+    {
+        lock (_lock) return _outstanding.Count == 0 ? _nextSeq : _outstanding.Min;
+    }
+
+    private void OnApplied(CommandId id, KvResult result)
+    {
+        if (id.ClientId == ClientId && _waiting.TryRemove(id.Seq, out var done)) done.TrySetResult(result);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Reflection;
+using Akka.Configuration;
+using PaxosActors.Configuration;
+using PaxosActors.Node.Http;
+
+namespace PaxosActors.Node.Commands;
+
+/// <summary>
+/// <c>node</c>: runs one cluster node with its HTTP API. Configuration is HOCON (<c>--config FILE</c>, else
+/// the built-in hocon/node.hocon), where environment variables fill the <c>${?PAXOS_*}</c> slots and
+/// command-line options override both.
+/// </summary>
+public static class NodeCommand
+{
+    public static readonly string[] Options =
+        ["config", "node-id", "http-port", "remote-port", "host", "data-dir", "seeds", "mode", "acceptors", "log-level"];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var cl = new CommandLine(args, "exit-with-stdin");
+        cl.AllowOnly([.. Options, "exit-with-stdin"]);
+        var config = Load(cl);
+        PaxosSettings settings;
+        try
+        {
+            settings = PaxosSettings.Create(config);
+        }
+        catch (ConfigurationException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        string httpHost = config.GetString("paxos.http.host", "127.0.0.1");
+        int httpPort = config.GetInt("paxos.http.port", 8081);
+
+        var runner = new NodeRunner(config, Console.Error);
+        try
+        {
+            runner.Start();
+        }
+        catch (ConfigurationException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://{httpHost}:{httpPort}");
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = null; // KvApi enforces paxos.kv.max-value-bytes itself, with a JSON 413
+        });
+        var app = builder.Build();
+        KvApi.Map(app, runner);
+        StatusApi.Map(app, runner);
+        app.MapFallback((HttpContext http) => KvApi.Error(404, $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
+
+        if (cl.Has("exit-with-stdin"))
+            _ = Task.Run(async () =>
+            {
+                // The local launcher holds our stdin: when it dies, we stop too instead of lingering.
+                await Console.In.ReadToEndAsync();
+                await app.StopAsync();
+            });
+
+        var supervise = runner.SuperviseAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"error: cannot serve HTTP on {httpHost}:{httpPort}: {e.Message}");
+            await runner.StopAsync();
+            return 1;
+        }
+        Console.WriteLine($"node {settings.NodeId}: HTTP on http://{httpHost}:{httpPort}, journal {Path.GetFullPath(settings.DatabasePath)}");
+        await app.WaitForShutdownAsync();
+        await runner.StopAsync();
+        await supervise;
+        return 0;
+    }
+
+    /// <summary>The node's configuration: options over the file (or the built-in one) over the embedded defaults.</summary>
+    public static Config Load(CommandLine cl)
+    {
+        string text;
+        if (cl.Get("config") is { } file)
+        {
+            if (!File.Exists(file)) throw new UsageException($"--config {file}: no such file");
+            text = File.ReadAllText(file);
+        }
+        else
+        {
+            using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("node.hocon")!;
+            text = new StreamReader(stream).ReadToEnd();
+        }
+        var overrides = new List<string>();
+        if (cl.Get("node-id") is { } id) overrides.Add($"paxos.node-id = {cl.GetInt("node-id", 0, 1)}");
+        if (cl.Get("http-port") is not null) overrides.Add($"paxos.http.port = {cl.GetInt("http-port", 0, 1, 65535)}");
+        if (cl.Get("remote-port") is not null) overrides.Add($"akka.remote.dot-netty.tcp.port = {cl.GetInt("remote-port", 0, 0, 65535)}");
+        if (cl.Get("host") is { } host) overrides.Add($"akka.remote.dot-netty.tcp.hostname = {Quote(host)}\npaxos.http.host = {Quote(host)}");
+        if (cl.Get("data-dir") is { } dir) overrides.Add($"paxos.data-dir = {Quote(dir)}");
+        if (cl.Get("seeds") is { } seeds) overrides.Add($"paxos.seeds = {Quote(seeds)}");
+        if (cl.Get("mode") is { } mode) overrides.Add($"paxos.mode = {Quote(mode)}");
+        if (cl.Get("acceptors") is { } acceptors) overrides.Add($"paxos.acceptors = [{acceptors}]");
+        if (cl.Get("log-level") is { } level) overrides.Add($"akka.loglevel = {Quote(level)}");
+        try
+        {
+            return ConfigurationFactory.ParseString(string.Join("\n", overrides))
+                .WithFallback(ConfigurationFactory.ParseString(text));
+        }
+        catch (Exception e) when (e is not UsageException)
+        {
+            throw new UsageException($"the configuration does not parse: {e.Message}");
+        }
+    }
+
+    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}

@@ -1,0 +1,145 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PaxosActors.Kv;
+using PaxosActors.Kv.Hosting;
+
+namespace PaxosActors.Node.Http;
+
+/// <summary>
+/// The HTTP API of the key-value store. Any node accepts any request: its command goes into the
+/// replicated log through this node's proposer (forwarded to the leader inside the cluster), and the
+/// answer comes once this node's learner applied it. Errors are JSON: <c>{"error": "..."}</c>.
+/// </summary>
+public static class KvApi
+{
+    public static void Map(WebApplication app, NodeRunner runner)
+    {
+        app.MapPut("/kv/{**key}", (string? key, HttpContext http) => Write(runner, key, http));
+        app.MapGet("/kv/{**key}", (string? key, HttpContext http) => Read(runner, key, http));
+        app.MapDelete("/kv/{**key}", (string? key, HttpContext http) => Delete(runner, key, http));
+        app.MapPost("/cas/{**key}", (string? key, HttpContext http) => CompareAndSet(runner, key, http));
+    }
+
+    private static async Task<IResult> Write(NodeRunner runner, string? key, HttpContext http)
+    {
+        if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
+        var (body, tooLarge) = await ReadBodyAsync(http, kv!.Settings.MaxValueBytes);
+        if (tooLarge) return Error(413, $"the value is over the limit of {kv.Settings.MaxValueBytes} bytes");
+        return await Run(() => kv.PutAsync(key!, body, http.RequestAborted), _ => Results.NoContent());
+    }
+
+    private static async Task<IResult> Read(NodeRunner runner, string? key, HttpContext http)
+    {
+        if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
+        return await Run(() => kv!.GetAsync(key!, http.RequestAborted), r => r.Value is { } v
+            ? Results.Bytes(v.ToArray(), "application/octet-stream")
+            : Error(404, "no such key"));
+    }
+
+    private static async Task<IResult> Delete(NodeRunner runner, string? key, HttpContext http)
+    {
+        if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
+        return await Run(() => kv!.DeleteAsync(key!, http.RequestAborted), _ => Results.NoContent());
+    }
+
+    private static async Task<IResult> CompareAndSet(NodeRunner runner, string? key, HttpContext http)
+    {
+        if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
+        var (body, tooLarge) = await ReadBodyAsync(http, 2 * kv!.Settings.MaxValueBytes + 1024);
+        if (tooLarge) return Error(413, "the request is over the size limit");
+        CasRequest? cas;
+        try
+        {
+            cas = JsonSerializer.Deserialize(body.Span, KvJson.Default.CasRequest);
+        }
+        catch (JsonException e)
+        {
+            return Error(400, $"malformed JSON: {e.Message}");
+        }
+        if (cas is null) return Error(400, "expected a JSON object {\"expected\": string|null, \"value\": string|null}");
+        byte[]? expected = cas.Expected is null ? null : Encoding.UTF8.GetBytes(cas.Expected);
+        byte[]? value = cas.Value is null ? null : Encoding.UTF8.GetBytes(cas.Value);
+        if (value is not null && value.Length > kv.Settings.MaxValueBytes)
+            return Error(413, $"the value is over the limit of {kv.Settings.MaxValueBytes} bytes");
+        return await Run(() => kv.CompareAndSetAsync(key!, expected, value, http.RequestAborted), r =>
+        {
+            string? current = r.Value is { } v ? Encoding.UTF8.GetString(v.Span) : null;
+            var answer = new CasResponse(r.Swapped, r.Swapped ? null : current);
+            return Results.Json(answer, KvJson.Default.CasResponse, statusCode: r.Swapped ? 200 : 409);
+        });
+    }
+
+    private static async Task<IResult> Run(Func<Task<KvResult>> call, Func<KvResult, IResult> answer)
+    {
+        try
+        {
+            return answer(await call());
+        }
+        catch (KvUnavailableException e)
+        {
+            return Error(503, e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            return Error(499, "the client went away");
+        }
+    }
+
+    private static bool Ready(NodeRunner runner, out KvService? kv, out IResult? error)
+    {
+        kv = runner.Current?.Context.Service<KvService>();
+        error = kv is null ? Error(503, "this node is starting, restarting or runs no key-value role") : null;
+        return kv is not null;
+    }
+
+    private static bool ValidKey(KvService kv, string? key, out IResult? error)
+    {
+        error = null;
+        if (string.IsNullOrEmpty(key)) error = Error(400, "the key is empty");
+        else if (Encoding.UTF8.GetByteCount(key) > kv.Settings.MaxKeyBytes)
+            error = Error(400, $"the key is over the limit of {kv.Settings.MaxKeyBytes} bytes");
+        else if (key.Contains('\uFFFD')) error = Error(400, "the key is not valid UTF-8");
+        return error is null;
+    }
+
+    /// <summary>Reads at most <paramref name="limit"/> bytes; more is reported, not read to the end.</summary>
+    private static async Task<(ReadOnlyMemory<byte> Body, bool TooLarge)> ReadBodyAsync(HttpContext http, int limit)
+    {
+        if (http.Request.ContentLength > limit) return (default, true);
+        var buffer = new ArrayBufferWriter<byte>(Math.Min(limit + 1, (int)(http.Request.ContentLength ?? 4096) + 1));
+        var stream = http.Request.Body;
+        while (true)
+        {
+            var memory = buffer.GetMemory(Math.Min(16 * 1024, limit + 1 - buffer.WrittenCount));
+            int n = await stream.ReadAsync(memory, http.RequestAborted);
+            if (n == 0) return (buffer.WrittenMemory, false);
+            buffer.Advance(n);
+            if (buffer.WrittenCount > limit) return (default, true);
+        }
+    }
+
+    public static IResult Error(int status, string message) =>
+        Results.Json(new ErrorResponse(message), KvJson.Default.ErrorResponse, statusCode: status);
+}
+
+/// <summary>Body of <c>POST /cas/{key}</c>: swap in <c>value</c> (null: delete) if the key holds <c>expected</c> (null: absent).</summary>
+public sealed record CasRequest(
+    [property: JsonPropertyName("expected")] string? Expected,
+    [property: JsonPropertyName("value")] string? Value);
+
+/// <summary>Answer of <c>POST /cas/{key}</c>; <c>current</c> is what a failed swap found.</summary>
+public sealed record CasResponse(
+    [property: JsonPropertyName("swapped")] bool Swapped,
+    [property: JsonPropertyName("current")] string? Current);
+
+/// <summary>Every error the API answers with.</summary>
+public sealed record ErrorResponse([property: JsonPropertyName("error")] string Error);
+
+[JsonSerializable(typeof(CasRequest))]
+[JsonSerializable(typeof(CasResponse))]
+[JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(StatusResponse))]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+internal sealed partial class KvJson : JsonSerializerContext;

@@ -1,0 +1,80 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using PaxosActors.Routing;
+using static Akka.Cluster.ClusterEvent;
+using Address = PaxosActors.Core.Protocol.Address;
+
+namespace PaxosActors.Cluster;
+
+/// <summary>
+/// Keeps the <see cref="RoleDirectory"/> in step with cluster membership: when a member is up, the roles
+/// it runs become reachable under its node id; when it is removed, they are forgotten. Membership is only
+/// for finding addresses: quorums are counted over the configured acceptor set, never over members.
+/// </summary>
+public sealed class ClusterDirectory : ReceiveActor
+{
+    /// <summary>The cluster role that carries a member's node id, e.g. <c>node-2</c>.</summary>
+    public const string NodeRolePrefix = "node-";
+
+    private readonly RoleDirectory _directory;
+    private readonly int _self;
+    private readonly Dictionary<int, UniqueAddress> _incarnations = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public ClusterDirectory(RoleDirectory directory, int self)
+    {
+        _directory = directory;
+        _self = self;
+        Receive<CurrentClusterState>(state =>
+        {
+            foreach (var m in state.Members.Where(m => m.Status == MemberStatus.Up)) Add(m);
+        });
+        Receive<MemberUp>(up => Add(up.Member));
+        Receive<MemberRemoved>(removed => Remove(removed.Member));
+    }
+
+    public static Props Props(RoleDirectory directory, int self) =>
+        Akka.Actor.Props.Create(() => new ClusterDirectory(directory, self));
+
+    /// <summary>The node id a member announced through its roles, if any.</summary>
+    public static int? NodeIdOf(Member member)
+    {
+        foreach (var role in member.Roles)
+            if (role.StartsWith(NodeRolePrefix, StringComparison.Ordinal) &&
+                int.TryParse(role.AsSpan(NodeRolePrefix.Length), out int id))
+                return id;
+        return null;
+    }
+
+    protected override void PreStart() =>
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, InitialStateAsSnapshot, typeof(MemberUp), typeof(MemberRemoved));
+
+    protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+
+    private void Add(Member member)
+    {
+        if (NodeIdOf(member) is not { } id || id == _self) return;
+        _incarnations[id] = member.UniqueAddress;
+        var root = new RootActorPath(member.Address) / "user";
+        var provider = ((ExtendedActorSystem)Context.System).Provider;
+        foreach (var (role, address) in new[]
+                 {
+                     ("acceptor", Address.Acceptor(id)), ("proposer", Address.Proposer(id)), ("learner", Address.Learner(id)),
+                 })
+        {
+            if (member.HasRole(role))
+                _directory.Register(address, provider.ResolveActorRef(root / $"{role}-{id}"));
+        }
+        _log.Info("node {0} is up at {1} with roles {2}", id, member.Address, string.Join(",", member.Roles));
+    }
+
+    private void Remove(Member member)
+    {
+        if (NodeIdOf(member) is not { } id || id == _self) return;
+        if (_incarnations.TryGetValue(id, out var current) && current != member.UniqueAddress) return; // a newer incarnation is up
+        _incarnations.Remove(id);
+        _directory.Forget(id);
+        _log.Info("node {0} left the cluster", id);
+    }
+}

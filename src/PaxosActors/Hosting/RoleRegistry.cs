@@ -1,0 +1,55 @@
+using Akka.Configuration;
+
+namespace PaxosActors.Hosting;
+
+/// <summary>
+/// Maps role names to <see cref="INodeRole"/> classes: <c>paxos.roles { name = "Type, Assembly" }</c> in HOCON,
+/// plus roles registered in code. The Paxos roles themselves (acceptor, proposer, learner) are built in.
+/// </summary>
+public sealed class RoleRegistry
+{
+    public static readonly IReadOnlySet<string> PaxosRoleNames = new HashSet<string> { "acceptor", "proposer", "learner" };
+
+    private readonly Dictionary<string, Func<INodeRole>> _roles = new(StringComparer.Ordinal);
+
+    /// <summary>Reads <c>paxos.roles</c>; a type that cannot be loaded fails with a <see cref="ConfigurationException"/>.</summary>
+    public static RoleRegistry FromConfig(Config config)
+    {
+        var registry = new RoleRegistry();
+        var section = config.GetConfig("paxos.roles");
+        if (section is null || section.IsEmpty) return registry;
+        foreach (var (name, _) in section.AsEnumerable())
+        {
+            string typeName = section.GetString(name);
+            var type = Type.GetType(typeName, throwOnError: false)
+                       ?? throw new ConfigurationException($"paxos.roles.{name}: cannot load type '{typeName}'");
+            if (!typeof(INodeRole).IsAssignableFrom(type))
+                throw new ConfigurationException($"paxos.roles.{name}: {type.FullName} does not implement INodeRole");
+            registry.Add(name, () => (INodeRole)Activator.CreateInstance(type)!);
+        }
+        return registry;
+    }
+
+    public RoleRegistry Add(string name, Func<INodeRole> create)
+    {
+        if (PaxosRoleNames.Contains(name)) throw new ConfigurationException($"paxos.roles.{name}: '{name}' is a built-in Paxos role");
+        _roles[name] = create;
+        return this;
+    }
+
+    /// <summary>Creates the roles named in <paramref name="names"/> (Paxos roles skipped), in order.</summary>
+    public IReadOnlyList<INodeRole> Create(IEnumerable<string> names)
+    {
+        var roles = new List<INodeRole>();
+        foreach (string name in names)
+        {
+            if (PaxosRoleNames.Contains(name) || name.StartsWith(Cluster.ClusterDirectory.NodeRolePrefix, StringComparison.Ordinal)) continue;
+            if (!_roles.TryGetValue(name, out var create))
+                throw new ConfigurationException($"akka.cluster.roles: no role named '{name}' (known: {string.Join(", ", PaxosRoleNames.Concat(_roles.Keys))}); map it in paxos.roles");
+            var role = create();
+            if (role.Name != name) throw new ConfigurationException($"paxos.roles.{name}: the class says its name is '{role.Name}'");
+            roles.Add(role);
+        }
+        return roles;
+    }
+}
