@@ -1,0 +1,19 @@
+namespace PaxosActors.Kv.Encoding;
+
+/// <summary>64-bit FNV-1a: a tiny, dependency-free hash for snapshot checksums and replica digests (not for security).</summary>
+internal static class Fnv1a64
+{
+    private const ulong OffsetBasis = 14695981039346656037UL;
+    private const ulong Prime = 1099511628211UL;
+
+    public static ulong Hash(ReadOnlySpan<byte> data)
+    {
+        ulong hash = OffsetBasis;
+        foreach (byte b in data)
+        {
+            hash ^= b;
+            hash *= Prime;
+        }
+        return hash;
+    }
+}

@@ -1,0 +1,366 @@
+using System.Runtime.InteropServices;
+using PaxosActors.Core.Learners;
+using PaxosActors.Core.Protocol;
+using PaxosActors.Kv.Encoding;
+
+namespace PaxosActors.Kv;
+
+/// <summary>The replicated key-value store: applies the <see cref="KvCommand"/>s of chosen slots in order, each client command exactly once.</summary>
+/// <remarks>
+/// Every decision depends only on the slots applied, never on a clock, so replicas fed the same log hold the same
+/// state and the same <see cref="Digest"/>. Exactly-once: per client it keeps the results of applied seqs the client
+/// has not acknowledged; a retry gets the stored result back instead of running again, and a seq below the client's
+/// acknowledgement is dropped. A client unheard of for <c>sessionExpirySlots</c> slots loses its session.
+/// Not thread-safe: the learner applies from one thread.
+/// </remarks>
+public sealed class KvStateMachine : IStateMachine
+{
+    /// <summary>Slots a silent client's session survives by default.</summary>
+    public const long DefaultSessionExpirySlots = 1_000_000;
+
+    /// <summary>The snapshot format <see cref="Snapshot"/> writes and <see cref="Restore"/> reads.</summary>
+    public const byte SnapshotFormatVersion = 1;
+
+    private const string SnapshotWhat = "KV snapshot";
+    private const byte ResultOk = 1, ResultExisted = 2, ResultHasValue = 4;
+
+    private readonly Dictionary<string, byte[]> _store = new(StringComparer.Ordinal);
+    private readonly Dictionary<ulong, ClientSession> _sessions = new();
+    // Least recently seen first. A session is touched only by the slot being applied, so this is also
+    // ordered by LastSeenSlot and expiry only ever looks at the front.
+    private readonly LinkedList<ClientSession> _byLastSeen = new();
+    private readonly List<(CommandId Id, KvResult Result)> _pendingNotifications = new();
+    private readonly Action<CommandId, KvResult>? _onApplied;
+
+    /// <param name="sessionExpirySlots">A session not seen for this many slots is removed. Must match on every replica.</param>
+    /// <param name="onApplied">Told each command's result once its slot is applied, a deduplicated retry included
+    /// (with the stored result), so a node can answer the waiting client. Not told about stale (acknowledged) seqs:
+    /// their client promised nobody waits for them.</param>
+    public KvStateMachine(long sessionExpirySlots = DefaultSessionExpirySlots, Action<CommandId, KvResult>? onApplied = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sessionExpirySlots, 1);
+        SessionExpirySlots = sessionExpirySlots;
+        _onApplied = onApplied;
+    }
+
+    /// <summary>Slots a silent client's session survives.</summary>
+    public long SessionExpirySlots { get; }
+
+    /// <summary>The last slot applied, -1 before any. Invariant: slots 0..AppliedSlot were each applied once, in order.</summary>
+    public long AppliedSlot { get; private set; } = -1;
+
+    /// <summary>Keys in the store.</summary>
+    public int Count => _store.Count;
+
+    /// <summary>Approximate size of the store: UTF-8 key bytes plus value bytes.</summary>
+    public long Bytes { get; private set; }
+
+    /// <summary>Client sessions currently remembered.</summary>
+    public int SessionCount => _sessions.Count;
+
+    /// <summary>Commands that changed or read the store (each client command counts once, however often it was retried).</summary>
+    public long AppliedCommands { get; private set; }
+
+    /// <summary>Retries of an applied seq, answered from the session without running again.</summary>
+    public long DuplicateCommands { get; private set; }
+
+    /// <summary>Seqs below their client's acknowledgement, dropped unapplied.</summary>
+    public long StaleCommands { get; private set; }
+
+    /// <summary>Commands that did not decode; each was a no-op.</summary>
+    public long UndecodableCommands { get; private set; }
+
+    public bool TryGet(string key, out ReadOnlyMemory<byte> value)
+    {
+        if (_store.TryGetValue(key, out var bytes))
+        {
+            value = bytes;
+            return true;
+        }
+        value = default;
+        return false;
+    }
+
+    /// <summary>Applies every command of <paramref name="value"/>, in order.</summary>
+    /// <remarks>A slot at or below <see cref="AppliedSlot"/> is ignored: a learner replaying its journal over a restored
+    /// snapshot offers slots the snapshot already holds. A gap is a learner bug and throws.</remarks>
+    public void Apply(long slot, SlotValue value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (slot <= AppliedSlot) return;
+        if (slot != AppliedSlot + 1)
+            throw new InvalidOperationException($"Slot {slot} applied after slot {AppliedSlot}: slots must be applied in order without gaps.");
+
+        foreach (var command in value.Commands) ApplyCommand(slot, command);
+        AppliedSlot = slot;
+        ExpireSessions(slot);
+
+        // Told only after the whole slot is applied, so a callback sees a consistent store and one that throws
+        // cannot leave a slot half applied.
+        if (_pendingNotifications.Count == 0) return;
+        try
+        {
+            if (_onApplied is not null)
+                foreach (var (id, result) in _pendingNotifications) _onApplied(id, result);
+        }
+        finally
+        {
+            _pendingNotifications.Clear();
+        }
+    }
+
+    private void ApplyCommand(long slot, ReadOnlyMemory<byte> bytes)
+    {
+        KvCommand command;
+        try
+        {
+            command = KvCodec.Decode(bytes.Span);
+        }
+        catch (FormatException)
+        {
+            // Whatever a faulty or hostile client put in the log was chosen; every replica skips it alike.
+            UndecodableCommands++;
+            return;
+        }
+
+        var session = Touch(command.Id.ClientId, slot);
+        long seq = command.Id.Seq;
+        if (seq < session.AckedBelow)
+        {
+            StaleCommands++;
+        }
+        else if (session.Results.TryGetValue(seq, out var stored))
+        {
+            DuplicateCommands++;
+            Notify(command.Id, stored);
+        }
+        else
+        {
+            var result = Execute(command);
+            AppliedCommands++;
+            session.Results[seq] = result;
+            Notify(command.Id, result);
+        }
+        // After the command: AckedBelow <= seq (the codec enforces it), so this never forgets the result just stored.
+        session.Acknowledge(command.AckedBelow);
+    }
+
+    private void Notify(CommandId id, KvResult result)
+    {
+        if (_onApplied is not null) _pendingNotifications.Add((id, result));
+    }
+
+    private KvResult Execute(KvCommand command)
+    {
+        _store.TryGetValue(command.Key, out var current);
+        switch (command)
+        {
+            case KvCommand.Put put:
+                Set(put.Key, current, put.Value);
+                return KvResult.Ok(current is not null);
+            case KvCommand.Delete delete:
+                if (current is not null) Remove(delete.Key, current);
+                return KvResult.Ok(current is not null);
+            case KvCommand.CompareAndSet cas:
+                bool matches = cas.Expected is { } expected
+                    ? current is not null && expected.Span.SequenceEqual(current)
+                    : current is null;
+                if (!matches) return KvResult.Failed(current);
+                if (cas.New is { } replacement) Set(cas.Key, current, replacement);
+                else if (current is not null) Remove(cas.Key, current);
+                return KvResult.Ok(current is not null);
+            case KvCommand.Get:
+                return KvResult.Found(current);
+            default:
+                throw new InvalidOperationException($"Unknown command type {command.GetType()}.");
+        }
+    }
+
+    private void Set(string key, byte[]? current, ReadOnlyMemory<byte> value)
+    {
+        var owned = Own(value);
+        if (current is null) Bytes += ByteWriter.StrictUtf8.GetByteCount(key);
+        else Bytes -= current.Length;
+        Bytes += owned.Length;
+        _store[key] = owned;
+    }
+
+    private void Remove(string key, byte[] current)
+    {
+        _store.Remove(key);
+        Bytes -= ByteWriter.StrictUtf8.GetByteCount(key) + current.Length;
+    }
+
+    // The codec decodes every value into a fresh array of its own, so the store may keep it; anything else is copied
+    // so no caller can change a stored value behind the store's back.
+    private static byte[] Own(ReadOnlyMemory<byte> value) =>
+        MemoryMarshal.TryGetArray(value, out var segment) && segment.Array is { } array && segment.Offset == 0 && segment.Count == array.Length
+            ? array
+            : value.ToArray();
+
+    private ClientSession Touch(ulong clientId, long slot)
+    {
+        if (!_sessions.TryGetValue(clientId, out var session))
+        {
+            session = new ClientSession(clientId);
+            _sessions.Add(clientId, session);
+        }
+        else
+        {
+            _byLastSeen.Remove(session.ExpiryNode!);
+        }
+        session.LastSeenSlot = slot;
+        session.ExpiryNode = _byLastSeen.AddLast(session);
+        return session;
+    }
+
+    private void ExpireSessions(long slot)
+    {
+        while (_byLastSeen.First is { } oldest && slot - oldest.Value.LastSeenSlot >= SessionExpirySlots)
+        {
+            _byLastSeen.RemoveFirst();
+            _sessions.Remove(oldest.Value.ClientId);
+        }
+    }
+
+    /// <summary>The replicated state (store, sessions with their stored results, <see cref="AppliedSlot"/>) as bytes.</summary>
+    /// <remarks>
+    /// Deterministic: keys, clients and seqs are written sorted, so equal states give equal bytes and replicas can
+    /// compare <see cref="Digest"/>s. The counters are local statistics and are left out.
+    /// Format version 1:
+    /// <code>
+    /// version:u8 = 1 | appliedSlot:varint
+    /// | entries:varuint { key: len utf8 | value: len bytes }            (keys ascending, ordinal)
+    /// | sessions:varuint { clientId:varuint | ackedBelow:varint | lastSeenSlot:varint
+    ///                      | results:varuint { seq:varint | flags:u8 (1 ok, 2 existed, 4 has value) [value: len bytes] } }
+    ///                                                                   (clients and seqs ascending)
+    /// | checksum:u64 little-endian, FNV-1a 64 of every byte before it
+    /// </code>
+    /// </remarks>
+    public byte[] Snapshot()
+    {
+        var w = new ByteWriter(checked((int)Math.Min(int.MaxValue, Bytes + 4L * _store.Count + 64)));
+        w.WriteByte(SnapshotFormatVersion);
+        w.WriteVarInt64(AppliedSlot);
+
+        var keys = _store.Keys.ToArray();
+        Array.Sort(keys, StringComparer.Ordinal);
+        w.WriteVarUInt64((ulong)keys.Length);
+        foreach (var key in keys)
+        {
+            w.WriteString(key);
+            w.WriteLengthPrefixed(_store[key]);
+        }
+
+        var clients = _sessions.Keys.ToArray();
+        Array.Sort(clients);
+        w.WriteVarUInt64((ulong)clients.Length);
+        foreach (var clientId in clients)
+        {
+            var session = _sessions[clientId];
+            w.WriteVarUInt64(clientId);
+            w.WriteVarInt64(session.AckedBelow);
+            w.WriteVarInt64(session.LastSeenSlot);
+            var seqs = session.Results.Keys.ToArray();
+            Array.Sort(seqs);
+            w.WriteVarUInt64((ulong)seqs.Length);
+            foreach (long seq in seqs)
+            {
+                var result = session.Results[seq];
+                w.WriteVarInt64(seq);
+                w.WriteByte((byte)((result.IsOk ? ResultOk : 0) | (result.Existed ? ResultExisted : 0) | (result.Value.HasValue ? ResultHasValue : 0)));
+                if (result.Value is { } v) w.WriteLengthPrefixed(v.Span);
+            }
+        }
+
+        w.WriteUInt64LittleEndian(Fnv1a64.Hash(w.Written));
+        return w.ToArray();
+    }
+
+    /// <summary>A 64-bit FNV-1a hash of <see cref="Snapshot"/>: equal on replicas that applied the same slots.</summary>
+    public ulong Digest() => Fnv1a64.Hash(Snapshot());
+
+    /// <summary>Rebuilds a state machine from <see cref="Snapshot"/> bytes; it continues from the snapshot's slot on.</summary>
+    /// <exception cref="FormatException">The snapshot is corrupt, truncated, of an unknown version or not canonical.</exception>
+    public static KvStateMachine Restore(
+        ReadOnlySpan<byte> snapshot,
+        long sessionExpirySlots = DefaultSessionExpirySlots,
+        Action<CommandId, KvResult>? onApplied = null)
+    {
+        if (snapshot.Length < 1 + 8)
+            throw new FormatException($"Malformed {SnapshotWhat}: {snapshot.Length} byte(s) is too short to be a snapshot.");
+        var body = snapshot[..^8];
+        var outer = new ByteReader(snapshot[^8..], SnapshotWhat);
+        ulong checksum = outer.ReadUInt64LittleEndian("checksum");
+        // Checked before parsing anything, so a flipped bit is reported as corruption rather than as whatever it decodes to.
+        if (checksum != Fnv1a64.Hash(body))
+            throw new FormatException($"Malformed {SnapshotWhat}: checksum mismatch (the snapshot is corrupt or truncated).");
+
+        var r = new ByteReader(body, SnapshotWhat);
+        byte version = r.ReadByte("format version");
+        if (version != SnapshotFormatVersion)
+            throw r.Malformed($"unknown format version {version} (this build reads {SnapshotFormatVersion})");
+
+        var machine = new KvStateMachine(sessionExpirySlots, onApplied);
+        long appliedSlot = r.ReadVarInt64("applied slot");
+        if (appliedSlot < -1) throw r.Malformed($"applied slot {appliedSlot} is below -1");
+        machine.AppliedSlot = appliedSlot;
+
+        int entries = r.ReadCount("entry count", 2);
+        string? previousKey = null;
+        for (int i = 0; i < entries; i++)
+        {
+            string key = r.ReadString("key");
+            // Strictly ascending: rules out duplicates, and keeps one state to one byte string.
+            if (previousKey is not null && string.CompareOrdinal(previousKey, key) >= 0)
+                throw r.Malformed($"keys out of order at entry {i}");
+            previousKey = key;
+            machine.Set(key, null, r.ReadLengthPrefixed("value"));
+        }
+
+        int sessions = r.ReadCount("session count", 4);
+        var restored = new List<ClientSession>(sessions);
+        for (int i = 0; i < sessions; i++)
+        {
+            ulong clientId = r.ReadVarUInt64("client id");
+            if (i > 0 && clientId <= restored[^1].ClientId) throw r.Malformed($"sessions out of order at session {i}");
+            var session = new ClientSession(clientId)
+            {
+                AckedBelow = r.ReadVarInt64("acked below"),
+                LastSeenSlot = r.ReadVarInt64("last seen slot"),
+            };
+            if (session.LastSeenSlot < 0 || session.LastSeenSlot > appliedSlot)
+                throw r.Malformed($"session {clientId} last seen at slot {session.LastSeenSlot}, outside 0..{appliedSlot}");
+            int results = r.ReadCount("result count", 2);
+            long previousSeq = 0;
+            for (int j = 0; j < results; j++)
+            {
+                long seq = r.ReadVarInt64("seq");
+                if (seq < session.AckedBelow) throw r.Malformed($"session {clientId} keeps seq {seq} below its acked-below {session.AckedBelow}");
+                if (j > 0 && seq <= previousSeq) throw r.Malformed($"session {clientId} seqs out of order");
+                previousSeq = seq;
+                byte flags = r.ReadByte("result flags");
+                if ((flags & ~(ResultOk | ResultExisted | ResultHasValue)) != 0) throw r.Malformed($"unknown result flags 0x{flags:X2}");
+                bool isOk = (flags & ResultOk) != 0, existed = (flags & ResultExisted) != 0;
+                ReadOnlyMemory<byte>? value = (flags & ResultHasValue) != 0 ? r.ReadLengthPrefixed("result value") : null;
+                if (value.HasValue && !existed) throw r.Malformed("a result carries a value for an absent key");
+                var result = isOk
+                    ? value.HasValue ? KvResult.Found(value) : existed ? KvResult.Ok(true) : KvResult.Ok(false)
+                    : KvResult.Failed(value);
+                if (result.Existed != existed) throw r.Malformed("a failed result's existed flag disagrees with its value");
+                session.Results.Add(seq, result);
+            }
+            restored.Add(session);
+        }
+        r.EnsureEnd();
+
+        // Rebuild the expiry order; sessions last seen in the same slot expire together, so ties need no order.
+        restored.Sort((a, b) => a.LastSeenSlot != b.LastSeenSlot ? a.LastSeenSlot.CompareTo(b.LastSeenSlot) : a.ClientId.CompareTo(b.ClientId));
+        foreach (var session in restored)
+        {
+            machine._sessions.Add(session.ClientId, session);
+            session.ExpiryNode = machine._byLastSeen.AddLast(session);
+        }
+        return machine;
+    }
+}
