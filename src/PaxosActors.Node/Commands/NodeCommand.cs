@@ -110,7 +110,7 @@ public static class NodeCommand
         try
         {
             return ConfigurationFactory.ParseString(string.Join("\n", overrides))
-                .WithFallback(ConfigurationFactory.ParseString(text));
+                .WithFallback(ConfigurationFactory.ParseString(HoconEnvironment.Resolve(text)));
         }
         catch (Exception e) when (e is not UsageException)
         {
