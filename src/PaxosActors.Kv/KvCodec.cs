@@ -1,5 +1,5 @@
 using System.Text;
-using PaxosActors.Kv.Encoding;
+using PaxosActors.Kv.Binary;
 
 namespace PaxosActors.Kv;
 
@@ -97,8 +97,9 @@ public static class KvCodec
             case OpCompareAndSet:
                 byte flags = r.ReadByte("compare-and-set flags");
                 if ((flags & ~(HasExpected | HasNew)) != 0) throw r.Malformed($"unknown compare-and-set flags 0x{flags:X2}");
-                ReadOnlyMemory<byte>? expected = (flags & HasExpected) != 0 ? r.ReadLengthPrefixed("expected value") : null;
-                ReadOnlyMemory<byte>? replacement = (flags & HasNew) != 0 ? r.ReadLengthPrefixed("new value") : null;
+                // Typed as ReadOnlyMemory<byte>? on purpose: a null byte[] would convert to an empty, present value.
+                ReadOnlyMemory<byte>? expected = (flags & HasExpected) != 0 ? r.ReadLengthPrefixed("expected value") : (ReadOnlyMemory<byte>?)null;
+                ReadOnlyMemory<byte>? replacement = (flags & HasNew) != 0 ? r.ReadLengthPrefixed("new value") : (ReadOnlyMemory<byte>?)null;
                 command = new KvCommand.CompareAndSet(id, ackedBelow, key, expected, replacement);
                 break;
             default:

@@ -44,6 +44,8 @@ public abstract record KvCommand
     /// Sets <see cref="KvCommand.Key"/> to <see cref="New"/> only if it currently holds <see cref="Expected"/>.
     /// A null <see cref="Expected"/> means "the key must be absent"; a null <see cref="New"/> means "delete it".
     /// </summary>
+    /// <remarks>Pass absent as a null <c>ReadOnlyMemory&lt;byte&gt;?</c>: a null <c>byte[]</c> variable converts implicitly
+    /// to an empty, present value.</remarks>
     public sealed record CompareAndSet(CommandId Id, long AckedBelow, string Key, ReadOnlyMemory<byte>? Expected, ReadOnlyMemory<byte>? New)
         : KvCommand(Id, AckedBelow, Key)
     {

@@ -26,6 +26,17 @@ public sealed class KvResult : IEquatable<KvResult>
     /// <summary>A Get's answer (null: the key is absent).</summary>
     public static KvResult Found(ReadOnlyMemory<byte>? value) => new(true, value.HasValue, value);
 
+    // byte[] (and even a bare null inside a conditional) converts implicitly to ReadOnlyMemory<byte>, and a null
+    // array becomes an empty, *present* value. These overloads keep a null array meaning "absent".
+
+    /// <summary>A CompareAndSet found <paramref name="current"/> (null: the key was absent) instead of what it expected.</summary>
+    public static KvResult Failed(byte[]? current) => Failed(AbsentIfNull(current));
+
+    /// <summary>A Get's answer (null: the key is absent).</summary>
+    public static KvResult Found(byte[]? value) => Found(AbsentIfNull(value));
+
+    private static ReadOnlyMemory<byte>? AbsentIfNull(byte[]? bytes) => bytes is null ? (ReadOnlyMemory<byte>?)null : bytes;
+
     private static readonly KvResult OkExisted = new(true, true, null);
     private static readonly KvResult OkAbsent = new(true, false, null);
 

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
-using PaxosActors.Kv.Encoding;
+using PaxosActors.Kv.Binary;
 
 namespace PaxosActors.Kv;
 
@@ -342,7 +342,7 @@ public sealed class KvStateMachine : IStateMachine
                 byte flags = r.ReadByte("result flags");
                 if ((flags & ~(ResultOk | ResultExisted | ResultHasValue)) != 0) throw r.Malformed($"unknown result flags 0x{flags:X2}");
                 bool isOk = (flags & ResultOk) != 0, existed = (flags & ResultExisted) != 0;
-                ReadOnlyMemory<byte>? value = (flags & ResultHasValue) != 0 ? r.ReadLengthPrefixed("result value") : null;
+                ReadOnlyMemory<byte>? value = (flags & ResultHasValue) != 0 ? r.ReadLengthPrefixed("result value") : (ReadOnlyMemory<byte>?)null;
                 if (value.HasValue && !existed) throw r.Malformed("a result carries a value for an absent key");
                 var result = isOk
                     ? value.HasValue ? KvResult.Found(value) : existed ? KvResult.Ok(true) : KvResult.Ok(false)

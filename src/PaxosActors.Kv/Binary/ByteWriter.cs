@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace PaxosActors.Kv.Encoding;
+namespace PaxosActors.Kv.Binary;
 
 /// <summary>A growable buffer that writes the little-endian, varint-based format shared by commands and snapshots.</summary>
 internal sealed class ByteWriter

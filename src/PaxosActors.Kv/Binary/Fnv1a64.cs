@@ -1,4 +1,4 @@
-namespace PaxosActors.Kv.Encoding;
+namespace PaxosActors.Kv.Binary;
 
 /// <summary>64-bit FNV-1a: a tiny, dependency-free hash for snapshot checksums and replica digests (not for security).</summary>
 internal static class Fnv1a64

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace PaxosActors.Kv.Encoding;
+namespace PaxosActors.Kv.Binary;
 
 /// <summary>
 /// Reads the format <see cref="ByteWriter"/> writes from untrusted bytes. Every read checks what is
