@@ -34,8 +34,14 @@ internal static class KeySearch
     /// <summary>One operation in the search's terms: values interned to ints (0 = absent).</summary>
     readonly record struct Step(OpKind Kind, int Value, int Expected, bool? Outcome, bool Info);
 
-    public static Verdict Search(IReadOnlyList<Operation> ops, Budget budget)
+    public static Verdict Search(IReadOnlyList<Operation> ops, Budget budget) => Search(ops, budget, out _);
+
+    /// <summary>Searches <paramref name="ops"/>; on NotLinearizable, <paramref name="frontier"/> is the latest
+    /// return time the walk ever reached. The walk never looked at a call after it, so the operations invoked
+    /// at or before the frontier are already not linearizable on their own — a much shorter history to explain.</summary>
+    public static Verdict Search(IReadOnlyList<Operation> ops, Budget budget, out long frontier)
     {
+        frontier = long.MinValue;
         int n = ops.Count;
         if (n == 0) return Verdict.Linearizable;
 
@@ -50,6 +56,7 @@ internal static class KeySearch
 
         // Entries: 2i = call of op i, 2i+1 = its return (absent from the list for info ops). Index 2n is the head.
         var order = new List<(long Time, int Entry)>(2 * n);
+        var returnTime = new long[n];
         int complete = 0;
         for (int i = 0; i < n; i++)
         {
@@ -57,7 +64,8 @@ internal static class KeySearch
             if (!steps[i].Info)
             {
                 complete++;
-                order.Add((Math.Max(ops[i].ReturnNs, ops[i].InvokeNs), 2 * i + 1));
+                returnTime[i] = Math.Max(ops[i].ReturnNs, ops[i].InvokeNs);
+                order.Add((returnTime[i], 2 * i + 1));
             }
         }
         // At equal times calls sort before returns: the two operations are then treated as concurrent,
@@ -88,7 +96,7 @@ internal static class KeySearch
         for (int i = 0; i < n; i++) zobrist[i] = SplitMix(ref seed);
         ulong hash = 0;
         var cache = new HashSet<CacheKey>(CacheKeyComparer.Instance);
-        var calls = new Stack<(int Entry, int State)>();
+        var calls = new Stack<(int Entry, int State, bool Forced)>();
         int state = Absent;
         int remaining = complete;
         int entry = next[head];
@@ -99,18 +107,25 @@ internal static class KeySearch
             if (remaining == 0) return Verdict.Linearizable;
             if ((++iterations & 0x3FF) == 0 && budget.Expired) return Verdict.Unknown;
 
-            if (entry >= 0 && (entry & 1) == 0)
+            bool backtrack = entry < 0 || (entry & 1) == 1;
+            if (!backtrack)
             {
                 int op = entry >> 1;
                 if (TryApply(steps[op], state, out int newState))
                 {
+                    // Dominance: an operation that leaves the state as it is (a read, a cas that did not swap)
+                    // and can take effect now may as well take effect now. Every operation that must precede it
+                    // in real time is already linearized (its return entry would otherwise come first), and it
+                    // changes nothing for those after. So if placing it here fails, nothing else from this
+                    // state can succeed either, and its alternatives need no search.
+                    bool forced = newState == state && !steps[op].Info;
                     linearized[op >> 6] |= 1UL << op;
                     hash ^= zobrist[op];
                     var probe = new CacheKey(hash, newState, linearized);
                     if (!cache.Contains(probe))
                     {
                         cache.Add(probe with { Linearized = (ulong[])linearized.Clone() });
-                        calls.Push((entry, state));
+                        calls.Push((entry, state, forced));
                         state = newState;
                         Lift(entry, steps[op].Info, next, prev);
                         if (!steps[op].Info) remaining--;
@@ -119,22 +134,32 @@ internal static class KeySearch
                     }
                     linearized[op >> 6] &= ~(1UL << op);
                     hash ^= zobrist[op];
+                    // Already explored and failed (it cannot be on the current path, which only grows the set).
+                    backtrack = forced;
                 }
-                entry = next[entry];
+                if (!backtrack)
+                {
+                    entry = next[entry];
+                    continue;
+                }
             }
-            else
+
+            // A return (or the end of the list): the operation it ends was not linearized before it returned,
+            // so the most recent choice was wrong. Forced choices had no alternatives: keep undoing past them.
+            if (entry >= 0 && (entry & 1) == 1) frontier = Math.Max(frontier, returnTime[entry >> 1]);
+            bool undoneForced;
+            do
             {
-                // A return (or the end of the list): the operation it ends was not linearized before it
-                // returned, so the most recent choice was wrong.
                 if (calls.Count == 0) return Verdict.NotLinearizable;
-                (entry, state) = calls.Pop();
+                (entry, state, undoneForced) = calls.Pop();
                 int op = entry >> 1;
                 linearized[op >> 6] &= ~(1UL << op);
                 hash ^= zobrist[op];
                 if (!steps[op].Info) remaining++;
                 Unlift(entry, steps[op].Info, next, prev);
-                entry = next[entry];
             }
+            while (undoneForced);
+            entry = next[entry];
         }
     }
 

@@ -30,7 +30,7 @@ public static class LinearizabilityChecker
         var all = operations as IReadOnlyList<Operation> ?? operations.ToArray();
 
         var byKey = all.GroupBy(o => o.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
-        var results = new ConcurrentDictionary<string, (Verdict Verdict, IReadOnlyList<Operation> Ops, KeyResult? Early)>(StringComparer.Ordinal);
+        var results = new ConcurrentDictionary<string, (Verdict Verdict, IReadOnlyList<Operation> Ops, long Frontier, KeyResult? Early)>(StringComparer.Ordinal);
 
         // Biggest keys first, so one slow key does not start last and run alone.
         var keys = byKey.Keys.OrderByDescending(k => byKey[k].Length).ToArray();
@@ -38,21 +38,23 @@ public static class LinearizabilityChecker
         {
             var relevant = Relevant(byKey[key]);
             if (NeverWritten(key, byKey[key], relevant) is { } early)
-                results[key] = (Verdict.NotLinearizable, relevant, early);
+                results[key] = (Verdict.NotLinearizable, relevant, long.MaxValue, early);
+            else if (budget.Expired)
+                results[key] = (Verdict.Unknown, relevant, long.MaxValue, null);
             else
-                results[key] = (budget.Expired ? Verdict.Unknown : KeySearch.Search(relevant, budget), relevant, null);
+                results[key] = (KeySearch.Search(relevant, budget, out long frontier), relevant, frontier, null);
         });
 
         var perKey = new List<KeyResult>(keys.Length);
         int explained = 0;
         foreach (var key in byKey.Keys.Order(StringComparer.Ordinal))
         {
-            var (verdict, relevant, early) = results[key];
+            var (verdict, relevant, frontier, early) = results[key];
             if (early is not null) perKey.Add(early);
             else if (verdict != Verdict.NotLinearizable) perKey.Add(new KeyResult(key, verdict, relevant.Count, [], null));
             else
             {
-                var witness = explained++ < ExplainedViolations ? Shrink(relevant, budget) : relevant;
+                var witness = explained++ < ExplainedViolations ? Shrink(relevant, frontier, budget) : relevant;
                 perKey.Add(new KeyResult(key, verdict, relevant.Count, witness, Explain(key, witness, witness.Count < relevant.Count)));
             }
         }
@@ -126,29 +128,34 @@ public static class LinearizabilityChecker
     }
 
     /// <summary>Shrinks a non-linearizable key history to a small subset that is still not linearizable.
-    /// First the window: the shortest prefix (in invocation order) that is still not linearizable, then the
-    /// shortest suffix of that (two binary searches, so long per-key histories cost ~2·log n searches).
+    /// First the window: the prefix (in invocation order) up to the search's frontier, then the shortest
+    /// suffix of that which is still not linearizable, so long per-key histories cost O(log n) searches.
     /// Then a simplified ddmin inside the window: drop halves, quarters, … single operations, while the
     /// verdict stays. Every candidate must stay <see cref="Closed"/>, or dropping a write would turn a stale
     /// read into a mere "read of an unwritten value", which explains nothing. Stops early, returning the
     /// smallest witness so far, when the budget runs out.</summary>
-    internal static IReadOnlyList<Operation> Shrink(IReadOnlyList<Operation> ops, Budget budget)
+    internal static IReadOnlyList<Operation> Shrink(IReadOnlyList<Operation> ops, long frontier, Budget budget)
     {
         var sorted = ops.OrderBy(o => o.InvokeNs).ThenBy(o => o.Id).ToList();
         bool Bad(List<Operation> candidate) =>
             candidate.Count > 0 && Closed(candidate) && KeySearch.Search(candidate, budget) == Verdict.NotLinearizable;
 
-        // Neither search relies on monotonicity for correctness: the bound it returns was verified bad
-        // (or is the whole history, known bad).
-        int lo = 1, hi = sorted.Count;
-        while (lo < hi && !budget.Expired)
+        // The window's end: everything invoked after the search's frontier was never even looked at.
+        int end = sorted.Count;
+        var prefix = sorted.FindAll(o => o.InvokeNs <= frontier);
+        if (prefix.Count < sorted.Count && Bad(prefix)) end = prefix.Count;
+        // The window's start: the shortest suffix still not linearizable, by exponential then binary search
+        // from the end — violations are local in time, so this mostly searches short histories. It does not
+        // rely on monotonicity for correctness: the start it returns was verified bad, or is 0 (known bad).
+        int start = 0, notBad = end;
+        for (int size = 4; !budget.Expired; size *= 2)
         {
-            int mid = (lo + hi) / 2;
-            if (Bad(sorted.GetRange(0, mid))) hi = mid; else lo = mid + 1;
+            int s = Math.Max(0, end - size);
+            if (s == 0) break;
+            if (Bad(sorted.GetRange(s, end - s))) { start = s; break; }
+            notBad = s;
         }
-        int end = hi;
-        int start = 0, top = end - 1;
-        while (start < top && !budget.Expired)
+        for (int top = notBad - 1; start < top && !budget.Expired;)
         {
             int mid = (start + top + 1) / 2;
             if (Bad(sorted.GetRange(mid, end - mid))) start = mid; else top = mid - 1;
