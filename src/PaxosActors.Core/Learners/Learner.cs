@@ -114,11 +114,18 @@ public sealed class Learner
         for (int i = 0; i < range.Values.Length; i++) Decide(range.FromSlot + i, range.Values[i], announce: false);
     }
 
-    /// <summary>A peer asks for what it missed; answer from the retained values.</summary>
+    /// <summary>A peer asks for what it missed; answer from the retained values, or with the whole
+    /// applied state when it is behind what this learner still retains.</summary>
     public void Handle(CatchUp request)
     {
-        long from = Math.Max(request.FromSlot, _retainedFrom);
-        if (from >= NextToApply || request.Learner == Id) return;
+        if (request.Learner == Id || request.FromSlot >= NextToApply) return;
+        if (request.FromSlot < _retainedFrom)
+        {
+            if (_stateMachine is ISnapshotStateMachine snapshots)
+                Send(Address.Learner(request.Learner), new StateTransfer(NextToApply, snapshots.TakeSnapshot()));
+            return;
+        }
+        long from = request.FromSlot;
         int start = (int)(from - _retainedFrom);
         int count = (int)Math.Min(_options.MaxCatchUpBatch, NextToApply - from);
         Send(Address.Learner(request.Learner), new ChosenRange(from, _retained.GetRange(start, count).ToImmutableArray()));
@@ -154,6 +161,40 @@ public sealed class Learner
         if (peer >= 0) Send(Address.Learner(peer), new CatchUp(Id, NextToApply));
     }
 
+    /// <summary>A peer's whole applied state: for a learner too far behind to replay slots one by one.</summary>
+    public void Handle(StateTransfer transfer)
+    {
+        if (transfer.NextToApply <= NextToApply || _stateMachine is not ISnapshotStateMachine snapshots) return;
+        snapshots.RestoreSnapshot(transfer.State);
+        JumpTo(transfer.NextToApply);
+        InstalledSnapshot = true;
+        while (_decided.Remove(NextToApply, out var next))
+        {
+            _stateMachine.Apply(NextToApply, next);
+            _retained.Add(next);
+            NextToApply++;
+        }
+    }
+
+    /// <summary>Set when a <see cref="StateTransfer"/> replaced the state: the shell should snapshot it, since
+    /// the journal before it no longer describes this learner. Cleared by the shell.</summary>
+    public bool InstalledSnapshot { get; set; }
+
+    /// <summary>Recovery from a snapshot of this learner (<see cref="LearnerSnapshot"/>): the state machine was restored
+    /// by the shell; the learner continues from <paramref name="nextToApply"/>.</summary>
+    public void RestoredFrom(long nextToApply) => JumpTo(nextToApply);
+
+    private void JumpTo(long nextToApply)
+    {
+        NextToApply = nextToApply;
+        HighestDecided = Math.Max(HighestDecided, nextToApply - 1);
+        foreach (long slot in _decided.Keys.Where(k => k < nextToApply).ToList()) _decided.Remove(slot);
+        foreach (long slot in _tallies.Keys.Where(k => k < nextToApply).ToList()) _tallies.Remove(slot);
+        _retained.Clear();
+        _retainedFrom = nextToApply;
+        _gapSince = -1;
+    }
+
     /// <summary>Recovery: a value this learner journaled. Nothing is announced or sent.</summary>
     public void Recover(Learned learned)
     {
@@ -180,9 +221,9 @@ public sealed class Learner
             _retained.Add(next);
             NextToApply++;
         }
-        if (_retained.Count > _options.RetainedValues)
+        if (_retained.Count > _options.RetainedValues + _options.RetainedValues / 4)
         {
-            int drop = _retained.Count - _options.RetainedValues;
+            int drop = _retained.Count - _options.RetainedValues; // in chunks: RemoveRange copies the rest
             _retained.RemoveRange(0, drop);
             _retainedFrom += drop;
         }
@@ -218,4 +259,14 @@ public sealed class Learner
         public QuorumTracker Votes { get; } = votes;
         public SlotValue? Value { get; set; }
     }
+}
+
+/// <summary>A learner's durable snapshot: the state machine's bytes with every slot below
+/// <paramref name="NextToApply"/> applied. The journal below it is deleted.</summary>
+public sealed record LearnerSnapshot(long NextToApply, byte[] State)
+{
+    public bool Equals(LearnerSnapshot? other) =>
+        other is not null && NextToApply == other.NextToApply && State.AsSpan().SequenceEqual(other.State);
+
+    public override int GetHashCode() => HashCode.Combine(NextToApply, State.Length);
 }

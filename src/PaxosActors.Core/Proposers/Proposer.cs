@@ -57,6 +57,7 @@ public sealed class Proposer
     private long _electionDeadline;
     private long _lastHeartbeatSent;
     private long _highestSeenRound;
+    private long _pendingSince;
 
     public Proposer(int id, QuorumSet acceptors, IEnumerable<int> peers, ProposerOptions options, Random random)
     {
@@ -114,6 +115,7 @@ public sealed class Proposer
             Send(Address.Proposer(leader), propose with { Hops = propose.Hops + 1 });
             return;
         }
+        if (_pending.Count == 0) _pendingSince = _now;
         foreach (var c in propose.Commands.Commands) _pending.Enqueue(c);
         if (Phase == ProposerPhase.Leading) ProposePending();
         else if (!_options.MultiPaxos && Phase == ProposerPhase.Idle && _retryAt < 0) StartPhase1();
@@ -173,6 +175,9 @@ public sealed class Proposer
         if (nextToApply <= FirstUnchosen) return;
         FirstUnchosen = nextToApply;
         _chosenAbove.RemoveWhere(s => s < nextToApply);
+        // Whatever was in flight below is decided; a client whose command lost such a slot retries it.
+        foreach (long slot in _inFlight.Keys.Where(s => s < nextToApply).ToList()) _inFlight.Remove(slot);
+        foreach (long slot in _ownBySlot.Keys.Where(s => s < nextToApply).ToList()) _ownBySlot.Remove(slot);
         while (_chosenAbove.Remove(FirstUnchosen)) FirstUnchosen++;
         if (NextSlot < FirstUnchosen) NextSlot = FirstUnchosen;
     }
@@ -199,6 +204,7 @@ public sealed class Proposer
                 break;
             case ProposerPhase.Leading:
                 ResendStalledAccepts();
+                if (_options.BatchDelayTicks > 0) ProposePending();
                 if (_options.MultiPaxos && _now - _lastHeartbeatSent >= _options.HeartbeatTicks) SendHeartbeat();
                 break;
             case ProposerPhase.Idle:
@@ -265,6 +271,10 @@ public sealed class Proposer
         int window = _options.MultiPaxos ? _options.Window : 1;
         while (Phase == ProposerPhase.Leading && _pending.Count > 0 && _inFlight.Count < window)
         {
+            // With a batch delay, a batch that is not full waits (up to the delay) for more commands.
+            if (_options.BatchDelayTicks > 0 && _pending.Count < _options.MaxBatchCommands &&
+                _now - _pendingSince < _options.BatchDelayTicks)
+                return;
             var batch = ImmutableArray.CreateBuilder<ReadOnlyMemory<byte>>();
             int bytes = 0;
             while (_pending.Count > 0 && batch.Count < _options.MaxBatchCommands &&

@@ -13,6 +13,10 @@ public sealed record ProposerOptions
     /// <summary>Most payload bytes in one slot value (one command may exceed it alone).</summary>
     public int MaxBatchBytes { get; init; } = 1 << 20;
 
+    /// <summary>Ticks a batch that is not full may wait for more commands (0: propose at once; batches
+    /// still form while the window is full).</summary>
+    public int BatchDelayTicks { get; init; }
+
     /// <summary>Most slots a leader keeps in Phase 2 at once.</summary>
     public int Window { get; init; } = 4;
 

@@ -58,3 +58,13 @@ public sealed record Propose(SlotValue Commands, int Hops) : IPaxosMessage;
 
 /// <summary>A leader's periodic sign of life to the other proposers, so they do not start an election.</summary>
 public sealed record Heartbeat(Ballot Ballot, long FirstUnchosen) : IPaxosMessage;
+
+/// <summary>A learner's whole applied state, every slot below <paramref name="NextToApply"/> included: the
+/// answer to a <see cref="CatchUp"/> from before what the learner still retains.</summary>
+public sealed record StateTransfer(long NextToApply, byte[] State) : IPaxosMessage
+{
+    public bool Equals(StateTransfer? other) =>
+        other is not null && NextToApply == other.NextToApply && State.AsSpan().SequenceEqual(other.State);
+
+    public override int GetHashCode() => HashCode.Combine(NextToApply, State.Length);
+}

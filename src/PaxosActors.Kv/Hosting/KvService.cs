@@ -35,14 +35,16 @@ public sealed class KvService
     public KvSettings Settings => _settings;
 
     /// <summary>The state machine the learner currently applies to (a new one after each learner restart).</summary>
-    public KvStateMachine? StateMachine { get; private set; }
+    public KvStateMachine? StateMachine => _replica?.Current;
+
+    private Replica? _replica;
 
     /// <summary>Called by the learner actor when it (re)starts: a fresh state machine, rebuilt by recovery.</summary>
-    public IStateMachine CreateStateMachine()
+    public ISnapshotStateMachine CreateStateMachine()
     {
-        var sm = new KvStateMachine(_settings.SessionExpirySlots, OnApplied);
-        StateMachine = sm;
-        return sm;
+        var replica = new Replica(new KvStateMachine(_settings.SessionExpirySlots, OnApplied), this);
+        _replica = replica;
+        return replica;
     }
 
     public void Attach(IActorRef proposer) => _proposer = proposer;
@@ -109,5 +111,19 @@ public sealed class KvService
     private void OnApplied(CommandId id, KvResult result)
     {
         if (id.ClientId == ClientId && _waiting.TryRemove(id.Seq, out var done)) done.TrySetResult(result);
+    }
+
+    /// <summary>The learner's view of the store: the current <see cref="KvStateMachine"/>, replaced whole when
+    /// a snapshot is restored.</summary>
+    private sealed class Replica(KvStateMachine current, KvService service) : ISnapshotStateMachine
+    {
+        public KvStateMachine Current { get; private set; } = current;
+
+        public void Apply(long slot, SlotValue value) => Current.Apply(slot, value);
+
+        public byte[] TakeSnapshot() => Current.Snapshot();
+
+        public void RestoreSnapshot(byte[] state) =>
+            Current = KvStateMachine.Restore(state, service._settings.SessionExpirySlots, service.OnApplied);
     }
 }

@@ -51,6 +51,10 @@ public sealed class AcceptorActor : ReceivePersistentActor
 
         Command<Accept>(accept => Carry(_acceptor.Handle(accept)));
         Command<Prepare>(prepare => Carry(_acceptor.Handle(prepare)));
+        Command<CompactBelow>(c =>
+        {
+            if (_acceptor.Compact(c.Below) is { } compacted) Carry(new AcceptorStep(compacted, null));
+        });
         Command<GetAcceptorState>(_ => Sender.Tell(State()));
         Command<SaveSnapshotSuccess>(ok =>
         {

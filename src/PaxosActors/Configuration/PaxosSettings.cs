@@ -27,6 +27,7 @@ public sealed class PaxosSettings
     public double BackoffJitter { get; private init; }
     public int BatchMaxCommands { get; private init; }
     public int BatchMaxBytes { get; private init; }
+    public TimeSpan BatchDelay { get; private init; }
     public int Window { get; private init; }
     public TimeSpan CatchUpInterval { get; private init; }
     public int SnapshotEvery { get; private init; }
@@ -72,6 +73,7 @@ public sealed class PaxosSettings
             BackoffJitter = Fraction(c, "backoff.jitter"),
             BatchMaxCommands = Positive(c, "batch.max-commands"),
             BatchMaxBytes = (int)Math.Min(int.MaxValue, PositiveBytes(c, "batch.max-bytes")),
+            BatchDelay = Duration(c, "batch.delay", allowZero: true),
             Window = Positive(c, "window"),
             CatchUpInterval = Duration(c, "catch-up-interval"),
             SnapshotEvery = Positive(c, "snapshot-every"),
@@ -94,6 +96,7 @@ public sealed class PaxosSettings
         MultiPaxos = MultiPaxos,
         MaxBatchCommands = BatchMaxCommands,
         MaxBatchBytes = BatchMaxBytes,
+        BatchDelayTicks = BatchDelay == TimeSpan.Zero ? 0 : Ticks(BatchDelay),
         Window = Window,
         PhaseTimeoutTicks = Ticks(PhaseTimeout),
         HeartbeatTicks = Ticks(HeartbeatInterval),

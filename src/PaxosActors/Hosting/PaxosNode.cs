@@ -37,7 +37,8 @@ public static class PaxosNode
         {
             var options = settings.LearnerOptions;
             learner = system.ActorOf(RoleSupervisor.Props(LearnerActor.Props(id,
-                sm => new Learner(id, quorum, settings.Members, options, sm), stateMachine, directory, settings.TickInterval),
+                sm => new Learner(id, quorum, settings.Members, options, sm), stateMachine, directory, settings.TickInterval,
+                settings.SnapshotEvery),
                 "learner", settings), $"learner-{id}");
             directory.Register(Address.Learner(id), learner);
         }

@@ -47,6 +47,8 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         public const string AcceptorSnapshot = "ASn";
         public const string RoundReserved = "RR";
         public const string Learned = "Ln";
+        public const string StateTransfer = "ST";
+        public const string LearnerSnapshot = "LSn";
     }
 
     public PaxosSerializer(ExtendedActorSystem system) : base(system)
@@ -73,6 +75,8 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         AcceptorSnapshot => Manifests.AcceptorSnapshot,
         RoundReserved => Manifests.RoundReserved,
         Learned => Manifests.Learned,
+        StateTransfer => Manifests.StateTransfer,
+        LearnerSnapshot => Manifests.LearnerSnapshot,
         _ => throw Unsupported(o),
     };
 
@@ -155,6 +159,16 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             w.Int64(e.Slot);
             w.Value(e.Value);
         }),
+        StateTransfer m => Encode(m, static (ref WireWriter w, StateTransfer m) =>
+        {
+            w.Int64(m.NextToApply);
+            w.Bytes(m.State);
+        }),
+        LearnerSnapshot s => Encode(s, static (ref WireWriter w, LearnerSnapshot s) =>
+        {
+            w.Int64(s.NextToApply);
+            w.Bytes(s.State);
+        }),
         _ => throw Unsupported(obj),
     };
 
@@ -182,6 +196,8 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             Manifests.AcceptorSnapshot => new AcceptorSnapshot(r.Ballot(), r.Int64(), r.Entries()),
             Manifests.RoundReserved => new RoundReserved(r.Int64()),
             Manifests.Learned => new Learned(r.Int64(), r.Value()),
+            Manifests.StateTransfer => new StateTransfer(r.Int64(), r.ByteArray()),
+            Manifests.LearnerSnapshot => new LearnerSnapshot(r.Int64(), r.ByteArray()),
             _ => throw new SerializationException(
                 $"PaxosSerializer: unknown manifest '{manifest}' ({bytes.Length} bytes); written by a newer version?"),
         };
@@ -347,6 +363,15 @@ internal ref struct WireReader
         if (n > (ulong)(Remaining / minItemSize))
             throw Fail($"count {n} needs more than the {Remaining} bytes left");
         return (int)n;
+    }
+
+    /// <summary>A length-prefixed byte string, copied out (it outlives the payload).</summary>
+    public byte[] ByteArray()
+    {
+        int length = Count(1);
+        var copy = _bytes.AsSpan(_position, length).ToArray();
+        _position += length;
+        return copy;
     }
 
     public SlotValue Value()

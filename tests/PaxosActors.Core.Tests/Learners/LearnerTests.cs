@@ -156,10 +156,53 @@ public sealed class LearnerTests
         learner.Handle(new CatchUp(2, 5));          // nothing applied there yet
         Assert.Empty(learner.TakeReady().Messages);
 
-        learner.Handle(new CatchUp(2, 0));          // slots 0..2 were dropped: answers from what it keeps
+        learner.Handle(new CatchUp(2, 3));          // slots 3 and 4 are retained
         var reply = (ChosenRange)Assert.Single(learner.TakeReady().Messages).Message;
         Assert.Equal(3, reply.FromSlot);
         Assert.Equal([Cmd(3), Cmd(4)], reply.Values.ToArray());
+
+        // Slots 0..2 were dropped: a range from 3 would leave the peer a gap it could never fill,
+        // and this state machine cannot be transferred whole, so there is no answer at all.
+        learner.Handle(new CatchUp(2, 0));
+        Assert.Empty(learner.TakeReady().Messages);
+    }
+
+    [Fact]
+    public void Learner_answers_a_catch_up_from_before_its_retained_values_with_its_whole_state()
+    {
+        var source = new SnapshotStateMachine();
+        var learner = new Learner(1, Three, [1, 2, 3], new LearnerOptions { RetainedValues = 2 }, source);
+        for (int s = 0; s < 5; s++) learner.Handle(new Chosen(s, Cmd(s)));
+        learner.TakeReady();
+
+        learner.Handle(new CatchUp(2, 0));
+        var transfer = (StateTransfer)Assert.Single(learner.TakeReady().Messages).Message;
+        Assert.Equal(5, transfer.NextToApply);
+
+        // The lagging peer installs it, skips the slots it covers, and goes on applying from there.
+        var target = new SnapshotStateMachine();
+        var behind = new Learner(2, Three, [1, 2, 3], new LearnerOptions(), target);
+        behind.Handle(new Chosen(6, Cmd(6)));       // waits behind the gap at 0..5
+        behind.Handle(transfer);
+        Assert.Equal(source.Log, target.Log);
+        Assert.True(behind.InstalledSnapshot);
+        behind.Handle(new Chosen(5, Cmd(5)));
+        Assert.Equal(7, behind.NextToApply);
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => Cmd(i)).ToList(), target.Log);
+    }
+
+    private sealed class SnapshotStateMachine : ISnapshotStateMachine
+    {
+        public List<SlotValue> Log { get; private set; } = new();
+
+        public void Apply(long slot, SlotValue value) => Log.Add(value);
+
+        public byte[] TakeSnapshot() =>
+            System.Text.Encoding.UTF8.GetBytes(string.Join(",", Log.Select(v => Convert.ToBase64String(v.Commands[0].ToArray()))));
+
+        public void RestoreSnapshot(byte[] state) =>
+            Log = System.Text.Encoding.UTF8.GetString(state).Split(',', StringSplitOptions.RemoveEmptyEntries)
+                .Select(b => SlotValue.Of(Convert.FromBase64String(b))).ToList();
     }
 
     [Fact]

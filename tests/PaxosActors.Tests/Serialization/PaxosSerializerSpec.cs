@@ -64,6 +64,9 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
         ["RoundReserved"] = new RoundReserved(42),
         ["Learned"] = new Learned(5, Batch),
         ["Learned no-op"] = new Learned(6, SlotValue.NoOp),
+        ["StateTransfer"] = new StateTransfer(17, [1, 2, 3, 250]),
+        ["StateTransfer empty"] = new StateTransfer(0, []),
+        ["LearnerSnapshot"] = new LearnerSnapshot(1_000, [9, 8, 7]),
     };
 
     public static TheoryData<string> SampleNames => new(Samples.Keys);
@@ -160,7 +163,7 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
         var required = core.GetTypes()
             .Where(t => t is { IsAbstract: false, IsInterface: false } &&
                         (typeof(IPaxosMessage).IsAssignableFrom(t) || typeof(IAcceptorEvent).IsAssignableFrom(t)))
-            .Concat([typeof(AcceptorSnapshot), typeof(RoundReserved), typeof(Learned)])
+            .Concat([typeof(AcceptorSnapshot), typeof(RoundReserved), typeof(Learned), typeof(LearnerSnapshot)])
             .ToHashSet();
         var sampled = Samples.Values.Select(s => s.GetType()).ToHashSet();
 
