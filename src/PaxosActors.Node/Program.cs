@@ -41,8 +41,10 @@ public static class Program
 
               node [--config FILE] [--node-id N] [--http-port P] [--remote-port P] [--host H] [--data-dir DIR]
                    [--seeds host:port,...] [--mode multi|basic] [--acceptors 1,2,3] [--log-level LEVEL]
+                   [--rebuild-acceptor]
                   One node. FILE defaults to the built-in hocon/node.hocon, whose PAXOS_* environment
-                  variables and these options override it.
+                  variables and these options override it. --rebuild-acceptor rebuilds an acceptor that
+                  lost its journal from a majority of the others (see README, "Recovering an acceptor").
 
               demo [--data-dir DIR] [--values A,B]
                   Basic Paxos, visibly: three acceptors and two competing proposers in one process,

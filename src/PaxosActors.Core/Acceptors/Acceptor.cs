@@ -93,12 +93,19 @@ public sealed class Acceptor
                 if (v.Slot >= CompactedBelow)
                     _accepted[v.Slot] = new AcceptedEntry(v.Slot, v.Ballot, v.Value);
                 break;
+            case Rebuilt r:
+                Restore(r.State);
+                break;
             case Compacted c when c.Below > CompactedBelow:
                 CompactedBelow = c.Below;
                 while (_accepted.Count > 0 && _accepted.Keys[0] < c.Below) _accepted.RemoveAt(0);
                 break;
         }
     }
+
+    /// <summary>Answers an empty acceptor's question at start-up; entries only if it is rebuilding.</summary>
+    public StateReport Report(StateQuery query) =>
+        new(Id, query.Full, Promised, CompactedBelow, query.Full ? _accepted.Values.ToImmutableArray() : ImmutableArray<AcceptedEntry>.Empty);
 
     public AcceptorSnapshot Snapshot() => new(Promised, CompactedBelow, _accepted.Values.ToImmutableArray());
 

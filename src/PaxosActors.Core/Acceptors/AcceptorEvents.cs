@@ -17,6 +17,9 @@ public sealed record Voted(long Slot, Ballot Ballot, SlotValue Value) : IAccepto
 /// acceptor drops their entries.</summary>
 public sealed record Compacted(long Below) : IAcceptorEvent;
 
+/// <summary>The acceptor rebuilt its lost state from a majority of the others (<see cref="AcceptorStartup"/>).</summary>
+public sealed record Rebuilt(AcceptorSnapshot State) : IAcceptorEvent;
+
 /// <summary>The whole durable state of an acceptor, for Akka.Persistence snapshots.</summary>
 public sealed record AcceptorSnapshot(Ballot Promised, long CompactedBelow, ImmutableArray<AcceptedEntry> Entries)
 {

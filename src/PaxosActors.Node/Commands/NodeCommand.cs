@@ -17,8 +17,8 @@ public static class NodeCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var cl = new CommandLine(args, "exit-with-stdin");
-        cl.AllowOnly([.. Options, "exit-with-stdin"]);
+        var cl = new CommandLine(args, "exit-with-stdin", "rebuild-acceptor");
+        cl.AllowOnly([.. Options, "exit-with-stdin", "rebuild-acceptor"]);
         var config = Load(cl);
         PaxosSettings settings;
         try
@@ -106,6 +106,7 @@ public static class NodeCommand
         if (cl.Get("seeds") is { } seeds) overrides.Add($"paxos.seeds = {Quote(seeds)}");
         if (cl.Get("mode") is { } mode) overrides.Add($"paxos.mode = {Quote(mode)}");
         if (cl.Get("acceptors") is { } acceptors) overrides.Add($"paxos.acceptors = [{acceptors}]");
+        if (cl.Has("rebuild-acceptor")) overrides.Add("paxos.rebuild-acceptor = on");
         if (cl.Get("log-level") is { } level) overrides.Add($"akka.loglevel = {Quote(level)}");
         try
         {

@@ -10,7 +10,11 @@ public sealed record MemberStatus(int? NodeId, string Address, string Status, bo
 /// <summary>The answer of <c>GET /status</c>.</summary>
 public sealed record StatusResponse(
     int NodeId, IReadOnlyList<string> Roles, string Mode, int? Leader, string? Ballot, string? Phase,
-    long? FirstUnchosenSlot, long? AppliedSlot, long? Keys, IReadOnlyList<MemberStatus> Members, string Journal);
+    long? FirstUnchosenSlot, long? AppliedSlot, long? Keys, AcceptorHealth? Acceptor, IReadOnlyList<MemberStatus> Members,
+    string Journal);
+
+/// <summary>Whether this node's acceptor votes, and if not, why.</summary>
+public sealed record AcceptorHealth(bool Votes, string State);
 
 /// <summary><c>GET /status</c>: what this node knows of the protocol and the cluster, as JSON.</summary>
 public static class StatusApi
@@ -43,7 +47,9 @@ public static class StatusApi
         var settings = host.Settings;
         var body = new StatusResponse(settings.NodeId, host.Context.Roles.OrderBy(r => r).ToList(),
             settings.MultiPaxos ? "multi" : "basic", proposer?.Leader, proposer?.Ballot.ToString(), proposer?.Phase.ToString(),
-            proposer?.FirstUnchosen, learner is null ? null : learner.NextToApply - 1, kv?.Count, members,
+            proposer?.FirstUnchosen, learner is null ? null : learner.NextToApply - 1, kv?.Count,
+            host.Context.Paxos.Acceptor is null ? null : new AcceptorHealth(host.Context.Health.AcceptorVotes, host.Context.Health.Acceptor),
+            members,
             Path.GetFullPath(settings.DatabasePath));
         return Results.Json(body, KvJson.Default.StatusResponse);
     }

@@ -31,6 +31,7 @@ public sealed class PaxosSettings
     public int Window { get; private init; }
     public TimeSpan CatchUpInterval { get; private init; }
     public int SnapshotEvery { get; private init; }
+    public bool RebuildAcceptor { get; private init; }
     public TimeSpan SupervisionMinBackoff { get; private init; }
     public TimeSpan SupervisionMaxBackoff { get; private init; }
     public double SupervisionRandomFactor { get; private init; }
@@ -77,6 +78,7 @@ public sealed class PaxosSettings
             Window = Positive(c, "window"),
             CatchUpInterval = Duration(c, "catch-up-interval"),
             SnapshotEvery = Positive(c, "snapshot-every"),
+            RebuildAcceptor = Read("rebuild-acceptor", () => c.GetBoolean("rebuild-acceptor")),
             SupervisionMinBackoff = Duration(c, "supervision.min-backoff"),
             SupervisionMaxBackoff = Duration(c, "supervision.max-backoff"),
             SupervisionRandomFactor = Fraction(c, "supervision.random-factor"),

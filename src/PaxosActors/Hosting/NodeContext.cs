@@ -19,6 +19,9 @@ public sealed class NodeContext(ActorSystem system, Config config, PaxosSettings
     public PaxosSettings Settings { get; } = settings;
     public RoleDirectory Directory { get; } = directory;
 
+    /// <summary>What the roles report about themselves, for /status.</summary>
+    public NodeHealth Health { get; } = new();
+
     /// <summary>The roles this node runs, as named in <c>akka.cluster.roles</c>.</summary>
     public IReadOnlySet<string> Roles { get; } = roles;
 

@@ -21,7 +21,7 @@ public enum PaxosRoles { None = 0, Acceptor = 1, Proposer = 2, Learner = 4, All 
 public static class PaxosNode
 {
     public static PaxosNodeRefs Start(IActorRefFactory system, PaxosSettings settings, RoleDirectory directory,
-        Func<IActorContext, IStateMachine> stateMachine, PaxosRoles roles = PaxosRoles.All)
+        Func<IActorContext, IStateMachine> stateMachine, PaxosRoles roles = PaxosRoles.All, NodeHealth? health = null)
     {
         int id = settings.NodeId;
         var quorum = new QuorumSet(settings.Acceptors);
@@ -29,7 +29,8 @@ public static class PaxosNode
 
         if (roles.HasFlag(PaxosRoles.Acceptor))
         {
-            acceptor = system.ActorOf(RoleSupervisor.Props(AcceptorActor.Props(id, directory, settings.SnapshotEvery),
+            var startup = new AcceptorStartupOptions(quorum, settings.RebuildAcceptor, health);
+            acceptor = system.ActorOf(RoleSupervisor.Props(AcceptorActor.Props(id, directory, settings.SnapshotEvery, startup),
                 "acceptor", settings), $"acceptor-{id}");
             directory.Register(Address.Acceptor(id), acceptor);
         }

@@ -60,7 +60,7 @@ public sealed class PaxosNodeHost
         {
             foreach (var role in roles) role.Configure(context);
             context.Paxos = PaxosNode.Start(system, settings, context.Directory,
-                context.StateMachine ?? (_ => new DiscardingStateMachine()), paxosRoles);
+                context.StateMachine ?? (_ => new DiscardingStateMachine()), paxosRoles, context.Health);
             system.ActorOf(ClusterDirectory.Props(context.Directory, settings.NodeId), "paxos-directory");
             foreach (var role in roles) role.Start(context);
         }

@@ -48,6 +48,9 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         public const string RoundReserved = "RR";
         public const string Learned = "Ln";
         public const string StateTransfer = "ST";
+        public const string StateQuery = "SQ";
+        public const string StateReport = "SR";
+        public const string Rebuilt = "ARb";
         public const string LearnerSnapshot = "LSn";
     }
 
@@ -76,6 +79,9 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         RoundReserved => Manifests.RoundReserved,
         Learned => Manifests.Learned,
         StateTransfer => Manifests.StateTransfer,
+        StateQuery => Manifests.StateQuery,
+        StateReport => Manifests.StateReport,
+        Rebuilt => Manifests.Rebuilt,
         LearnerSnapshot => Manifests.LearnerSnapshot,
         _ => throw Unsupported(o),
     };
@@ -159,6 +165,25 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             w.Int64(e.Slot);
             w.Value(e.Value);
         }),
+        StateQuery m => Encode(m, static (ref WireWriter w, StateQuery m) =>
+        {
+            w.Int64(m.From);
+            w.Int64(m.Full ? 1 : 0);
+        }),
+        StateReport m => Encode(m, static (ref WireWriter w, StateReport m) =>
+        {
+            w.Int64(m.Acceptor);
+            w.Int64(m.Full ? 1 : 0);
+            w.Ballot(m.Promised);
+            w.Int64(m.CompactedBelow);
+            w.Entries(m.Entries);
+        }),
+        Rebuilt e => Encode(e, static (ref WireWriter w, Rebuilt e) =>
+        {
+            w.Ballot(e.State.Promised);
+            w.Int64(e.State.CompactedBelow);
+            w.Entries(e.State.Entries);
+        }),
         StateTransfer m => Encode(m, static (ref WireWriter w, StateTransfer m) =>
         {
             w.Int64(m.NextToApply);
@@ -197,6 +222,9 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             Manifests.RoundReserved => new RoundReserved(r.Int64()),
             Manifests.Learned => new Learned(r.Int64(), r.Value()),
             Manifests.StateTransfer => new StateTransfer(r.Int64(), r.ByteArray()),
+            Manifests.StateQuery => new StateQuery(r.Int32(), r.Flag()),
+            Manifests.StateReport => new StateReport(r.Int32(), r.Flag(), r.Ballot(), r.Int64(), r.Entries()),
+            Manifests.Rebuilt => new Rebuilt(new AcceptorSnapshot(r.Ballot(), r.Int64(), r.Entries())),
             Manifests.LearnerSnapshot => new LearnerSnapshot(r.Int64(), r.ByteArray()),
             _ => throw new SerializationException(
                 $"PaxosSerializer: unknown manifest '{manifest}' ({bytes.Length} bytes); written by a newer version?"),
@@ -363,6 +391,18 @@ internal ref struct WireReader
         if (n > (ulong)(Remaining / minItemSize))
             throw Fail($"count {n} needs more than the {Remaining} bytes left");
         return (int)n;
+    }
+
+    /// <summary>A boolean written as the varint 0 or 1; anything else is corrupt.</summary>
+    public bool Flag()
+    {
+        long v = Int64();
+        return v switch
+        {
+            0 => false,
+            1 => true,
+            _ => throw new SerializationException($"PaxosSerializer: manifest '{_manifest}' has a flag of {v}, expected 0 or 1."),
+        };
     }
 
     /// <summary>A length-prefixed byte string, copied out (it outlives the payload).</summary>

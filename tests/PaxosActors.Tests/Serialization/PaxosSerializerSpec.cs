@@ -67,6 +67,10 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
         ["StateTransfer"] = new StateTransfer(17, [1, 2, 3, 250]),
         ["StateTransfer empty"] = new StateTransfer(0, []),
         ["LearnerSnapshot"] = new LearnerSnapshot(1_000, [9, 8, 7]),
+        ["StateQuery"] = new StateQuery(3, true),
+        ["StateReport"] = new StateReport(2, true, new Ballot(7, 1), 40, [new AcceptedEntry(41, new Ballot(6, 3), SlotValue.NoOp)]),
+        ["StateReport empty"] = new StateReport(1, false, Ballot.Zero, 0, []),
+        ["Rebuilt"] = new Rebuilt(new AcceptorSnapshot(new Ballot(9, 2), 12, [new AcceptedEntry(12, new Ballot(8, 1), SlotValue.NoOp)])),
     };
 
     public static TheoryData<string> SampleNames => new(Samples.Keys);
