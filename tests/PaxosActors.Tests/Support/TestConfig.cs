@@ -20,6 +20,8 @@ public static class TestConfig
         return ConfigurationFactory.ParseString(extra + """
 
                 akka.loglevel = WARNING
+                # A journal's first start (tables, connection pool) can take seconds on a loaded 2-core box.
+                akka.test.single-expect-default = 15s
                 akka.actor.serialize-messages = on
                 paxos { acceptors = [1, 2, 3], data-dir = "." }
                 """)
