@@ -58,6 +58,8 @@ public sealed class Proposer
     private long _lastHeartbeatSent;
     private long _highestSeenRound;
     private long _pendingSince;
+    private readonly List<ReadOnlyMemory<byte>> _toForward = new();
+    private int _forwardHops;
 
     public Proposer(int id, QuorumSet acceptors, IEnumerable<int> peers, ProposerOptions options, Random random)
     {
@@ -112,7 +114,13 @@ public sealed class Proposer
         if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } leader && leader != Id &&
             propose.Hops < 2)
         {
-            Send(Address.Proposer(leader), propose with { Hops = propose.Hops + 1 });
+            if (!_options.BufferForwards)
+            {
+                Send(Address.Proposer(leader), propose with { Hops = propose.Hops + 1 });
+                return;
+            }
+            _forwardHops = Math.Max(_forwardHops, propose.Hops + 1);
+            _toForward.AddRange(propose.Commands.Commands);
             return;
         }
         if (_pending.Count == 0) _pendingSince = _now;
@@ -166,6 +174,24 @@ public sealed class Proposer
         }
         else if (!_options.MultiPaxos && Phase == ProposerPhase.Idle && _pending.Count > 0 && _retryAt < 0)
             StartPhase1();
+    }
+
+    /// <summary>Commands buffered for the leader (with <see cref="ProposerOptions.BufferForwards"/>).</summary>
+    public bool HasForwards => _toForward.Count > 0;
+
+    /// <summary>Sends the buffered commands to the leader as one batch (or keeps them, if there is no
+    /// leader to send to any more).</summary>
+    public void FlushForwards()
+    {
+        if (_toForward.Count == 0) return;
+        var batch = new SlotValue(_toForward.ToImmutableArray());
+        int hops = _forwardHops;
+        _toForward.Clear();
+        _forwardHops = 0;
+        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } leader && leader != Id)
+            Send(Address.Proposer(leader), new Propose(batch, hops));
+        else
+            Handle(new Propose(batch, 2)); // the leader changed meanwhile: queue or propose here
     }
 
     /// <summary>This node's learner has applied every slot below <paramref name="nextToApply"/>: after a

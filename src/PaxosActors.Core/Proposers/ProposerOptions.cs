@@ -17,6 +17,10 @@ public sealed record ProposerOptions
     /// still form while the window is full).</summary>
     public int BatchDelayTicks { get; init; }
 
+    /// <summary>A follower buffers commands for the leader until <see cref="Proposer.FlushForwards"/>, so the
+    /// shell can send everything that arrived in one burst as one message.</summary>
+    public bool BufferForwards { get; init; }
+
     /// <summary>Most slots a leader keeps in Phase 2 at once.</summary>
     public int Window { get; init; } = 4;
 

@@ -32,6 +32,7 @@ public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
     private readonly TimeSpan _tick;
     private readonly Address _self;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private bool _flushQueued;
 
     public ProposerActor(int nodeId, Func<Random, Proposer> create, RoleDirectory directory, TimeSpan tick)
     {
@@ -50,6 +51,11 @@ public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
         Command<Chosen>(c => Step(() => _proposer.Handle(c)));
         Command<Heartbeat>(h => Step(() => _proposer.Handle(h)));
         Command<Tick>(_ => Step(_proposer.Tick));
+        Command<FlushForwards>(_ =>
+        {
+            _flushQueued = false;
+            Step(_proposer.FlushForwards);
+        });
         Command<LearnerStatus>(s => _proposer.LearnerCaughtUp(s.NextToApply));
         Command<GetProposerStatus>(_ => Sender.Tell(Status()));
         Command<SaveSnapshotSuccess>(ok => DeleteMessages(ok.Metadata.SequenceNr));
@@ -75,6 +81,12 @@ public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
     private void Step(Action handle)
     {
         handle();
+        if (_proposer.HasForwards && !_flushQueued)
+        {
+            // Behind the messages already in the mailbox: whatever arrives in one burst leaves as one batch.
+            _flushQueued = true;
+            Self.Tell(FlushForwards.Instance);
+        }
         var ready = _proposer.TakeReady();
         if (ready.Events.Count == 0)
         {
@@ -88,6 +100,11 @@ public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
             _directory.SendAll(_self, ready.Messages, Self);
             if (LastSequenceNr % 1000 == 0) SaveSnapshot(evt);
         });
+    }
+
+    private sealed class FlushForwards : INoSerializationVerificationNeeded
+    {
+        public static readonly FlushForwards Instance = new();
     }
 
     private ProposerStatus Status() => new(_proposer.Id, _proposer.Phase, _proposer.Ballot, _proposer.MaxRound,

@@ -99,6 +99,7 @@ public sealed class PaxosSettings
         MaxBatchCommands = BatchMaxCommands,
         MaxBatchBytes = BatchMaxBytes,
         BatchDelayTicks = BatchDelay == TimeSpan.Zero ? 0 : Ticks(BatchDelay),
+        BufferForwards = true,
         Window = Window,
         PhaseTimeoutTicks = Ticks(PhaseTimeout),
         HeartbeatTicks = Ticks(HeartbeatInterval),
