@@ -61,8 +61,8 @@ public static class KvApi
         if (cas is null) return Error(400, "expected a JSON object {\"expected\": string|null, \"value\": string|null}");
         // Typed as ReadOnlyMemory<byte>? on purpose: a null byte[] converts to an empty, present
         // ReadOnlyMemory<byte>, which would turn "absent" into "the empty value".
-        ReadOnlyMemory<byte>? expected = cas.Expected is null ? null : Encoding.UTF8.GetBytes(cas.Expected);
-        ReadOnlyMemory<byte>? value = cas.Value is null ? null : Encoding.UTF8.GetBytes(cas.Value);
+        ReadOnlyMemory<byte>? expected = cas.Expected is null ? null : (ReadOnlyMemory<byte>?)Encoding.UTF8.GetBytes(cas.Expected);
+        ReadOnlyMemory<byte>? value = cas.Value is null ? null : (ReadOnlyMemory<byte>?)Encoding.UTF8.GetBytes(cas.Value);
         if (value is { } v && v.Length > kv.Settings.MaxValueBytes)
             return Error(413, $"the value is over the limit of {kv.Settings.MaxValueBytes} bytes");
         return await Run(() => kv.CompareAndSetAsync(key!, expected, value, http.RequestAborted), r =>
