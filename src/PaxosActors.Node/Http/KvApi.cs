@@ -59,9 +59,11 @@ public static class KvApi
             return Error(400, $"malformed JSON: {e.Message}");
         }
         if (cas is null) return Error(400, "expected a JSON object {\"expected\": string|null, \"value\": string|null}");
-        byte[]? expected = cas.Expected is null ? null : Encoding.UTF8.GetBytes(cas.Expected);
-        byte[]? value = cas.Value is null ? null : Encoding.UTF8.GetBytes(cas.Value);
-        if (value is not null && value.Length > kv.Settings.MaxValueBytes)
+        // Typed as ReadOnlyMemory<byte>? on purpose: a null byte[] converts to an empty, present
+        // ReadOnlyMemory<byte>, which would turn "absent" into "the empty value".
+        ReadOnlyMemory<byte>? expected = cas.Expected is null ? null : (ReadOnlyMemory<byte>?)Encoding.UTF8.GetBytes(cas.Expected);
+        ReadOnlyMemory<byte>? value = cas.Value is null ? null : (ReadOnlyMemory<byte>?)Encoding.UTF8.GetBytes(cas.Value);
+        if (value is { } v && v.Length > kv.Settings.MaxValueBytes)
             return Error(413, $"the value is over the limit of {kv.Settings.MaxValueBytes} bytes");
         return await Run(() => kv.CompareAndSetAsync(key!, expected, value, http.RequestAborted), r =>
         {

@@ -1,0 +1,355 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace PaxosActors.Node.Tests;
+
+/// <summary>
+/// Seeded random HTTP requests against one node, checked against a model of what the successful ones wrote.
+/// Replay a run with PAXOS_FUZZ_SEED=&lt;seed&gt; (and PAXOS_FUZZ_COUNT=&lt;n&gt; for a longer one).
+/// </summary>
+public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper output) : IClassFixture<SingleNodeFixture>
+{
+    private const int MaxValueBytes = 1024 * 1024;
+
+    private static readonly string[] PoolKeys = Enumerable.Range(0, 6).SelectMany(i => new[]
+    {
+        $"k{i}", $"dir/sub/k{i}", $"ключ{i}", $"sp ace{i}", $"a%2Fb{i}", $"emoji😀{i}", $"q?{i}&x=#",
+    }).ToArray();
+
+    private static readonly string[] Methods = ["GET", "PUT", "DELETE", "POST", "HEAD", "PATCH", "OPTIONS", "TRACE", "CONNECT", "get", "FROB", "P UT", "GE\u0001T", ""];
+
+    private sealed class Model
+    {
+        public readonly Dictionary<string, byte[]?> Values = new(); // pool key -> value (null: absent)
+        public readonly HashSet<string> Uncertain = []; // a write whose outcome is unknown (no answer, 503)
+        public readonly Dictionary<string, byte[]> JunkWritten = new(); // raw target -> last value a 2xx PUT wrote
+        public readonly HashSet<string> JunkRejected = []; // raw targets only ever touched by rejected writes
+    }
+
+    /// <summary>Percent-encodes a key the canonical way: every byte but unreserved characters and '/'.</summary>
+    private static string Encode(byte[] key)
+    {
+        var sb = new StringBuilder();
+        foreach (byte b in key)
+        {
+            if (b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9'
+                or (byte)'-' or (byte)'.' or (byte)'_' or (byte)'~' or (byte)'/')
+                sb.Append((char)b);
+            else sb.Append('%').Append(b.ToString("X2"));
+        }
+        return sb.ToString();
+    }
+
+    private static byte[] RandomBytes(Random rng, int n)
+    {
+        var b = new byte[n];
+        rng.NextBytes(b);
+        return b;
+    }
+
+    private static byte[] RandomValue(Random rng) => rng.Next(10) switch
+    {
+        0 => [],
+        1 => RandomBytes(rng, rng.Next(1, 64 * 1024)),
+        2 => Encoding.UTF8.GetBytes("ünïcødé " + rng.Next()),
+        _ => RandomBytes(rng, rng.Next(1, 200)),
+    };
+
+    private static string RandomHeaderLine(Random rng, bool big = true) => rng.Next(12) switch
+    {
+        0 => "Content-Type: " + new[] { "application/json", "text/plain; charset=utf-8", "application/octet-stream", "multipart/form-data; boundary=x", "garbage" }[rng.Next(5)],
+        1 => "Accept: */*",
+        2 => "X-Junk-" + rng.Next(1000) + ": " + new string('v', rng.Next(0, 2000)),
+        3 => "Content-Encoding: gzip",
+        4 => "Authorization: Bearer " + Convert.ToBase64String(RandomBytes(rng, 30)),
+        5 => "X-Bin: " + Encoding.Latin1.GetString(RandomBytes(rng, 10)).Replace("\r", "").Replace("\n", ""),
+        6 => "Bad Header Name: x",
+        7 => "NoColon",
+        8 => "Cookie: " + new string('c', rng.Next(0, big ? 40_000 : 8_000)),
+        9 => "Range: bytes=0-1",
+        10 => "If-None-Match: *",
+        _ => "X-Forwarded-For: 10.0.0." + rng.Next(256),
+    };
+
+    private sealed record Outcome(RawResponse? Response, Exception? Error);
+
+    private async Task<Outcome> Exchange(byte[] wire, bool halfClose, bool head)
+    {
+        try
+        {
+            return new Outcome(await RawHttp.SendAsync(fixture.Node.HttpPort, wire, TimeSpan.FromSeconds(20), halfClose, head), null);
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidHttpResponseException or System.Net.Sockets.SocketException)
+        {
+            return new Outcome(null, e);
+        }
+    }
+
+    private static byte[] Frame(string method, string target, IEnumerable<string> headers, byte[]? body, int framing)
+    {
+        // framing: 0 Content-Length, 1 chunked, 2 no body headers, 3 declared longer than sent, 4 huge declared length, 5 bad chunk
+        var head = new StringBuilder($"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+        foreach (var h in headers) head.Append(h).Append("\r\n");
+        var wire = new MemoryStream();
+        body ??= [];
+        switch (framing)
+        {
+            case 0:
+                head.Append($"Content-Length: {body.Length}\r\n\r\n");
+                wire.Write(Encoding.Latin1.GetBytes(head.ToString()));
+                wire.Write(body);
+                break;
+            case 1:
+                head.Append("Transfer-Encoding: chunked\r\n\r\n");
+                wire.Write(Encoding.Latin1.GetBytes(head.ToString()));
+                SingleNodeFixture.WriteChunked(wire, body, Math.Max(1, body.Length / 3 + 1));
+                break;
+            case 2:
+                wire.Write(Encoding.Latin1.GetBytes(head.Append("\r\n").ToString()));
+                break;
+            case 3:
+                head.Append($"Content-Length: {body.Length + 1000}\r\n\r\n");
+                wire.Write(Encoding.Latin1.GetBytes(head.ToString()));
+                wire.Write(body);
+                break;
+            case 4:
+                head.Append("Content-Length: 99999999999999\r\n\r\n");
+                wire.Write(Encoding.Latin1.GetBytes(head.ToString()));
+                wire.Write(body);
+                break;
+            default:
+                head.Append("Transfer-Encoding: chunked\r\n\r\n");
+                wire.Write(Encoding.Latin1.GetBytes(head.ToString()));
+                wire.Write(Encoding.ASCII.GetBytes($"zz{body.Length:x}\r\n"));
+                wire.Write(body);
+                wire.Write("\r\n0\r\n\r\n"u8);
+                break;
+        }
+        return wire.ToArray();
+    }
+
+    [Fact]
+    public async Task Random_requests_never_crash_the_node_never_answer_500_and_never_change_state_when_rejected()
+    {
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("PAXOS_FUZZ_SEED"), out int s) ? s : Environment.TickCount & 0x7fffffff;
+        int count = int.TryParse(Environment.GetEnvironmentVariable("PAXOS_FUZZ_COUNT"), out int c) ? c : 2000;
+        output.WriteLine($"HTTP fuzz seed {seed} ({count} requests); replay with PAXOS_FUZZ_SEED={seed}");
+        Console.WriteLine($"HTTP fuzz seed {seed} ({count} requests)");
+        var rng = new Random(seed);
+        var model = new Model();
+        var failures = new List<string>();
+        var histogram = new SortedDictionary<string, int>();
+        string run = $"f{seed}";
+        var watch = Stopwatch.StartNew();
+
+        void Fail(int i, string what)
+        {
+            if (failures.Count < 30) failures.Add($"#{i}: {what}");
+        }
+
+        static string Cut(string text) => text.Length <= 200 ? text : text[..200] + "…";
+
+        // strictJson: the request line and headers are valid, so the app (not Kestrel's parser) answers
+        void CheckResponse(int i, string request, Outcome o, bool expectAnswer, bool strictJson = true)
+        {
+            if (o.Error is InvalidHttpResponseException or TimeoutException)
+            {
+                Fail(i, $"{request}: {o.Error.GetType().Name}: {o.Error.Message}");
+                return;
+            }
+            if (o.Response is not { } r)
+            {
+                if (expectAnswer) Fail(i, $"{request}: no answer ({o.Error?.Message ?? "closed"})");
+                histogram["closed"] = histogram.GetValueOrDefault("closed") + 1;
+                return;
+            }
+            histogram[r.Status.ToString()] = histogram.GetValueOrDefault(r.Status.ToString()) + 1;
+            if (r.Status >= 500 && r.Status != 503) Fail(i, $"{request}: {r.StatusLine} {Cut(r.BodyText)}");
+            if (r.Status == 409)
+            {
+                try
+                {
+                    using var doc = JsonDocument.Parse(r.Body);
+                    if (doc.RootElement.GetProperty("swapped").GetBoolean()) Fail(i, $"{request}: 409 with swapped=true");
+                }
+                catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+                {
+                    Fail(i, $"{request}: 409 that is not a CAS answer: {Cut(r.BodyText)}");
+                }
+            }
+            else if (r.Status >= 400 && r.Body.Length > 0 && !r.IsJsonError()) Fail(i, $"{request}: {r.StatusLine}, not a JSON error: {Cut(r.BodyText)}");
+            if (strictJson && r.Status is 404 or 405 or 413 or 503 && r.Body.Length == 0 && !request.StartsWith("HEAD"))
+                Fail(i, $"{request}: {r.StatusLine} without a JSON body");
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            if (i % 250 == 0 && fixture.Node.HasExited) Fail(i, "the node process exited");
+            int kind = rng.Next(100);
+            if (kind < 50)
+            {
+                // A well-formed request on a pool key, with noise that must not matter, or a framing that must fail.
+                string key = PoolKeys[rng.Next(PoolKeys.Length)];
+                string target = Encode(Encoding.UTF8.GetBytes(key));
+                string[] ops = ["GET", "PUT", "DELETE", "POST"];
+                string method = ops[rng.Next(ops.Length)];
+                target = (method == "POST" ? "/cas/" : "/kv/") + target + (rng.Next(8) == 0 ? "?ignored=" + rng.Next() : "");
+                var headers = Enumerable.Range(0, rng.Next(3)).Select(_ => RandomHeaderLine(rng, big: false)).Where(h => h.Contains(": ") && !h.StartsWith("Bad") && !h.StartsWith("X-Bin")).ToList();
+                if (rng.Next(20) == 0) headers.Add("Expect: 100-continue");
+                int framing = rng.Next(20) switch { < 12 => 0, < 16 => 1, 16 => 3, 17 => 4, 18 => 5, _ => 0 };
+                byte[]? body = null;
+                byte[]? newValue = null;
+                byte[]? expected = null;
+                bool expectedAbsent = false;
+                if (method == "PUT")
+                {
+                    body = rng.Next(100) == 0 ? new byte[MaxValueBytes + rng.Next(0, 2)] : RandomValue(rng);
+                    newValue = body;
+                }
+                else if (method == "POST")
+                {
+                    model.Values.TryGetValue(key, out var current);
+                    string? exp = rng.Next(3) switch
+                    {
+                        0 => current is null ? null : Encoding.UTF8.GetString(current),
+                        1 => null,
+                        _ => "guess" + rng.Next(3),
+                    };
+                    string? val = rng.Next(6) == 0 ? null : "cas-" + rng.Next(1000) + "-ж";
+                    body = rng.Next(15) == 0
+                        ? Encoding.UTF8.GetBytes("{\"expected\": " + rng.Next())
+                        : Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new Dictionary<string, string?> { ["expected"] = exp, ["value"] = val }));
+                    expected = exp is null ? null : Encoding.UTF8.GetBytes(exp);
+                    expectedAbsent = exp is null;
+                    newValue = val is null ? null : Encoding.UTF8.GetBytes(val);
+                }
+                else if (framing is 3 or 4 or 5) framing = 0;
+                if (method is "GET" or "DELETE" && rng.Next(2) == 0) framing = 2;
+                bool halfClose = framing == 3;
+                var o = await Exchange(Frame(method, target, headers, body, framing), halfClose, head: false);
+                string request = $"{method} {target} (framing {framing}, {body?.Length ?? 0} bytes)";
+                CheckResponse(i, request, o, expectAnswer: !halfClose);
+                var r = o.Response;
+                bool certain = !model.Uncertain.Contains(key);
+                if (r is null && halfClose) continue; // a body cut short: rejected, must change nothing
+                if (r is null || r.Status == 503)
+                {
+                    if (method != "GET") model.Uncertain.Add(key);
+                    continue;
+                }
+                bool ok = r.Status is >= 200 and < 300;
+                if (framing is 3 or 4 or 5 && ok) Fail(i, $"{request}: a broken body was accepted: {r.StatusLine}");
+                switch (method)
+                {
+                    case "GET" when certain:
+                        model.Values.TryGetValue(key, out var want);
+                        if (want is null && r.Status != 404) Fail(i, $"{request}: expected 404, got {r.StatusLine}");
+                        if (want is not null && (r.Status != 200 || !r.Body.AsSpan().SequenceEqual(want)))
+                            Fail(i, $"{request}: expected 200 with {want.Length} bytes, got {r.StatusLine} with {r.Body.Length}");
+                        break;
+                    case "PUT":
+                        if (ok) model.Values[key] = newValue;
+                        else if (body!.Length <= MaxValueBytes && framing is 0 or 1) Fail(i, $"{request}: a valid PUT failed: {r.StatusLine} {Cut(r.BodyText)}");
+                        break;
+                    case "DELETE":
+                        if (ok) model.Values[key] = null;
+                        else Fail(i, $"{request}: a DELETE failed: {r.StatusLine} {Cut(r.BodyText)}");
+                        break;
+                    case "POST" when r.Status is 200 or 409:
+                        if (certain)
+                        {
+                            model.Values.TryGetValue(key, out var cur);
+                            bool matches = expectedAbsent ? cur is null : cur is not null && cur.AsSpan().SequenceEqual(expected);
+                            if (matches != (r.Status == 200)) Fail(i, $"{request}: CAS answered {r.Status} but the model says matches={matches}");
+                        }
+                        if (r.Status == 200) model.Values[key] = newValue;
+                        break;
+                }
+            }
+            else if (kind < 75)
+            {
+                // A request on a key of random bytes (any percent-encoding, invalid UTF-8 included), unique to it.
+                var raw = new StringBuilder($"/kv/{run}-j{i}-");
+                foreach (byte b in RandomBytes(rng, rng.Next(1, 40)))
+                    raw.Append(rng.Next(4) == 0 && b is > 32 and < 127 and not (byte)'%' and not (byte)'?' and not (byte)'#' ? ((char)b).ToString() : "%" + b.ToString("X2"));
+                if (rng.Next(10) == 0) raw.Append(new[] { "%C3%28", "%FF", "%ED%A0%80", "%C0%AF", "%E2%82", "%", "%2", "%G1" }[rng.Next(8)]);
+                string target = raw.ToString();
+                bool put = rng.Next(3) > 0;
+                byte[] body = RandomValue(rng);
+                int framing = rng.Next(6) == 0 ? rng.Next(3, 6) : rng.Next(2);
+                var o = await Exchange(Frame(put ? "PUT" : "GET", target, [], put ? body : null, put ? framing : 2), framing == 3 && put, false);
+                CheckResponse(i, $"{(put ? "PUT" : "GET")} {target}", o, expectAnswer: !(put && framing == 3));
+                if (!put) continue;
+                if (o.Response is { Status: >= 200 and < 300 })
+                {
+                    if (framing >= 3) Fail(i, $"PUT {target}: a broken body was accepted");
+                    model.JunkWritten[target] = body;
+                }
+                else if (o.Response is not { Status: 503 }) model.JunkRejected.Add(target);
+            }
+            else
+            {
+                // Garbage: odd methods, malformed targets and headers, lying bodies. Writes to g{i} must not stick unless answered 2xx.
+                string method = Methods[rng.Next(Methods.Length)];
+                string baseKey = $"{run}-g{i}";
+                string target = rng.Next(14) switch
+                {
+                    0 => $"/kv/{baseKey}" + new string('x', rng.Next(2000, 20_000)),
+                    1 => $"/kv/{baseKey}?%ZZ=%%&a=\u00ff",
+                    2 => $"/kv/{baseKey}#frag",
+                    3 => $"/kv/{baseKey}\u0000",
+                    4 => $"/kv/{baseKey} junk",
+                    5 => $"*",
+                    6 => $"http://127.0.0.1/kv/{baseKey}",
+                    7 => $"/kv/x/../{baseKey}",
+                    8 => $"kv/{baseKey}",
+                    9 => $"/cas/{baseKey}",
+                    10 => "/status",
+                    11 => "/" + Encoding.Latin1.GetString(RandomBytes(rng, rng.Next(1, 30))).Replace("\r", "").Replace("\n", ""),
+                    12 => $"/kv/{baseKey}/%2E%2E/%2e",
+                    _ => $"//kv//{baseKey}",
+                };
+                var headers = Enumerable.Range(0, rng.Next(4)).Select(_ => RandomHeaderLine(rng)).ToList();
+                if (rng.Next(10) == 0) headers.Add("Content-Length: 5");
+                if (rng.Next(10) == 0) headers.Add("Transfer-Encoding: gzip, chunked");
+                byte[] body = rng.Next(2) == 0 ? RandomBytes(rng, rng.Next(0, 3000)) : Encoding.UTF8.GetBytes("{\"expected\":null,\"value\":\"g\"}");
+                int framing = rng.Next(6);
+                var o = await Exchange(Frame(method, target, headers, body, framing), framing == 3, method == "HEAD");
+                CheckResponse(i, $"{method} {target[..Math.Min(80, target.Length)]} (framing {framing})", o, expectAnswer: false, strictJson: false);
+                if (o.Response is not { Status: >= 200 and < 300 } && o.Response is not { Status: 503 })
+                    model.JunkRejected.Add($"/kv/{baseKey}");
+            }
+        }
+        output.WriteLine($"{count} requests in {watch.Elapsed.TotalSeconds:0.0} s; answers: {string.Join(", ", histogram.Select(h => $"{h.Key}×{h.Value}"))}");
+
+        // The node is alive and answers.
+        Assert.False(fixture.Node.HasExited, $"the node exited:\n{fixture.Node.Output}");
+        var status = await fixture.SendAsync("GET", "/status");
+        Assert.Equal(200, status.Status);
+
+        // Every write a 2xx acknowledged reads back with its last value; what only rejected writes touched is absent.
+        foreach (var key in PoolKeys.Where(k => !model.Uncertain.Contains(k)))
+        {
+            string target = "/kv/" + Encode(Encoding.UTF8.GetBytes(key));
+            var r = await fixture.SendAsync("GET", target);
+            model.Values.TryGetValue(key, out var want);
+            if (want is null ? r.Status != 404 : r.Status != 200 || !r.Body.AsSpan().SequenceEqual(want))
+                failures.Add($"after fuzzing, {target}: expected {(want is null ? "404" : $"200 with {want.Length} bytes")}, got {r.StatusLine} with {r.Body.Length} bytes");
+        }
+        foreach (var (target, want) in model.JunkWritten)
+        {
+            var r = await fixture.SendAsync("GET", target);
+            if (r.Status != 200 || !r.Body.AsSpan().SequenceEqual(want))
+                failures.Add($"after fuzzing, {target}: expected 200 with {want.Length} bytes, got {r.StatusLine} with {r.Body.Length} bytes");
+        }
+        foreach (var target in model.JunkRejected.Where(t => !model.JunkWritten.ContainsKey(t)))
+        {
+            var r = await fixture.SendAsync("GET", target);
+            if (r.Status is 200) failures.Add($"after fuzzing, {target}: only rejected requests touched it, yet it holds {r.Body.Length} bytes");
+        }
+        output.WriteLine($"checked {PoolKeys.Length - model.Uncertain.Count} pool keys, {model.JunkWritten.Count} written and {model.JunkRejected.Count} rejected junk targets in {watch.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(failures.Count == 0, $"seed {seed}: {failures.Count} problems:\n" + string.Join("\n", failures));
+    }
+}
