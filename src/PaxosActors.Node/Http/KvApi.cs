@@ -16,37 +16,45 @@ public static class KvApi
 {
     public static void Map(WebApplication app, NodeRunner runner)
     {
-        app.MapPut("/kv/{**key}", (string? key, HttpContext http) => Write(runner, key, http));
-        app.MapGet("/kv/{**key}", (string? key, HttpContext http) => Read(runner, key, http));
-        app.MapDelete("/kv/{**key}", (string? key, HttpContext http) => Delete(runner, key, http));
-        app.MapPost("/cas/{**key}", (string? key, HttpContext http) => CompareAndSet(runner, key, http));
+        // The key is decoded from the raw request target, not from the route value: ASP.NET decodes "%25" but
+        // leaves "%2F", so /kv/a%2Fb and /kv/a%252Fb would be one key, and invalid UTF-8 would pass as text.
+        app.MapPut("/kv/{**key}", Handler(http => Write(runner, RequestKey.From(http, "/kv/"), http)));
+        app.MapGet("/kv/{**key}", Handler(http => Read(runner, RequestKey.From(http, "/kv/"), http)));
+        app.MapDelete("/kv/{**key}", Handler(http => Delete(runner, RequestKey.From(http, "/kv/"), http)));
+        app.MapPost("/cas/{**key}", Handler(http => CompareAndSet(runner, RequestKey.From(http, "/cas/"), http)));
     }
 
-    private static async Task<IResult> Write(NodeRunner runner, string? key, HttpContext http)
+    private static Delegate Handler(Func<HttpContext, Task<IResult>> handle) => handle;
+
+    private static async Task<IResult> Write(NodeRunner runner, RequestKey key, HttpContext http)
     {
         if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
+        string k = key.Value!;
         var (body, tooLarge) = await ReadBodyAsync(http, kv!.Settings.MaxValueBytes);
         if (tooLarge) return Error(413, $"the value is over the limit of {kv.Settings.MaxValueBytes} bytes");
-        return await Run(() => kv.PutAsync(key!, body, http.RequestAborted), _ => Results.NoContent());
+        return await Run(() => kv.PutAsync(k, body, http.RequestAborted), _ => Results.NoContent());
     }
 
-    private static async Task<IResult> Read(NodeRunner runner, string? key, HttpContext http)
+    private static async Task<IResult> Read(NodeRunner runner, RequestKey key, HttpContext http)
     {
         if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
-        return await Run(() => kv!.GetAsync(key!, http.RequestAborted), r => r.Value is { } v
+        string k = key.Value!;
+        return await Run(() => kv!.GetAsync(k, http.RequestAborted), r => r.Value is { } v
             ? Results.Bytes(v.ToArray(), "application/octet-stream")
             : Error(404, "no such key"));
     }
 
-    private static async Task<IResult> Delete(NodeRunner runner, string? key, HttpContext http)
+    private static async Task<IResult> Delete(NodeRunner runner, RequestKey key, HttpContext http)
     {
         if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
-        return await Run(() => kv!.DeleteAsync(key!, http.RequestAborted), _ => Results.NoContent());
+        string k = key.Value!;
+        return await Run(() => kv!.DeleteAsync(k, http.RequestAborted), _ => Results.NoContent());
     }
 
-    private static async Task<IResult> CompareAndSet(NodeRunner runner, string? key, HttpContext http)
+    private static async Task<IResult> CompareAndSet(NodeRunner runner, RequestKey key, HttpContext http)
     {
         if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
+        string k = key.Value!;
         var (body, tooLarge) = await ReadBodyAsync(http, 2 * kv!.Settings.MaxValueBytes + 1024);
         if (tooLarge) return Error(413, "the request is over the size limit");
         CasRequest? cas;
@@ -65,7 +73,7 @@ public static class KvApi
         ReadOnlyMemory<byte>? value = cas.Value is null ? null : (ReadOnlyMemory<byte>?)Encoding.UTF8.GetBytes(cas.Value);
         if (value is { } v && v.Length > kv.Settings.MaxValueBytes)
             return Error(413, $"the value is over the limit of {kv.Settings.MaxValueBytes} bytes");
-        return await Run(() => kv.CompareAndSetAsync(key!, expected, value, http.RequestAborted), r =>
+        return await Run(() => kv.CompareAndSetAsync(k, expected, value, http.RequestAborted), r =>
         {
             string? current = r.Value is { } v ? Encoding.UTF8.GetString(v.Span) : null;
             var answer = new CasResponse(r.Swapped, r.Swapped ? null : current);
@@ -96,13 +104,13 @@ public static class KvApi
         return kv is not null;
     }
 
-    private static bool ValidKey(KvService kv, string? key, out IResult? error)
+    private static bool ValidKey(KvService kv, RequestKey key, out IResult? error)
     {
         error = null;
-        if (string.IsNullOrEmpty(key)) error = Error(400, "the key is empty");
-        else if (Encoding.UTF8.GetByteCount(key) > kv.Settings.MaxKeyBytes)
+        if (key.Problem is { } problem) error = Error(400, problem);
+        else if (string.IsNullOrEmpty(key.Value)) error = Error(400, "the key is empty");
+        else if (Encoding.UTF8.GetByteCount(key.Value) > kv.Settings.MaxKeyBytes)
             error = Error(400, $"the key is over the limit of {kv.Settings.MaxKeyBytes} bytes");
-        else if (key.Contains('\uFFFD')) error = Error(400, "the key is not valid UTF-8");
         return error is null;
     }
 
