@@ -15,10 +15,15 @@ public sealed class NodeRunner(Config config, TextWriter log)
 
     public PaxosNodeHost? Current => _current;
 
+    /// <summary>Called with each new ActorSystem, the first and every restart.</summary>
+    public Action<PaxosNodeHost>? Started { get; init; }
+
     public PaxosNodeHost Start()
     {
-        _current = PaxosNodeHost.Start(config);
-        return _current;
+        var host = PaxosNodeHost.Start(config);
+        Started?.Invoke(host);
+        _current = host;
+        return host;
     }
 
     /// <summary>Runs until <see cref="StopAsync"/>: restarts the node whenever its ActorSystem ends on its own.</summary>
