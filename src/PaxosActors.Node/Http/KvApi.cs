@@ -63,7 +63,12 @@ public static class KvApi
         byte[]? value = cas.Value is null ? null : Encoding.UTF8.GetBytes(cas.Value);
         if (value is not null && value.Length > kv.Settings.MaxValueBytes)
             return Error(413, $"the value is over the limit of {kv.Settings.MaxValueBytes} bytes");
-        return await Run(() => kv.CompareAndSetAsync(key!, expected, value, http.RequestAborted), r =>
+        // Null means absent / delete: pass it as a null ReadOnlyMemory<byte>?, never as a null byte[], which
+        // converts implicitly to an empty value (the key would have to hold "" instead of being absent).
+        ReadOnlyMemory<byte>? expectedBytes = null, valueBytes = null;
+        if (expected is not null) expectedBytes = expected;
+        if (value is not null) valueBytes = value;
+        return await Run(() => kv.CompareAndSetAsync(key!, expectedBytes, valueBytes, http.RequestAborted), r =>
         {
             string? current = r.Value is { } v ? Encoding.UTF8.GetString(v.Span) : null;
             var answer = new CasResponse(r.Swapped, r.Swapped ? null : current);
