@@ -34,7 +34,7 @@ public sealed class ChaosSpecs(ITestOutputHelper output)
         var out_ = Path.Combine(Path.GetTempPath(), $"paxos-chaos-{Guid.NewGuid():N}");
         var log = new StringWriter();
         // Bounded: a wedged run fails the test instead of hanging CI.
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(6));
         var summary = await ChaosSession.RunAsync(options with { Out = out_ }, log, cts.Token);
         output.WriteLine(log.ToString());
         output.WriteLine(summary.ToString());
