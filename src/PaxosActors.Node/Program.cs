@@ -16,6 +16,7 @@ public static class Program
                 "local" => await LocalCommand.RunAsync(rest),
                 "node" => await NodeCommand.RunAsync(rest),
                 "demo" => await BasicPaxosDemo.RunAsync(rest),
+                "chaos" => await ChaosCommand.RunAsync(rest),
                 "help" or "--help" or "-h" => Usage(0),
                 _ => Usage(2, $"unknown command '{command}'"),
             };
@@ -45,6 +46,12 @@ public static class Program
                   One node. FILE defaults to the built-in hocon/node.hocon, whose PAXOS_* environment
                   variables and these options override it. --rebuild-acceptor rebuilds an acceptor that
                   lost its journal from a majority of the others (see README, "Recovering an acceptor").
+
+              chaos [--duration SECONDS] [--seed N] [--nodes 3|5] [--clients N] [--out DIR] [--mode multi|basic]
+                    [--run-seconds S] [--keys K]
+                  Fault injection: fresh clusters of node processes under SIGKILL, SIGSTOP and partitions while
+                  clients write, read and cas; runs of S (60) seconds until SECONDS (60) of faults are spent.
+                  Checks every history, recovery and convergence; prints a summary, exits 1 on any anomaly.
 
               demo [--data-dir DIR] [--values A,B]
                   Basic Paxos, visibly: three acceptors and two competing proposers in one process,

@@ -33,7 +33,10 @@ public static class NodeCommand
         string httpHost = config.GetString("paxos.http.host", "127.0.0.1");
         int httpPort = config.GetInt("paxos.http.port", 8081);
 
-        var runner = new NodeRunner(config, Console.Error);
+        // Only the chaos harness turns this on: it wraps the transport and adds the /admin endpoints.
+        FaultInjection? faults = FaultInjection.IsOn(config) ? new FaultInjection() : null;
+        if (faults is not null) config = FaultInjection.Enable(config);
+        var runner = new NodeRunner(config, Console.Error) { Started = faults is null ? null : faults.OnStarted };
         try
         {
             runner.Start();
@@ -55,6 +58,7 @@ public static class NodeCommand
         var app = builder.Build();
         KvApi.Map(app, runner);
         StatusApi.Map(app, runner);
+        faults?.Map(app, runner);
         app.MapFallback((HttpContext http) => KvApi.Error(404, $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
 
         if (cl.Has("exit-with-stdin"))

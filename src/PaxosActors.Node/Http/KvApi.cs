@@ -151,5 +151,6 @@ public sealed record ErrorResponse([property: JsonPropertyName("error")] string 
 [JsonSerializable(typeof(CasResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(StatusResponse))]
+[JsonSerializable(typeof(AdminResponse))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 internal sealed partial class KvJson : JsonSerializerContext;

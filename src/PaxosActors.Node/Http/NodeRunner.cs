@@ -15,10 +15,15 @@ public sealed class NodeRunner(Config config, TextWriter log)
 
     public PaxosNodeHost? Current => _current;
 
+    /// <summary>Called with each new ActorSystem, the first and every restart.</summary>
+    public Action<PaxosNodeHost>? Started { get; init; }
+
     public PaxosNodeHost Start()
     {
-        _current = PaxosNodeHost.Start(config);
-        return _current;
+        var host = PaxosNodeHost.Start(config);
+        Started?.Invoke(host);
+        _current = host;
+        return host;
     }
 
     /// <summary>Runs until <see cref="StopAsync"/>: restarts the node whenever its ActorSystem ends on its own.</summary>
@@ -27,7 +32,7 @@ public sealed class NodeRunner(Config config, TextWriter log)
         while (!_stopping.IsCancellationRequested)
         {
             var host = _current ?? Start();
-            await Task.WhenAny(host.WhenTerminated, Task.Delay(Timeout.Infinite, _stopping.Token));
+            await Task.WhenAny(host.WhenTerminated, LeaveIslandAsync(host), Task.Delay(Timeout.Infinite, _stopping.Token));
             if (_stopping.IsCancellationRequested) break;
             log.WriteLine($"node {host.Settings.NodeId}: the ActorSystem stopped (downed by the cluster?); restarting from its journal");
             _current = null;
@@ -43,6 +48,35 @@ public sealed class NodeRunner(Config config, TextWriter log)
             }
         }
     }
+
+    /// <summary>
+    /// The first seed node joins itself when no other seed answers within the seed-node timeout. After a
+    /// restart (its peers paused, partitioned, or still holding its old incarnation) that makes a cluster of
+    /// one that never merges with the others' cluster: it cannot reach any acceptor and never serves again.
+    /// A node alone in its cluster while other acceptors are configured stops its ActorSystem after
+    /// <see cref="IslandTimeout"/>, so the supervisor restarts it and it joins the seeds again.
+    /// </summary>
+    private async Task LeaveIslandAsync(PaxosNodeHost host)
+    {
+        if (host.Settings.Acceptors.Length < 2) await Task.Delay(Timeout.Infinite, _stopping.Token);
+        var cluster = Akka.Cluster.Cluster.Get(host.System);
+        DateTime? aloneSince = null;
+        while (!_stopping.IsCancellationRequested && !host.WhenTerminated.IsCompleted)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), _stopping.Token).ContinueWith(_ => { });
+            var members = cluster.State.Members;
+            bool alone = members.Count == 1 && members.First().Address.Equals(cluster.SelfAddress);
+            aloneSince = alone ? aloneSince ?? DateTime.UtcNow : null;
+            if (aloneSince is { } since && DateTime.UtcNow - since > IslandTimeout)
+            {
+                log.WriteLine($"node {host.Settings.NodeId}: alone in its cluster for {IslandTimeout.TotalSeconds:0} s while other acceptors are configured; rejoining");
+                await host.System.Terminate();
+                return;
+            }
+        }
+    }
+
+    private static readonly TimeSpan IslandTimeout = TimeSpan.FromSeconds(15);
 
     public async Task StopAsync()
     {
