@@ -52,6 +52,8 @@ public sealed class MultiProcessSpec(ITestOutputHelper output) : IDisposable
                 _nodes.Add(new NodeProcess(id, http[i], [
                     "node", "--node-id", $"{id}", "--http-port", $"{http[i]}", "--remote-port", $"{remote[i]}",
                     "--seeds", seeds, "--acceptors", "1,2,3", "--data-dir", _dataDir, "--mode", "multi", "--log-level", "WARNING",
+                    // The node stops when its stdin (held by this test) closes: no orphans if the test host dies.
+                    "--exit-with-stdin",
                 ]));
             }
             Log($"nodes: http {string.Join(",", http)}, remoting {string.Join(",", remote)}, data {_dataDir}, dll {NodeProcess.NodeDll}");
