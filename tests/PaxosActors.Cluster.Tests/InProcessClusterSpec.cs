@@ -58,6 +58,23 @@ public sealed class InProcessClusterSpec : IAsyncLifetime
         Assert.Equal("hello again", await cluster.GetAsync(1, "greeting"));
     }
 
+    [Theory]
+    [InlineData("multi")]
+    [InlineData("basic")]
+    public async Task Concurrent_writes_through_every_node_are_all_applied_everywhere(string mode)
+    {
+        var cluster = await StartClusterAsync(mode);
+        await cluster.PutAsync(1, "warm-up", "x", Commit);
+
+        // Three proposers at once: in basic mode they duel for every slot and must converge (backoff).
+        var writes = cluster.Ids.SelectMany(id => Enumerable.Range(0, 15).Select(i => (Node: id, Key: $"n{id}-{i}", Value: $"v{id}-{i}"))).ToList();
+        await Task.WhenAll(writes.Select(w => cluster.PutAsync(w.Node, w.Key, w.Value, Commit)));
+
+        foreach (int id in cluster.Ids)
+        foreach (var w in writes)
+            Assert.Equal(w.Value, await cluster.GetAsync(id, w.Key));
+    }
+
     [Fact]
     public async Task Compare_and_set_swaps_only_when_the_key_holds_the_expected_value_on_whichever_node_it_runs()
     {
