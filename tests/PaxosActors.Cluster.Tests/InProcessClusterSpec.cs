@@ -148,4 +148,35 @@ public sealed class InProcessClusterSpec : IAsyncLifetime
         await cluster.PutAsync(down, "k21", "v21", Commit);
         Assert.Equal("v21", await cluster.GetAsync(writer, "k21"));
     }
+
+    [Fact]
+    public async Task A_crashed_leader_that_never_left_the_cluster_rejoins_on_restart_and_catches_up()
+    {
+        var cluster = await StartClusterAsync("multi");
+        await cluster.PutAsync(1, "k0", "v0", Commit);
+        int leader = await cluster.AwaitLeaderAsync(Commit);
+        int writer = cluster.Ids.First(id => id != leader);
+
+        await cluster.CrashAsync(leader);
+        var watch = Stopwatch.StartNew();
+        // It did not leave: the survivors' failure detectors find it unreachable (before the resolver downs it).
+        var seenUnreachable = Eventually.Holds(() =>
+        {
+            var state = Akka.Cluster.Cluster.Get(cluster[writer].System).State;
+            Assert.Contains(state.Unreachable, m => ClusterDirectory.NodeIdOf(m) == leader);
+            return Task.CompletedTask;
+        }, Commit, TimeSpan.FromMilliseconds(50));
+        await cluster.PutAsync(writer, "k1", "v1", Commit);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"the first write after the crash took {watch.Elapsed.TotalSeconds:0.0} s");
+        for (int i = 2; i <= 10; i++) await cluster.PutAsync(writer, $"k{i}", $"v{i}", Commit);
+        await seenUnreachable;
+
+        cluster.Start(leader); // a new incarnation on the address of one the others may not have downed yet
+        await cluster.AwaitUpAsync(Formation);
+
+        await Eventually.Holds(async () => Assert.Equal("v10", await cluster.GetAsync(leader, "k10")), Commit);
+        for (int i = 0; i <= 9; i++) Assert.Equal($"v{i}", await cluster.GetAsync(leader, $"k{i}"));
+        await cluster.PutAsync(leader, "k11", "v11", Commit);
+        Assert.Equal("v11", await cluster.GetAsync(writer, "k11"));
+    }
 }

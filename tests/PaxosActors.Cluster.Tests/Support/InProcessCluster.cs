@@ -57,6 +57,8 @@ public sealed class InProcessCluster : IAsyncDisposable
             akka {
               loglevel = WARNING
               stdout-loglevel = WARNING
+              # Terminating the ActorSystem is then a crash (no leaving the cluster); StopAsync still leaves.
+              coordinated-shutdown.run-by-actor-system-terminate = off
               remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{ports[id]}} }
               cluster {
                 seed-node-timeout = 1s
@@ -91,6 +93,15 @@ public sealed class InProcessCluster : IAsyncDisposable
         _hosts.Remove(id);
         await host.StopAsync().WaitAsync(TimeSpan.FromSeconds(20));
         await host.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>Terminates node <paramref name="id"/>'s ActorSystem without leaving the cluster: the others
+    /// see it unreachable until the split brain resolver downs it, as after a crash.</summary>
+    public async Task CrashAsync(int id)
+    {
+        var host = _hosts[id];
+        _hosts.Remove(id);
+        await host.System.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
     }
 
     /// <summary>Waits until every running node sees every other one as Up (so the directory can route to it).</summary>
