@@ -19,6 +19,7 @@ public sealed class MultiProcessSpec(ITestOutputHelper output) : IDisposable
     /// <summary>Where the test's progress and the nodes' output go too, to follow a run while it is going.</summary>
     private static readonly string ProgressLog = Path.Combine(Path.GetTempPath(), "paxos-actors-cluster-tests", "multi-process-last-run.log");
     private readonly List<NodeProcess> _nodes = [];
+    private readonly Lock _logLock = new();
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "paxos-actors-cluster-tests", Guid.NewGuid().ToString("N"));
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
@@ -37,7 +38,7 @@ public sealed class MultiProcessSpec(ITestOutputHelper output) : IDisposable
         {
             string line = $"{watch.Elapsed.TotalSeconds,6:0.00} s  {what}";
             output.WriteLine(line);
-            lock (ProgressLog) File.AppendAllText(ProgressLog, line + "\n");
+            lock (_logLock) File.AppendAllText(ProgressLog, line + "\n");
         }
         Directory.CreateDirectory(Path.GetDirectoryName(ProgressLog)!);
         File.WriteAllText(ProgressLog, "");
@@ -152,6 +153,16 @@ public sealed class MultiProcessSpec(ITestOutputHelper output) : IDisposable
                 }
                 Log($"node {node.Id} serves all {acked.Count} acknowledged writes");
             }
+        }
+        catch
+        {
+            // What each node thinks of the cluster when the test failed: leader, members, reachability.
+            foreach (var node in _nodes.Where(n => n.Running))
+            {
+                try { Log($"node {node.Id} /status: {await _http.GetStringAsync($"{node.Url}/status")}"); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { Log($"node {node.Id} /status: {e.Message}"); }
+            }
+            throw;
         }
         finally
         {
