@@ -23,6 +23,7 @@ public sealed class LoadRunner : IDisposable
     private readonly Worker[] _workers;
     private readonly Stopwatch _clock = new();
     private long _warmupEndTicks, _runEndTicks;
+    private bool _interrupted;
 
     public LoadRunner(BenchOptions options, IReadOnlyList<string> endpoints)
     {
@@ -67,6 +68,7 @@ public sealed class LoadRunner : IDisposable
         end.CancelAfter(TimeSpan.FromSeconds(_options.WarmupSeconds + _options.DurationSeconds));
         await Task.WhenAll(_workers.Select(w => Task.Run(() => w.RunAsync(end.Token), CancellationToken.None)));
         _clock.Stop();
+        _interrupted = ct.IsCancellationRequested;
     }
 
     /// <summary>The totals of the measured window, latencies included.</summary>
@@ -79,7 +81,10 @@ public sealed class LoadRunner : IDisposable
             hist.Add(w.Latency);
             ops += w.Ops; errors += w.Errors; timeouts += w.Timeouts; reads += w.Reads; writes += w.Writes;
         }
-        double measured = Math.Clamp(_clock.Elapsed.TotalSeconds - options.WarmupSeconds, 0, options.DurationSeconds);
+        // The end timer may fire a hair before the stopwatch reaches it; only an interrupted run is shorter.
+        double measured = _interrupted
+            ? Math.Clamp(_clock.Elapsed.TotalSeconds - options.WarmupSeconds, 0, options.DurationSeconds)
+            : options.DurationSeconds;
         return new BenchResult
         {
             Options = options, Ops = ops, Errors = errors, Timeouts = timeouts, Reads = reads, Writes = writes,
@@ -107,7 +112,8 @@ public sealed class LoadRunner : IDisposable
             var rng = new Random(unchecked(o.Seed * 7919 + id));
             rng.NextBytes(_value);
             for (int i = 0; i < _value.Length; i++) _value[i] = (byte)('a' + _value[i] % 26);
-            var timeout = new CancellationTokenSource();
+            // One source per worker, linked to the end of the run, re-armed per request (no allocation unless it fired).
+            var timeout = CancellationTokenSource.CreateLinkedTokenSource(end);
             try
             {
                 while (!end.IsCancellationRequested)
@@ -117,7 +123,7 @@ public sealed class LoadRunner : IDisposable
                     if (!timeout.TryReset())
                     {
                         timeout.Dispose();
-                        timeout = new CancellationTokenSource();
+                        timeout = CancellationTokenSource.CreateLinkedTokenSource(end);
                     }
                     long start = Stopwatch.GetTimestamp();
                     Outcome outcome = await SendAsync(isRead, key, timeout, end);
@@ -157,7 +163,7 @@ public sealed class LoadRunner : IDisposable
 
         private async Task<Outcome> SendAsync(bool isRead, int key, CancellationTokenSource timeout, CancellationToken end)
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(end, timeout.Token);
+            var token = timeout.Token;
             timeout.CancelAfter(runner._options.TimeoutMs);
             using var request = new HttpRequestMessage(isRead ? HttpMethod.Get : HttpMethod.Put, runner.KeyUri(_endpoint, key));
             if (!isRead)
@@ -168,9 +174,9 @@ public sealed class LoadRunner : IDisposable
             }
             try
             {
-                using var response = await runner._http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
-                await using (var body = await response.Content.ReadAsStreamAsync(linked.Token))
-                    while (await body.ReadAsync(_readBuffer, linked.Token) > 0) { }
+                using var response = await runner._http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
+                await using (var body = await response.Content.ReadAsStreamAsync(token))
+                    while (await body.ReadAsync(_readBuffer, token) > 0) { }
                 int code = (int)response.StatusCode;
                 return code is >= 200 and < 300 || (isRead && code == 404) ? Outcome.Ok : Outcome.Error;
             }
