@@ -17,6 +17,7 @@ public static class Program
                 "node" => await NodeCommand.RunAsync(rest),
                 "demo" => await BasicPaxosDemo.RunAsync(rest),
                 "chaos" => await ChaosCommand.RunAsync(rest),
+                "bench" => await BenchCommand.RunAsync(rest),
                 "help" or "--help" or "-h" => Usage(0),
                 _ => Usage(2, $"unknown command '{command}'"),
             };
@@ -58,6 +59,16 @@ public static class Program
                   every Prepare / Promise / Accept / Accepted printed as it happens, then the chosen
                   values. The journal is DIR/demo.db (default ./data); run it again and the earlier
                   slots are still chosen.
+
+              bench [--endpoints URL,...] [--nodes N] [--mode multi|basic] [--workers N] [--duration S] [--warmup S]
+                    [--value-size B] [--keys K] [--read-ratio R] [--timeout-ms T] [--seed N] [--json-only]
+                    [--log-level LEVEL]
+                  Closed-loop load: N workers (16) each send PUT /kv/{key} (GET with probability R, default 0)
+                  as soon as the previous request answers, for S seconds (10) after a warmup (2), on K uniform
+                  keys (1000) with B-byte values (100). Without --endpoints it starts N nodes (3) on free ports
+                  in a temporary directory and removes them at the end. Prints progress, then one JSON line:
+                  ops, errors, ops_per_s, p50/p90/p99/p999/max_ms, server_cpu_s, peak_rss_mb, bench_cpu_s, ...
+                  --json-only: nothing but that line on stdout (progress goes to stderr).
             """);
         return code;
     }
