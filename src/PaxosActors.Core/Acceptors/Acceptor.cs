@@ -19,6 +19,7 @@ public sealed class Acceptor
 {
     // Invariant: every entry's ballot <= Promised.
     private readonly SortedList<long, AcceptedEntry> _accepted = new();
+    private readonly SortedSet<int> _knownVoters = new();
 
     public Acceptor(int id) => Id = id;
 
@@ -96,6 +97,9 @@ public sealed class Acceptor
             case Rebuilt r:
                 Restore(r.State);
                 break;
+            case VoterJoined j:
+                _knownVoters.Add(j.Acceptor);
+                break;
             case Compacted c when c.Below > CompactedBelow:
                 CompactedBelow = c.Below;
                 while (_accepted.Count > 0 && _accepted.Keys[0] < c.Below) _accepted.RemoveAt(0);
@@ -103,11 +107,29 @@ public sealed class Acceptor
         }
     }
 
-    /// <summary>Answers an empty acceptor's question at start-up; entries only if it is rebuilding.</summary>
-    public StateReport Report(StateQuery query) =>
-        new(Id, query.Full, Promised, CompactedBelow, query.Full ? _accepted.Values.ToImmutableArray() : ImmutableArray<AcceptedEntry>.Empty);
+    /// <summary>Whether <paramref name="acceptor"/> is known to have joined as a voter.</summary>
+    public bool Knows(int acceptor) => _knownVoters.Contains(acceptor);
 
-    public AcceptorSnapshot Snapshot() => new(Promised, CompactedBelow, _accepted.Values.ToImmutableArray());
+    /// <summary>Answers an empty acceptor's question at start-up (entries only if it is rebuilding). A join
+    /// request is recorded first: the reply that confirms it must not leave before the event is durable.</summary>
+    public AcceptorStep Handle(StateQuery query)
+    {
+        IAcceptorEvent? evt = null;
+        if (query.Join && !Knows(query.From))
+        {
+            evt = new VoterJoined(query.From);
+            Apply(evt);
+        }
+        var report = new StateReport(Id, query.Full, Promised, CompactedBelow,
+            query.Full ? _accepted.Values.ToImmutableArray() : ImmutableArray<AcceptedEntry>.Empty, Knows(query.From))
+        {
+            KnownVoters = query.Full ? _knownVoters.ToImmutableArray() : ImmutableArray<int>.Empty,
+        };
+        return new(evt, new Envelope(Address.Acceptor(query.From), report));
+    }
+
+    public AcceptorSnapshot Snapshot() =>
+        new(Promised, CompactedBelow, _accepted.Values.ToImmutableArray()) { KnownVoters = _knownVoters.ToImmutableArray() };
 
     public void Restore(AcceptorSnapshot snapshot)
     {
@@ -115,6 +137,8 @@ public sealed class Acceptor
         CompactedBelow = snapshot.CompactedBelow;
         _accepted.Clear();
         foreach (var e in snapshot.Entries) _accepted[e.Slot] = e;
+        _knownVoters.Clear();
+        foreach (int v in snapshot.KnownVoters.IsDefault ? [] : snapshot.KnownVoters) _knownVoters.Add(v);
     }
 
     private ImmutableArray<AcceptedEntry> EntriesFrom(long fromSlot)

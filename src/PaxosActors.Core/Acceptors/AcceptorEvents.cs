@@ -17,15 +17,22 @@ public sealed record Voted(long Slot, Ballot Ballot, SlotValue Value) : IAccepto
 /// acceptor drops their entries.</summary>
 public sealed record Compacted(long Below) : IAcceptorEvent;
 
+/// <summary>Acceptor <paramref name="Acceptor"/> has joined the cluster as a voter: if it ever starts again
+/// with an empty journal, it lost its state (see <see cref="AcceptorStartup"/>).</summary>
+public sealed record VoterJoined(int Acceptor) : IAcceptorEvent;
+
 /// <summary>The acceptor rebuilt its lost state from a majority of the others (<see cref="AcceptorStartup"/>).</summary>
 public sealed record Rebuilt(AcceptorSnapshot State) : IAcceptorEvent;
 
 /// <summary>The whole durable state of an acceptor, for Akka.Persistence snapshots.</summary>
 public sealed record AcceptorSnapshot(Ballot Promised, long CompactedBelow, ImmutableArray<AcceptedEntry> Entries)
 {
+    /// <summary>The acceptors known to have joined as voters (this one included, once it has).</summary>
+    public ImmutableArray<int> KnownVoters { get; init; } = ImmutableArray<int>.Empty;
+
     public bool Equals(AcceptorSnapshot? other) =>
         other is not null && Promised == other.Promised && CompactedBelow == other.CompactedBelow &&
-        Entries.SequenceEqual(other.Entries);
+        Entries.SequenceEqual(other.Entries) && KnownVoters.SequenceEqual(other.KnownVoters);
 
     public override int GetHashCode() => HashCode.Combine(Promised, CompactedBelow, Entries.Length);
 }

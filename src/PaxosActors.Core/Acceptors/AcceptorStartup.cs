@@ -6,11 +6,11 @@ namespace PaxosActors.Core.Acceptors;
 /// <summary>What an acceptor may do after recovering its journal.</summary>
 public enum StartupVerdict
 {
-    /// <summary>Its state is its own (or the whole cluster is new): vote.</summary>
+    /// <summary>Its state is its own, or it has just joined as a new voter: vote.</summary>
     Vote,
-    /// <summary>Not every other acceptor has answered yet: do not vote.</summary>
+    /// <summary>Not every acceptor it must hear from has answered yet: do not vote.</summary>
     Wait,
-    /// <summary>Its journal is empty but the cluster has voted: it lost its durable state. Never vote.</summary>
+    /// <summary>Its journal is empty but the others know it as a voter: it lost its durable state. Never vote.</summary>
     Refuse,
     /// <summary>The operator asked it to rebuild: adopt <see cref="AcceptorStartup.Rebuilt"/>, then vote.</summary>
     Rebuild,
@@ -18,12 +18,14 @@ public enum StartupVerdict
 
 /// <summary>
 /// Decides whether an acceptor that starts with an empty journal may vote. An acceptor that forgot its
-/// promises and votes could help choose two values for one slot, so emptiness is only trusted when every
-/// other acceptor is empty too (a new cluster). Otherwise it refuses, until an operator asks it to rebuild:
-/// it then adopts, from a majority of the <em>other</em> acceptors, the highest promise, the highest
-/// compaction point and per slot the highest-ballot entry. That majority meets every quorum the lost state
-/// took part in outside this acceptor (two majorities of n, less one member, still intersect among n-1),
-/// so nothing this acceptor promised or helped choose is forgotten.
+/// promises and votes could help choose two values for one slot, and a lost file looks exactly like a new
+/// node from the inside, so the others remember: before a new acceptor votes for the first time, every other
+/// acceptor durably records it as a voter (<see cref="VoterJoined"/>). An empty acceptor that any other
+/// acceptor knows has lost its state, and refuses. An operator can then ask it to rebuild: it adopts, from a
+/// majority of the <em>other</em> acceptors, the highest promise, the highest compaction point and per slot
+/// the highest-ballot entry. That majority meets every quorum the lost state took part in outside this
+/// acceptor (a majority of n, less one member, and a majority of the n-1 others always share a member), so
+/// nothing it promised or helped choose is forgotten.
 /// </summary>
 public sealed class AcceptorStartup
 {
@@ -31,16 +33,31 @@ public sealed class AcceptorStartup
     private readonly QuorumSet _acceptors;
     private readonly bool _rebuild;
     private readonly Dictionary<int, StateReport> _reports = new();
+    private bool _joining;
 
     public AcceptorStartup(int self, QuorumSet acceptors, bool journalEmpty, bool rebuild)
     {
         _self = self;
         _acceptors = acceptors;
         _rebuild = rebuild && journalEmpty;
-        Verdict = !journalEmpty || (Others.Count == 0 && !_rebuild) ? StartupVerdict.Vote : StartupVerdict.Wait;
-        Reason = Verdict == StartupVerdict.Vote
-            ? (journalEmpty ? "a new single-acceptor cluster" : "recovered its journal")
-            : _rebuild ? "rebuilding: waiting for a majority of the other acceptors" : "empty journal: asking the other acceptors whether the cluster is new";
+        Others = acceptors.Members.Where(a => a != self).ToList();
+        if (!journalEmpty)
+        {
+            Verdict = StartupVerdict.Vote;
+            Reason = "recovered its journal";
+        }
+        else if (Others.Count == 0 && !_rebuild)
+        {
+            Verdict = StartupVerdict.Vote;
+            RecordSelf = true;
+            Reason = "the only acceptor";
+        }
+        else
+        {
+            Verdict = StartupVerdict.Wait;
+            Reason = _rebuild ? "rebuilding: waiting for a majority of the other acceptors"
+                : "empty journal: asking the other acceptors whether they know this one";
+        }
     }
 
     public StartupVerdict Verdict { get; private set; }
@@ -48,18 +65,22 @@ public sealed class AcceptorStartup
     /// <summary>Why: for the log and /status.</summary>
     public string Reason { get; private set; }
 
+    /// <summary>With <see cref="StartupVerdict.Vote"/> or <see cref="StartupVerdict.Rebuild"/>: persist
+    /// <see cref="VoterJoined"/> for itself before the first vote, so a restart goes straight to voting.</summary>
+    public bool RecordSelf { get; private set; }
+
     /// <summary>The state to adopt when <see cref="Verdict"/> is <see cref="StartupVerdict.Rebuild"/>.</summary>
     public AcceptorSnapshot? Rebuilt { get; private set; }
 
-    public IReadOnlyList<int> Others => _acceptors.Members.Where(a => a != _self).ToList();
+    public IReadOnlyList<int> Others { get; }
 
     /// <summary>What to send every other acceptor while <see cref="Verdict"/> is <see cref="StartupVerdict.Wait"/>.</summary>
-    public StateQuery Query => new(_self, _rebuild);
+    public StateQuery Query => new(_self, _rebuild, _joining);
 
     public void Handle(StateReport report)
     {
         if (Verdict != StartupVerdict.Wait || report.Acceptor == _self || !_acceptors.Contains(report.Acceptor)) return;
-        if (_rebuild && !report.Full) return;
+        if (_rebuild != report.Full) return; // an answer to an earlier question
         _reports[report.Acceptor] = report;
 
         if (_rebuild)
@@ -70,36 +91,49 @@ public sealed class AcceptorStartup
                 Reason = $"rebuilding: {_reports.Count} of the {needed} other acceptors needed have answered";
                 return;
             }
-            Rebuilt = Merge(_reports.Values);
+            Rebuilt = Merge(_self, _reports.Values);
             Verdict = StartupVerdict.Rebuild;
             Reason = $"rebuilt from acceptors {string.Join(", ", _reports.Keys.Order())}: promised {Rebuilt.Promised}, " +
                      $"{Rebuilt.Entries.Length} entries from slot {Rebuilt.CompactedBelow}";
             return;
         }
 
-        if (report.HasVoted)
+        if (!_joining && report.KnowsAsker)
         {
             Verdict = StartupVerdict.Refuse;
-            Reason = $"this acceptor's journal is empty, but acceptor {report.Acceptor} has promised {report.Promised}: " +
-                     "it lost its durable state (or never had any while the cluster ran), and voting again from " +
-                     "scratch could choose two values for one slot; it will not vote. Restart it once with " +
-                     "--rebuild-acceptor to rebuild it from a majority of the other acceptors.";
+            Reason = $"this acceptor's journal is empty, but acceptor {report.Acceptor} knows it as a voter: it lost " +
+                     "its durable state, and voting again from scratch could choose two values for one slot; it will " +
+                     "not vote. Restart it once with --rebuild-acceptor to rebuild it from a majority of the other acceptors.";
             return;
         }
-        var missing = Others.Where(a => !_reports.ContainsKey(a)).ToList();
-        if (missing.Count == 0)
+        var missing = Others.Where(a => !_reports.TryGetValue(a, out var r) || (_joining && !r.KnowsAsker)).ToList();
+        if (missing.Count > 0)
         {
-            Verdict = StartupVerdict.Vote;
-            Reason = "every acceptor is empty: a new cluster";
+            Reason = _joining
+                ? $"joining as a new voter: waiting for acceptor(s) {string.Join(", ", missing)} to record it"
+                : $"empty journal: waiting for acceptor(s) {string.Join(", ", missing)} to say whether they know this one";
+            return;
         }
-        else Reason = $"empty journal: waiting for acceptor(s) {string.Join(", ", missing)} to say whether the cluster is new";
+        if (!_joining)
+        {
+            // Nobody knows it: a new acceptor. Every other one records it before it votes, so that losing
+            // this acceptor's file later is noticed however few of them are up then.
+            _joining = true;
+            _reports.Clear();
+            Reason = "a new acceptor: asking every other acceptor to record it as a voter";
+            return;
+        }
+        Verdict = StartupVerdict.Vote;
+        RecordSelf = true;
+        Reason = "joined as a new voter, recorded by every other acceptor";
     }
 
-    private static AcceptorSnapshot Merge(IEnumerable<StateReport> reports)
+    private static AcceptorSnapshot Merge(int self, IEnumerable<StateReport> reports)
     {
         var promised = Ballot.Zero;
         long compacted = 0;
         var bySlot = new SortedDictionary<long, AcceptedEntry>();
+        var voters = new SortedSet<int> { self };
         foreach (var r in reports)
         {
             promised = Ballot.Max(promised, r.Promised);
@@ -107,10 +141,14 @@ public sealed class AcceptorStartup
             foreach (var e in r.Entries.IsDefault ? ImmutableArray<AcceptedEntry>.Empty : r.Entries)
                 if (!bySlot.TryGetValue(e.Slot, out var held) || e.Ballot > held.Ballot)
                     bySlot[e.Slot] = e;
+            foreach (int v in r.KnownVoters.IsDefault ? ImmutableArray<int>.Empty : r.KnownVoters) voters.Add(v);
         }
         foreach (var e in bySlot.Values) promised = Ballot.Max(promised, e.Ballot);
         // Below the highest compaction point the slots are chosen and some learner holds them; an entry
         // there might be a stale loser, so none is kept and the point itself is adopted.
-        return new AcceptorSnapshot(promised, compacted, bySlot.Values.Where(e => e.Slot >= compacted).ToImmutableArray());
+        return new AcceptorSnapshot(promised, compacted, bySlot.Values.Where(e => e.Slot >= compacted).ToImmutableArray())
+        {
+            KnownVoters = voters.ToImmutableArray(),
+        };
     }
 }

@@ -69,20 +69,24 @@ public sealed record StateTransfer(long NextToApply, byte[] State) : IPaxosMessa
     public override int GetHashCode() => HashCode.Combine(NextToApply, State.Length);
 }
 
-/// <summary>An acceptor starting with an empty journal asks the others what they hold, before it votes.</summary>
-public sealed record StateQuery(int From, bool Full) : IPaxosMessage;
+/// <summary>An acceptor starting with an empty journal asks the others what they hold, before it votes;
+/// <paramref name="Full"/>: with their entries (to rebuild); <paramref name="Join"/>: and record it as a voter.</summary>
+public sealed record StateQuery(int From, bool Full, bool Join) : IPaxosMessage;
 
-/// <summary>An acceptor's answer to a <see cref="StateQuery"/>: its whole durable state (entries only when
-/// <paramref name="Full"/>, i.e. when the asker is rebuilding itself).</summary>
-public sealed record StateReport(int Acceptor, bool Full, Ballot Promised, long CompactedBelow, ImmutableArray<AcceptedEntry> Entries)
-    : IPaxosMessage
+/// <summary>An acceptor's answer to a <see cref="StateQuery"/>: its durable state (entries and known voters
+/// only when <paramref name="Full"/>, i.e. when the asker is rebuilding itself), and whether it knows the asker
+/// as a voter that joined before (<paramref name="KnowsAsker"/>).</summary>
+public sealed record StateReport(int Acceptor, bool Full, Ballot Promised, long CompactedBelow, ImmutableArray<AcceptedEntry> Entries,
+    bool KnowsAsker) : IPaxosMessage
 {
+    /// <summary>The voters this acceptor knows of (filled only when <see cref="Full"/>).</summary>
+    public ImmutableArray<int> KnownVoters { get; init; } = ImmutableArray<int>.Empty;
+
     public bool Equals(StateReport? other) =>
         other is not null && Acceptor == other.Acceptor && Full == other.Full && Promised == other.Promised &&
-        CompactedBelow == other.CompactedBelow && Entries.SequenceEqual(other.Entries);
+        CompactedBelow == other.CompactedBelow && Entries.SequenceEqual(other.Entries) && KnowsAsker == other.KnowsAsker &&
+        KnownVoters.SequenceEqual(other.KnownVoters);
 
     public override int GetHashCode() => HashCode.Combine(Acceptor, Promised, CompactedBelow, Entries.Length);
 
-    /// <summary>Whether the reporting acceptor ever promised or accepted anything.</summary>
-    public bool HasVoted => !Promised.IsZero || CompactedBelow > 0 || !Entries.IsDefaultOrEmpty;
 }

@@ -108,6 +108,13 @@ public sealed class AcceptorActor : ReceivePersistentActor, IWithTimers
     {
         switch (startup.Verdict)
         {
+            case StartupVerdict.Vote when startup.RecordSelf && !_acceptor.Knows(_acceptor.Id):
+                Persist(new VoterJoined(_acceptor.Id), evt =>
+                {
+                    _acceptor.Apply(evt);
+                    BecomeVoting(startup.Reason);
+                });
+                break;
             case StartupVerdict.Vote:
                 BecomeVoting(startup.Reason);
                 break;
@@ -156,16 +163,21 @@ public sealed class AcceptorActor : ReceivePersistentActor, IWithTimers
     /// <summary>Empty journal, verdict pending: answers questions, casts no vote.</summary>
     private void Starting()
     {
-        Command<QueryOthers>(_ =>
-        {
-            foreach (int other in _startup!.Others) _directory.Send(_self, new Envelope(Address.Acceptor(other), _startup.Query), Self);
-        });
+        Command<QueryOthers>(_ => SendQueries());
         Command<StateReport>(report =>
         {
-            _startup!.Handle(report);
+            var asked = _startup!.Query;
+            _startup.Handle(report);
             Carry(_startup);
+            if (_startup.Verdict == StartupVerdict.Wait && _startup.Query != asked) SendQueries(); // the next question at once
         });
         CommonCommands();
+    }
+
+    private void SendQueries()
+    {
+        foreach (int other in _startup!.Others)
+            _directory.Send(_self, new Envelope(Address.Acceptor(other), _startup.Query), Self);
     }
 
     /// <summary>Lost its durable state: never votes again until rebuilt by an operator.</summary>
@@ -173,7 +185,7 @@ public sealed class AcceptorActor : ReceivePersistentActor, IWithTimers
 
     private void CommonCommands()
     {
-        Command<StateQuery>(query => Carry(new AcceptorStep(null, new Envelope(Address.Acceptor(query.From), _acceptor.Report(query)))));
+        Command<StateQuery>(query => Carry(_acceptor.Handle(query)));
         Command<CompactBelow>(c =>
         {
             if (_acceptor.Compact(c.Below) is { } compacted) Carry(new AcceptorStep(compacted, null));

@@ -51,6 +51,7 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         public const string StateQuery = "SQ";
         public const string StateReport = "SR";
         public const string Rebuilt = "ARb";
+        public const string VoterJoined = "AVJ";
         public const string LearnerSnapshot = "LSn";
     }
 
@@ -82,6 +83,7 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         StateQuery => Manifests.StateQuery,
         StateReport => Manifests.StateReport,
         Rebuilt => Manifests.Rebuilt,
+        VoterJoined => Manifests.VoterJoined,
         LearnerSnapshot => Manifests.LearnerSnapshot,
         _ => throw Unsupported(o),
     };
@@ -158,6 +160,7 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             w.Ballot(s.Promised);
             w.Int64(s.CompactedBelow);
             w.Entries(s.Entries);
+            w.Ids(s.KnownVoters);
         }),
         RoundReserved e => Encode(e, static (ref WireWriter w, RoundReserved e) => w.Int64(e.Round)),
         Learned e => Encode(e, static (ref WireWriter w, Learned e) =>
@@ -169,6 +172,7 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         {
             w.Int64(m.From);
             w.Int64(m.Full ? 1 : 0);
+            w.Int64(m.Join ? 1 : 0);
         }),
         StateReport m => Encode(m, static (ref WireWriter w, StateReport m) =>
         {
@@ -177,13 +181,17 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             w.Ballot(m.Promised);
             w.Int64(m.CompactedBelow);
             w.Entries(m.Entries);
+            w.Int64(m.KnowsAsker ? 1 : 0);
+            w.Ids(m.KnownVoters);
         }),
         Rebuilt e => Encode(e, static (ref WireWriter w, Rebuilt e) =>
         {
             w.Ballot(e.State.Promised);
             w.Int64(e.State.CompactedBelow);
             w.Entries(e.State.Entries);
+            w.Ids(e.State.KnownVoters);
         }),
+        VoterJoined e => Encode(e, static (ref WireWriter w, VoterJoined e) => w.Int64(e.Acceptor)),
         StateTransfer m => Encode(m, static (ref WireWriter w, StateTransfer m) =>
         {
             w.Int64(m.NextToApply);
@@ -218,13 +226,14 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             Manifests.Promised => new Promised(r.Ballot()),
             Manifests.Voted => new Voted(r.Int64(), r.Ballot(), r.Value()),
             Manifests.Compacted => new Compacted(r.Int64()),
-            Manifests.AcceptorSnapshot => new AcceptorSnapshot(r.Ballot(), r.Int64(), r.Entries()),
+            Manifests.AcceptorSnapshot => new AcceptorSnapshot(r.Ballot(), r.Int64(), r.Entries()) { KnownVoters = r.Ids() },
             Manifests.RoundReserved => new RoundReserved(r.Int64()),
             Manifests.Learned => new Learned(r.Int64(), r.Value()),
             Manifests.StateTransfer => new StateTransfer(r.Int64(), r.ByteArray()),
-            Manifests.StateQuery => new StateQuery(r.Int32(), r.Flag()),
-            Manifests.StateReport => new StateReport(r.Int32(), r.Flag(), r.Ballot(), r.Int64(), r.Entries()),
-            Manifests.Rebuilt => new Rebuilt(new AcceptorSnapshot(r.Ballot(), r.Int64(), r.Entries())),
+            Manifests.StateQuery => new StateQuery(r.Int32(), r.Flag(), r.Flag()),
+            Manifests.StateReport => new StateReport(r.Int32(), r.Flag(), r.Ballot(), r.Int64(), r.Entries(), r.Flag()) { KnownVoters = r.Ids() },
+            Manifests.Rebuilt => new Rebuilt(new AcceptorSnapshot(r.Ballot(), r.Int64(), r.Entries()) { KnownVoters = r.Ids() }),
+            Manifests.VoterJoined => new VoterJoined(r.Int32()),
             Manifests.LearnerSnapshot => new LearnerSnapshot(r.Int64(), r.ByteArray()),
             _ => throw new SerializationException(
                 $"PaxosSerializer: unknown manifest '{manifest}' ({bytes.Length} bytes); written by a newer version?"),
@@ -310,6 +319,13 @@ internal ref struct WireWriter
         Position += bytes.Length;
     }
 
+    public void Ids(ImmutableArray<int> ids)
+    {
+        var list = ids.IsDefault ? ImmutableArray<int>.Empty : ids;
+        Count(list.Length);
+        foreach (int id in list) Int64(id);
+    }
+
     public void Value(SlotValue? value)
     {
         if (value is null) throw new SerializationException("PaxosSerializer: a SlotValue field is null.");
@@ -391,6 +407,14 @@ internal ref struct WireReader
         if (n > (ulong)(Remaining / minItemSize))
             throw Fail($"count {n} needs more than the {Remaining} bytes left");
         return (int)n;
+    }
+
+    public ImmutableArray<int> Ids()
+    {
+        int n = Count(1);
+        var builder = ImmutableArray.CreateBuilder<int>(n);
+        for (int i = 0; i < n; i++) builder.Add(Int32());
+        return builder.MoveToImmutable();
     }
 
     /// <summary>A boolean written as the varint 0 or 1; anything else is corrupt.</summary>

@@ -67,10 +67,19 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
         ["StateTransfer"] = new StateTransfer(17, [1, 2, 3, 250]),
         ["StateTransfer empty"] = new StateTransfer(0, []),
         ["LearnerSnapshot"] = new LearnerSnapshot(1_000, [9, 8, 7]),
-        ["StateQuery"] = new StateQuery(3, true),
-        ["StateReport"] = new StateReport(2, true, new Ballot(7, 1), 40, [new AcceptedEntry(41, new Ballot(6, 3), SlotValue.NoOp)]),
-        ["StateReport empty"] = new StateReport(1, false, Ballot.Zero, 0, []),
-        ["Rebuilt"] = new Rebuilt(new AcceptorSnapshot(new Ballot(9, 2), 12, [new AcceptedEntry(12, new Ballot(8, 1), SlotValue.NoOp)])),
+        ["StateQuery"] = new StateQuery(3, true, false),
+        ["StateQuery join"] = new StateQuery(3, false, true),
+        ["StateReport"] = new StateReport(2, true, new Ballot(7, 1), 40, [new AcceptedEntry(41, new Ballot(6, 3), SlotValue.NoOp)], true)
+        {
+            KnownVoters = [1, 2, 3],
+        },
+        ["StateReport empty"] = new StateReport(1, false, Ballot.Zero, 0, [], false),
+        ["Rebuilt"] = new Rebuilt(new AcceptorSnapshot(new Ballot(9, 2), 12, [new AcceptedEntry(12, new Ballot(8, 1), SlotValue.NoOp)])
+        {
+            KnownVoters = [1, 3],
+        }),
+        ["VoterJoined"] = new VoterJoined(5),
+        ["AcceptorSnapshot with voters"] = new AcceptorSnapshot(new Ballot(2, 2), 0, []) { KnownVoters = [2, 4] },
     };
 
     public static TheoryData<string> SampleNames => new(Samples.Keys);
@@ -142,7 +151,7 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
             ["APm"] = (new Promised(new Ballot(-1, 0)), "0100"),
             ["AVt"] = (new Voted(4, new Ballot(1, 1), SlotValue.NoOp), "08" + "0202" + "00"),
             ["ACp"] = (new Compacted(300), "D804"),
-            ["ASn"] = (new AcceptorSnapshot(new Ballot(1, 1), 0, ImmutableArray<AcceptedEntry>.Empty), "0202" + "00" + "00"),
+            ["ASn"] = (new AcceptorSnapshot(new Ballot(1, 1), 0, ImmutableArray<AcceptedEntry>.Empty), "0202" + "00" + "00" + "00"),
             ["RR"] = (new RoundReserved(42), "54"),
             ["Ln"] = (new Learned(1, SlotValue.Of(Array.Empty<byte>())), "02" + "0100"),
         };
