@@ -47,7 +47,13 @@ public static class NodeCommand
             return 2;
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // No configuration files to watch: by default the host watches its content root (the working
+        // directory) for appsettings changes, and a SQLite data directory under it keeps that watcher busy.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://{httpHost}:{httpPort}");
         builder.WebHost.ConfigureKestrel(k =>

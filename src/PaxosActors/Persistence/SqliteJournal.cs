@@ -54,6 +54,8 @@ public static class SqliteJournal
                   connection-string = "{{cs}}"
                   provider-name = "SQLite.MS"
                   auto-initialize = on
+                  # SQLite has one writer at a time: more parallel writers only fight over the lock.
+                  parallelism = 1
                 }
               }
               snapshot-store {
