@@ -40,7 +40,7 @@ public sealed class ChaosCluster : IDisposable
 
     public void Restart(NodeProcess node)
     {
-        node.BlockedAtStart = _blocked.Where(b => b.From == node.Id).Select(b => this[b.To].RemoteEndpoint).ToList();
+        node.BlockedAtStart = Blocks().Where(b => b.From == node.Id).Select(b => this[b.To].RemoteEndpoint).ToList();
         node.Start();
     }
 
@@ -53,22 +53,28 @@ public sealed class ChaosCluster : IDisposable
         return null;
     }
 
+    private List<(int From, int To)> Blocks()
+    {
+        lock (_blocked) return _blocked.ToList();
+    }
+
     /// <summary>Cuts every node of <paramref name="side"/> off from every other node, both ways.</summary>
     public async Task PartitionAsync(IReadOnlyCollection<int> side, CancellationToken ct)
     {
         var other = Nodes.Select(n => n.Id).Except(side).ToList();
-        foreach (int a in side)
-            foreach (int b in other)
-            {
-                _blocked.Add((a, b));
-                _blocked.Add((b, a));
-            }
+        lock (_blocked)
+            foreach (int a in side)
+                foreach (int b in other)
+                {
+                    _blocked.Add((a, b));
+                    _blocked.Add((b, a));
+                }
         await ApplyBlocksAsync(ct);
     }
 
     private async Task ApplyBlocksAsync(CancellationToken ct)
     {
-        foreach (var (from, to) in _blocked)
+        foreach (var (from, to) in Blocks()) // healing may clear the set while a partition is being applied
         {
             var n = this[from];
             if (n.Running && !n.Paused) await _kv.AdminAsync(n.Url, $"/admin/block?address={this[to].RemoteEndpoint}", ct);
@@ -79,7 +85,7 @@ public sealed class ChaosCluster : IDisposable
     /// (<see cref="HealAllAsync"/>), and a restarted one starts with the blocks that still hold.</summary>
     public async Task<bool> HealPartitionsAsync(CancellationToken ct)
     {
-        _blocked.Clear();
+        lock (_blocked) _blocked.Clear();
         bool all = true;
         foreach (var n in Nodes.Where(n => n.Running && !n.Paused))
             all &= await _kv.AdminAsync(n.Url, "/admin/heal", ct);
@@ -91,7 +97,7 @@ public sealed class ChaosCluster : IDisposable
     public async Task HealAllAsync(TimeSpan within, CancellationToken ct)
     {
         foreach (var n in Nodes) n.Resume();
-        _blocked.Clear();
+        lock (_blocked) _blocked.Clear();
         foreach (var n in Nodes.Where(n => !n.Running)) Restart(n);
         var deadline = DateTime.UtcNow + within;
         var pending = Nodes.ToList();
