@@ -37,18 +37,7 @@ public sealed class NodeProcess : IDisposable
 
     public void Start()
     {
-        var psi = new ProcessStartInfo
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        string dll = Path.Combine(AppContext.BaseDirectory, "paxos-actors.dll");
-        string self = Environment.ProcessPath ?? "dotnet";
-        psi.FileName = Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-        psi.ArgumentList.Add(dll);
-        foreach (var a in _args) psi.ArgumentList.Add(a);
+        var psi = Commands.LocalNodeProcess.SelfStartInfo(_args);
         psi.Environment["PAXOS_FAULT_INJECTION"] = "on";
         psi.Environment["PAXOS_FAULT_BLOCKED"] = string.Join(",", BlockedAtStart);
         psi.Environment["DOTNET_gcServer"] = "0";

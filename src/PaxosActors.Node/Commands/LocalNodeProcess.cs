@@ -17,6 +17,31 @@ public sealed class LocalNodeProcess(int id, string[] args, TextWriter? stdout =
     /// <summary>The running process, or null before <see cref="Start"/>.</summary>
     public Process? Process => _process;
 
+    /// <summary>How to run this program again as a child with <paramref name="args"/>, all three standard streams
+    /// redirected: through this program's own apphost when that is what runs, else <c>dotnet</c> with this
+    /// assembly (under <c>dotnet paxos-actors.dll</c>, or inside a test host).</summary>
+    public static ProcessStartInfo SelfStartInfo(IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        string assembly = Assembly.GetExecutingAssembly().Location;
+        string? self = Environment.ProcessPath;
+        if (self is not null && Path.GetFileNameWithoutExtension(self) == Path.GetFileNameWithoutExtension(assembly))
+            psi.FileName = self;
+        else
+        {
+            psi.FileName = self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+            psi.ArgumentList.Add(assembly);
+        }
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
     /// <summary>The <c>node</c> command line of node <paramref name="id"/> in a loopback cluster.</summary>
     public static string[] NodeArgs(int id, int httpPort, int remotePort, string seeds, string acceptors, string dataDir,
         string mode, string logLevel) =>
@@ -28,18 +53,7 @@ public sealed class LocalNodeProcess(int id, string[] args, TextWriter? stdout =
 
     public void Start()
     {
-        var psi = new ProcessStartInfo
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        string self = Environment.ProcessPath!;
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(Assembly.GetExecutingAssembly().Location);
-        psi.FileName = self;
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var p = new Process { StartInfo = psi };
+        var p = new Process { StartInfo = SelfStartInfo(args) };
         var output = stdout ?? Console.Out;
         var errors = stderr ?? Console.Error;
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine($"[node {id}] {e.Data}"); };
