@@ -20,7 +20,10 @@ public static class SqliteJournal
     /// A file SQLite cannot open or read (a header overwritten: "file is not a database"; truncated, or a
     /// damaged page: "database disk image is malformed"; or unreadable for another reason) throws
     /// <see cref="JournalUnreadableException"/>, and the node then runs without it (see
-    /// <see cref="Hosting.PaxosNodeHost"/>). The verdict sticks for the rest of the process: later calls for
+    /// <see cref="Hosting.PaxosNodeHost"/>). The quick_check is there so that damage inside the file is found
+    /// here, once, rather than later by whichever actor happens to read the damaged page, each retried by its
+    /// supervisor; it reads every page once (milliseconds for a compacted journal of a few MB, longer in
+    /// proportion for a large key-value snapshot). The verdict sticks for the rest of the process: later calls for
     /// the same file throw the same exception without opening it, so that nothing in a process that found
     /// its journal unreadable ever starts from whatever is at that path afterwards (a file moved aside and
     /// recreated empty, say). A missing or empty (0-byte) file is not unreadable: it is a new, empty
