@@ -53,7 +53,7 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
         var state = await AwaitRefusingAsync();
         Assert.Contains("journal is empty, but acceptor", state);
         Assert.Contains("knows it as a voter", state);
-        AssertLogged($"acceptor {Damaged}: this acceptor's journal is empty, but acceptor");
+        await AssertLoggedAsync(Node(Damaged), $"acceptor {Damaged}: this acceptor's journal is empty, but acceptor");
         await AssertClusterServesAsync();
 
         await RebuildAsync();
@@ -73,7 +73,7 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
         string expected = $"the journal file {DbFile} is corrupt (SQLite Error 11: 'database disk image is malformed')";
         Assert.StartsWith($"refusing: {expected}; it will not vote in this process.", state);
         Assert.Contains($"move node-{Damaged}.db* aside", state);
-        AssertLogged($"[ERROR]", $"node {Damaged}: {expected}; the node runs without it");
+        await AssertLoggedAsync(Node(Damaged), $"[ERROR]", $"node {Damaged}: {expected}; the node runs without it");
         await AssertClusterServesAsync();
     }
 
@@ -91,7 +91,7 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
         string expected = $"the journal file {DbFile} is corrupt (SQLite Error 26: 'file is not a database')";
         Assert.StartsWith($"refusing: {expected}; it will not vote in this process.", state);
         Assert.StartsWith(expected, (await StatusAsync(Node(Damaged))).GetProperty("journal_error").GetString());
-        AssertLogged("[ERROR]", $"node {Damaged}: {expected}; the node runs without it");
+        await AssertLoggedAsync(Node(Damaged), "[ERROR]", $"node {Damaged}: {expected}; the node runs without it");
         await AssertClusterServesAsync();
 
         await RebuildAsync();
@@ -111,7 +111,8 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
         for (int i = 0; i < 10; i++)
         {
             string key = $"before-{i}", value = $"value-{i}-{Guid.NewGuid():N}";
-            Assert.Equal(HttpStatusCode.NoContent, await PutAsync(_nodes[i % 3], key, value));
+            await Eventually.Holds(async () => Assert.Equal(HttpStatusCode.NoContent, await PutAsync(_nodes[i % 3], key, value)),
+                TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
             _written[key] = value;
         }
         await Eventually.Holds(async () =>
@@ -201,7 +202,7 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
             Assert.Equal("voting", acceptor.GetProperty("state").GetString());
             Assert.Equal(JsonValueKind.Null, status.GetProperty("journal_error").ValueKind);
         }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(200));
-        Assert.Contains(rebuilt.Output, l => l.Contains($"acceptor {Damaged}: rebuilt from acceptors 1, 2"));
+        await AssertLoggedAsync(rebuilt, $"acceptor {Damaged}: rebuilt from acceptors 1, 2");
         Log($"node {Damaged} rebuilt: its acceptor votes");
         await AssertServesEveryKeyAsync(rebuilt);
         Log($"node {Damaged} serves all {_written.Count} keys");
@@ -218,10 +219,15 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
             }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
     }
 
-    private void AssertLogged(params string[] parts) =>
-        Assert.True(Node(Damaged).Output.Any(l => parts.All(l.Contains)),
-            $"no line of node {Damaged}'s output contains all of: {string.Join(" | ", parts)}\n" +
-            string.Join("\n", Node(Damaged).Output.TakeLast(30)));
+    /// <summary>Some line of the node's output has every part. Akka logs asynchronously, and the line crosses a
+    /// pipe, so it may show up a moment after the state it reports is visible in /status.</summary>
+    private static Task AssertLoggedAsync(NodeProcess node, params string[] parts) => Eventually.Holds(() =>
+    {
+        Assert.True(node.Output.Any(l => parts.All(l.Contains)),
+            $"no line of node {node.Id}'s output contains all of: {string.Join(" | ", parts)}\n" +
+            string.Join("\n", node.Output.TakeLast(30)));
+        return Task.CompletedTask;
+    }, TimeSpan.FromSeconds(10));
 
     private NodeProcess Node(int id) => _nodes[id - 1];
 
