@@ -36,9 +36,9 @@ public static class SqliteJournal
         if (Unreadable.TryGetValue(path, out var known)) throw known;
         string? dir = Path.GetDirectoryName(path);
         if (dir is not null) Directory.CreateDirectory(dir);
+        using var connection = new SqliteConnection(ConnectionString(databasePath));
         try
         {
-            using var connection = new SqliteConnection(ConnectionString(databasePath));
             connection.Open();
             using var wal = connection.CreateCommand();
             wal.CommandText = "PRAGMA journal_mode=WAL;";
@@ -52,11 +52,13 @@ public static class SqliteJournal
         {
             var unreadable = new JournalUnreadableException(path, e.Message, IsCorruption(e), e);
             Unreadable[path] = unreadable;
+            SqliteConnection.ClearPool(connection); // no handle on the damaged file stays open in the pool
             throw unreadable;
         }
         catch (JournalUnreadableException e)
         {
             Unreadable[path] = e;
+            SqliteConnection.ClearPool(connection);
             throw;
         }
     }

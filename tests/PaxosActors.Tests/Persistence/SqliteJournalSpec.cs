@@ -95,6 +95,7 @@ public sealed class SqliteJournalSpec : IDisposable
         var first = Assert.Throws<JournalUnreadableException>(() => SqliteJournal.Prepare(_path));
 
         File.Move(_path, _path + ".aside");
+        SqliteConnection.ClearAllPools();
         try
         {
             var again = Assert.Throws<JournalUnreadableException>(() => SqliteJournal.Prepare(_path));
@@ -105,6 +106,18 @@ public sealed class SqliteJournalSpec : IDisposable
         {
             File.Delete(_path + ".aside");
         }
+    }
+
+    [Fact]
+    public void A_file_found_unreadable_is_not_kept_open()
+    {
+        if (!Directory.Exists("/proc/self/fd")) return; // Linux: the open files of this process
+        WriteJournal();
+        File.WriteAllBytes(_path, Encoding.ASCII.GetBytes(new string('x', 8192)));
+        Assert.Throws<JournalUnreadableException>(() => SqliteJournal.Prepare(_path));
+
+        var open = Directory.GetFiles("/proc/self/fd").Select(fd => new FileInfo(fd).LinkTarget).OfType<string>();
+        Assert.DoesNotContain(open, f => f.StartsWith(Path.GetFullPath(_path), StringComparison.Ordinal));
     }
 
     [Fact]
