@@ -12,7 +12,8 @@ namespace PaxosActors.Hosting;
 
 /// <summary>
 /// One PaxosActors node: an ActorSystem that is an Akka.Cluster member, its SQLite journal, its Paxos
-/// actors and the roles named in <c>akka.cluster.roles</c>.
+/// actors and the roles named in <c>akka.cluster.roles</c>. A node whose SQLite file cannot be read starts
+/// without it and without its acceptor (see <see cref="WithoutJournal"/>).
 /// </summary>
 public sealed class PaxosNodeHost
 {
@@ -100,9 +101,10 @@ public sealed class PaxosNodeHost
     private static PaxosRoles WithoutJournal(NodeContext context, JournalUnreadableException unreadable, PaxosRoles roles)
     {
         context.JournalError = $"{unreadable.Message}. {unreadable.Advice}";
-        context.System.Log.Error("node {0}: {1}; the node runs without it: its acceptor does not vote in this process, " +
-                                 "its proposer and learner start from empty in-memory journals. {2}",
-            context.Settings.NodeId, unreadable.Message, unreadable.Advice);
+        context.System.Log.Error("node {0}: {1}; the node runs without it: {2}its proposer and learner start from empty " +
+                                 "in-memory journals. {3}",
+            context.Settings.NodeId, unreadable.Message,
+            roles.HasFlag(PaxosRoles.Acceptor) ? "its acceptor does not vote in this process, " : "", unreadable.Advice);
         if (!roles.HasFlag(PaxosRoles.Acceptor)) return roles;
         context.Health.SetAcceptor(false, $"refusing: {unreadable.Message}; it will not vote in this process. {unreadable.Advice}");
         return roles & ~PaxosRoles.Acceptor;
