@@ -16,7 +16,7 @@ namespace PaxosActors.Cluster.Tests;
 /// or corrupted, and it is started again. Its acceptor must refuse to vote and say why (log and /status)
 /// rather than vote again from a blank state, while the cluster keeps serving; and the procedure of the
 /// README ("Recovering an acceptor": move the file aside, start once with --rebuild-acceptor) brings it
-/// back. Node 3, not node 1: the first seed has its own restart problem (FINDINGS.md). One more test runs a
+/// back. Node 3, not node 1: a restarted first seed can take longer to rejoin (FINDINGS.md). One more test runs a
 /// host in this process, to restart it within one process.
 /// </summary>
 public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
