@@ -86,7 +86,8 @@ public static class NodeCommand
             await runner.StopAsync();
             return 1;
         }
-        Console.WriteLine($"node {settings.NodeId}: HTTP on http://{httpHost}:{httpPort}, journal {Path.GetFullPath(settings.DatabasePath)}");
+        Console.WriteLine($"node {settings.NodeId}: HTTP on http://{httpHost}:{httpPort}, journal {Path.GetFullPath(settings.DatabasePath)}" +
+                          (runner.Current?.Context.JournalError is null ? "" : " (unreadable: running without it, see the ERROR above and /status)"));
         await app.WaitForShutdownAsync();
         await runner.StopAsync();
         await supervise;

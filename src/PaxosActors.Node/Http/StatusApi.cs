@@ -11,7 +11,7 @@ public sealed record MemberStatus(int? NodeId, string Address, string Status, bo
 public sealed record StatusResponse(
     int NodeId, IReadOnlyList<string> Roles, string Mode, int? Leader, string? Ballot, string? Phase,
     long? FirstUnchosenSlot, long? AppliedSlot, long? Keys, AcceptorHealth? Acceptor, IReadOnlyList<MemberStatus> Members,
-    string Journal);
+    string Journal, string? JournalError);
 
 /// <summary>Whether this node's acceptor votes, and if not, why.</summary>
 public sealed record AcceptorHealth(bool Votes, string State);
@@ -48,9 +48,9 @@ public static class StatusApi
         var body = new StatusResponse(settings.NodeId, host.Context.Roles.OrderBy(r => r).ToList(),
             settings.MultiPaxos ? "multi" : "basic", proposer?.Leader, proposer?.Ballot.ToString(), proposer?.Phase.ToString(),
             proposer?.FirstUnchosen, learner is null ? null : learner.NextToApply - 1, kv?.Count,
-            host.Context.Paxos.Acceptor is null ? null : new AcceptorHealth(host.Context.Health.AcceptorVotes, host.Context.Health.Acceptor),
+            host.Context.Roles.Contains("acceptor") ? new AcceptorHealth(host.Context.Health.AcceptorVotes, host.Context.Health.Acceptor) : null,
             members,
-            Path.GetFullPath(settings.DatabasePath));
+            Path.GetFullPath(settings.DatabasePath), host.Context.JournalError);
         return Results.Json(body, KvJson.Default.StatusResponse);
     }
 }

@@ -22,6 +22,9 @@ public sealed class NodeContext(ActorSystem system, Config config, PaxosSettings
     /// <summary>What the roles report about themselves, for /status.</summary>
     public NodeHealth Health { get; } = new();
 
+    /// <summary>Why the node runs without its SQLite file (it cannot be read), or null; see <see cref="PaxosNodeHost"/>.</summary>
+    public string? JournalError { get; internal set; }
+
     /// <summary>The roles this node runs, as named in <c>akka.cluster.roles</c>.</summary>
     public IReadOnlySet<string> Roles { get; } = roles;
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Event;
 using PaxosActors.Cluster;
 using PaxosActors.Configuration;
 using PaxosActors.Core.Learners;
@@ -11,7 +12,8 @@ namespace PaxosActors.Hosting;
 
 /// <summary>
 /// One PaxosActors node: an ActorSystem that is an Akka.Cluster member, its SQLite journal, its Paxos
-/// actors and the roles named in <c>akka.cluster.roles</c>.
+/// actors and the roles named in <c>akka.cluster.roles</c>. A node whose SQLite file cannot be read starts
+/// without it and without its acceptor (see <see cref="WithoutJournal"/>).
 /// </summary>
 public sealed class PaxosNodeHost
 {
@@ -47,17 +49,26 @@ public sealed class PaxosNodeHost
         if (roleNames.Contains("proposer")) paxosRoles |= PaxosRoles.Proposer;
         if (roleNames.Contains("learner")) paxosRoles |= PaxosRoles.Learner;
 
-        SqliteJournal.Prepare(settings.DatabasePath);
+        JournalUnreadableException? unreadable = null;
+        try
+        {
+            SqliteJournal.Prepare(settings.DatabasePath);
+        }
+        catch (JournalUnreadableException e)
+        {
+            unreadable = e;
+        }
         var systemConfig = ConfigurationFactory.ParseString(
                 $"akka.cluster.roles = [{string.Join(", ", roleNames.Append($"{ClusterDirectory.NodeRolePrefix}{settings.NodeId}").Select(r => $"\"{r}\""))}]\n" +
                 SeedNodes(full))
-            .WithFallback(SqliteJournal.Config(settings.DatabasePath))
+            .WithFallback(unreadable is null ? SqliteJournal.Config(settings.DatabasePath) : SqliteJournal.InMemoryConfig)
             .WithFallback(full);
 
         var system = ActorSystem.Create(SystemName, systemConfig);
         var context = new NodeContext(system, systemConfig, settings, new RoleDirectory(), roleNames.ToHashSet());
         try
         {
+            if (unreadable is not null) paxosRoles = WithoutJournal(context, unreadable, paxosRoles);
             foreach (var role in roles) role.Configure(context);
             context.Paxos = PaxosNode.Start(system, settings, context.Directory,
                 context.StateMachine ?? (_ => new DiscardingStateMachine()), paxosRoles, context.Health);
@@ -70,6 +81,33 @@ public sealed class PaxosNodeHost
             throw;
         }
         return new PaxosNodeHost(context);
+    }
+
+    /// <summary>
+    /// The node's SQLite file cannot be read. Rather than exit (and, under a process manager, fail the same way
+    /// again and again), the node starts without it, so that /status and the log can say what is wrong:
+    /// <list type="bullet">
+    /// <item>the acceptor does not run at all in this process. It cannot know what it promised and voted, so it
+    /// must not vote; it does not answer the other acceptors' start-up questions either, since an answer from a
+    /// blank state ("I do not know you", or recording a new voter in memory) would be worthless. To the others
+    /// it is simply down. /status shows it refusing, with the reason.</item>
+    /// <item>the proposer and learner run on Akka's in-memory journal, which is what they would have after a
+    /// deleted file: the learner catches up from its peers, and the node serves requests through the others'
+    /// acceptors.</item>
+    /// </list>
+    /// Nothing in the process opens the file again (<see cref="SqliteJournal.Prepare"/> remembers it), so a
+    /// restart of the ActorSystem comes back the same way. Returns the Paxos roles to start.
+    /// </summary>
+    private static PaxosRoles WithoutJournal(NodeContext context, JournalUnreadableException unreadable, PaxosRoles roles)
+    {
+        context.JournalError = $"{unreadable.Message}. {unreadable.Advice}";
+        context.System.Log.Error("node {0}: {1}; the node runs without it: {2}its proposer and learner start from empty " +
+                                 "in-memory journals. {3}",
+            context.Settings.NodeId, unreadable.Message,
+            roles.HasFlag(PaxosRoles.Acceptor) ? "its acceptor does not vote in this process, " : "", unreadable.Advice);
+        if (!roles.HasFlag(PaxosRoles.Acceptor)) return roles;
+        context.Health.SetAcceptor(false, $"refusing: {unreadable.Message}; it will not vote in this process. {unreadable.Advice}");
+        return roles & ~PaxosRoles.Acceptor;
     }
 
     /// <summary>Leaves the cluster gracefully and stops the ActorSystem.</summary>

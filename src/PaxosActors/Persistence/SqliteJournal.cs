@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Akka.Configuration;
 using Akka.Persistence.Sql;
 using Microsoft.Data.Sqlite;
@@ -11,22 +12,72 @@ namespace PaxosActors.Persistence;
 public static class SqliteJournal
 {
     /// <summary>
-    /// Readies the file before the ActorSystem opens it: creates its folder and turns on WAL, which
-    /// is a property of the file and must be set before the plugin's pooled connections exist.
-    /// WAL commits are still fsynced at <c>synchronous=FULL</c>, SQLite's default, which
-    /// <see cref="SynchronousMode"/> reports.
+    /// Readies the file before the ActorSystem opens it: creates its folder, turns on WAL (a property of
+    /// the file, which must be set before the plugin's pooled connections exist), and checks that SQLite
+    /// can read it whole (<c>PRAGMA quick_check</c>, one pass over the file). WAL commits are still fsynced
+    /// at <c>synchronous=FULL</c>, SQLite's default, which <see cref="SynchronousMode"/> reports.
+    /// <para>
+    /// A file SQLite cannot open or read (a header overwritten: "file is not a database"; truncated, or a
+    /// damaged page: "database disk image is malformed"; or unreadable for another reason) throws
+    /// <see cref="JournalUnreadableException"/>, and the node then runs without it (see
+    /// <see cref="Hosting.PaxosNodeHost"/>). The quick_check is there so that damage inside the file is found
+    /// here, once, rather than later by whichever actor happens to read the damaged page, each retried by its
+    /// supervisor; it reads every page once (milliseconds for a compacted journal of a few MB, longer in
+    /// proportion for a large key-value snapshot). The verdict sticks for the rest of the process: later calls for
+    /// the same file throw the same exception without opening it, so that nothing in a process that found
+    /// its journal unreadable ever starts from whatever is at that path afterwards (a file moved aside and
+    /// recreated empty, say). A missing or empty (0-byte) file is not unreadable: it is a new, empty
+    /// journal, and an acceptor that had voted before finds that out from the others (AcceptorStartup).
+    /// </para>
     /// </summary>
     public static void Prepare(string databasePath)
     {
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(databasePath));
+        string path = Path.GetFullPath(databasePath);
+        if (Unreadable.TryGetValue(path, out var known)) throw known;
+        string? dir = Path.GetDirectoryName(path);
         if (dir is not null) Directory.CreateDirectory(dir);
         using var connection = new SqliteConnection(ConnectionString(databasePath));
-        connection.Open();
-        using var wal = connection.CreateCommand();
-        wal.CommandText = "PRAGMA journal_mode=WAL;";
-        string mode = (string)wal.ExecuteScalar()!;
-        if (!mode.Equals("wal", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException($"{databasePath}: SQLite refused WAL mode (got {mode})");
+        try
+        {
+            connection.Open();
+            using var wal = connection.CreateCommand();
+            wal.CommandText = "PRAGMA journal_mode=WAL;";
+            string mode = (string)wal.ExecuteScalar()!;
+            if (!mode.Equals("wal", StringComparison.OrdinalIgnoreCase))
+                throw new InvalidOperationException($"{databasePath}: SQLite refused WAL mode (got {mode})");
+            if (QuickCheck(connection) is { } problem)
+                throw new JournalUnreadableException(path, problem, corrupt: true);
+        }
+        catch (SqliteException e)
+        {
+            var unreadable = new JournalUnreadableException(path, e.Message, IsCorruption(e), e);
+            Unreadable[path] = unreadable;
+            SqliteConnection.ClearPool(connection); // no handle on the damaged file stays open in the pool
+            throw unreadable;
+        }
+        catch (JournalUnreadableException e)
+        {
+            Unreadable[path] = e;
+            SqliteConnection.ClearPool(connection);
+            throw;
+        }
+    }
+
+    /// <summary>Files found unreadable in this process, by full path (see <see cref="Prepare"/>).</summary>
+    private static readonly ConcurrentDictionary<string, JournalUnreadableException> Unreadable = new();
+
+    /// <summary>SQLite's own damage codes: SQLITE_CORRUPT (11) and SQLITE_NOTADB (26).</summary>
+    public static bool IsCorruption(SqliteException e) => e.SqliteErrorCode is 11 or 26;
+
+    /// <summary>What <c>PRAGMA quick_check</c> found wrong (its first lines), or null when it says "ok".</summary>
+    private static string? QuickCheck(SqliteConnection connection)
+    {
+        using var check = connection.CreateCommand();
+        check.CommandText = "PRAGMA quick_check(3);";
+        using var reader = check.ExecuteReader();
+        var lines = new List<string>();
+        while (reader.Read()) lines.Add(reader.GetString(0));
+        return lines is ["ok"] ? null : "quick_check: " + string.Join("; ", lines).ReplaceLineEndings(" ");
     }
 
     /// <summary>The <c>synchronous</c> setting a fresh connection to the file gets (2 = FULL: fsync on every commit).</summary>
@@ -68,5 +119,42 @@ public static class SqliteJournal
               }
             }
             """).WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    /// <summary>
+    /// Persistence for a node whose file is unreadable: Akka's in-memory journal and snapshot store, so that
+    /// the proposer and learner start empty (as after a deleted file) and nothing in the process touches the
+    /// damaged file. The node's acceptor does not run at all then (<see cref="Hosting.PaxosNodeHost"/>).
+    /// </summary>
+    public static Config InMemoryConfig { get; } = ConfigurationFactory.ParseString("""
+        akka.persistence {
+          journal.plugin = "akka.persistence.journal.inmem"
+          snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        }
+        """);
+}
+
+/// <summary>
+/// The node's SQLite file cannot be read (<see cref="SqliteJournal.Prepare"/>): <see cref="Corrupt"/> when
+/// SQLite says it is damaged ("file is not a database", "database disk image is malformed", or a failed
+/// quick_check), otherwise it could not be opened (permissions, I/O error, locked).
+/// </summary>
+public sealed class JournalUnreadableException(string path, string sqliteError, bool corrupt, Exception? inner = null)
+    : Exception($"the journal file {path} is {(corrupt ? "corrupt" : "unreadable")} ({sqliteError.TrimEnd('.')})", inner)
+{
+    public string Path { get; } = path;
+    public string SqliteError { get; } = sqliteError;
+    public bool Corrupt { get; } = corrupt;
+
+    /// <summary>What an operator does about it, for the log and /status.</summary>
+    public string Advice
+    {
+        get
+        {
+            string files = System.IO.Path.GetFileName(Path) + "*";
+            return Corrupt
+                ? $"To recover (README, 'Recovering an acceptor'): stop the node, move {files} aside, and start it once with --rebuild-acceptor."
+                : $"Fix what keeps SQLite from opening it and restart the node; if SQLite then reports it corrupt, see README, 'Recovering an acceptor' (move {files} aside, start once with --rebuild-acceptor).";
+        }
     }
 }
