@@ -25,6 +25,7 @@ public sealed class InProcessClusterSpec : IAsyncLifetime
         _cluster = new InProcessCluster(3, mode);
         _cluster.StartAll();
         await _cluster.AwaitUpAsync(Formation);
+        await _cluster.AwaitAcceptorsVotingAsync(Formation);
         return _cluster;
     }
 

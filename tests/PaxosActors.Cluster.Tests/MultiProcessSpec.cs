@@ -188,13 +188,16 @@ public sealed class MultiProcessSpec(ITestOutputHelper output) : IDisposable
         Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
     }, timeout, TimeSpan.FromMilliseconds(200));
 
-    /// <summary>The leader every node's /status names.</summary>
+    /// <summary>The leader every node's /status names, once every acceptor votes (a new acceptor votes only after
+    /// every other one has recorded it; killing a node before that tests a cluster still forming).</summary>
     private Task<int> AgreedLeaderAsync(TimeSpan timeout) => Eventually.Returns(async () =>
     {
         var leaders = new List<int?>();
         foreach (var node in _nodes)
         {
             using var doc = JsonDocument.Parse(await _http.GetStringAsync($"{node.Url}/status"));
+            var acceptor = doc.RootElement.GetProperty("acceptor");
+            Assert.True(acceptor.GetProperty("votes").GetBoolean(), $"node {node.Id}'s acceptor: {acceptor.GetProperty("state").GetString()}");
             var leader = doc.RootElement.GetProperty("leader");
             leaders.Add(leader.ValueKind == JsonValueKind.Number ? leader.GetInt32() : null);
         }

@@ -2,6 +2,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.Configuration;
 using PaxosActors.Actors;
+using PaxosActors.Cluster;
 using PaxosActors.Hosting;
 using PaxosActors.Kv;
 using PaxosActors.Kv.Hosting;
@@ -117,6 +118,16 @@ public sealed class InProcessCluster : IAsyncDisposable
         return Task.CompletedTask;
     }, timeout);
 
+    /// <summary>Waits until every running node's acceptor votes. A new acceptor votes only once every other
+    /// acceptor has recorded it (README, "Recovering an acceptor"), so a fault injected before that point
+    /// tests a cluster that is still forming, not the three-acceptor cluster the test means.</summary>
+    public Task AwaitAcceptorsVotingAsync(TimeSpan timeout) => Eventually.Holds(() =>
+    {
+        foreach (int id in Running)
+            Assert.True(_hosts[id].Context.Health.AcceptorVotes, $"acceptor {id}: {_hosts[id].Context.Health.Acceptor}");
+        return Task.CompletedTask;
+    }, timeout);
+
     public KvService Kv(int id) => _hosts[id].Context.Service<KvService>() ?? throw new InvalidOperationException($"node {id} runs no kv role");
 
     public Task<ProposerStatus> ProposerStatusAsync(int id) =>
@@ -134,11 +145,41 @@ public sealed class InProcessCluster : IAsyncDisposable
     }, timeout);
 
     /// <summary>Puts through node <paramref name="id"/>, retrying a request that found no quorum until <paramref name="timeout"/>.</summary>
-    public Task PutAsync(int id, string key, string value, TimeSpan timeout) => Eventually.Holds(async () =>
+    public async Task PutAsync(int id, string key, string value, TimeSpan timeout)
     {
-        var result = await Kv(id).PutAsync(key, Encoding.UTF8.GetBytes(value), CancellationToken.None);
-        Assert.True(result.IsOk);
-    }, timeout, TimeSpan.FromMilliseconds(50));
+        try
+        {
+            await Eventually.Holds(async () =>
+            {
+                var result = await Kv(id).PutAsync(key, Encoding.UTF8.GetBytes(value), CancellationToken.None);
+                Assert.True(result.IsOk);
+            }, timeout, TimeSpan.FromMilliseconds(50));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nput {key} through node {id}; the proposers now:\n{await DescribeAsync()}", e);
+        }
+    }
+
+    /// <summary>Every running node's proposer and cluster view, for a failure message.</summary>
+    public async Task<string> DescribeAsync()
+    {
+        var lines = new List<string>();
+        foreach (int id in Running)
+        {
+            var state = Akka.Cluster.Cluster.Get(_hosts[id].System).State;
+            string members = string.Join(", ", state.Members.Select(m => $"{ClusterDirectory.NodeIdOf(m)}:{m.Status}{(state.Unreachable.Contains(m) ? "(unreachable)" : "")}"));
+            try
+            {
+                lines.Add($"node {id}: {await ProposerStatusAsync(id)}; members {members}");
+            }
+            catch (Exception e)
+            {
+                lines.Add($"node {id}: no proposer status ({e.GetType().Name}); members {members}");
+            }
+        }
+        return string.Join("\n", lines);
+    }
 
     /// <summary>The value of <paramref name="key"/> as a linearizable read through node <paramref name="id"/> sees it (null: absent).</summary>
     public async Task<string?> GetAsync(int id, string key)
