@@ -100,6 +100,7 @@ public sealed class BallotReuseTests
         public Proposer StartProposer(int id)
         {
             var proposer = new Proposer(id, Three, Ids, _options, new Random(id));
+            proposer.Recovered(journalEmpty: true);
             _proposers[id] = proposer;
             var machine = new RecordingStateMachine();
             _machines[id] = machine;
@@ -159,6 +160,7 @@ public sealed class BallotReuseTests
                     {
                         Prepare m => Acceptors[node - 1].Handle(m),
                         Accept m => Acceptors[node - 1].Handle(m),
+                        RoundQuery m => Acceptors[node - 1].Handle(m),
                         _ => default,
                     };
                     if (step.Reply is { } reply) _queue.Add(reply);
@@ -171,6 +173,7 @@ public sealed class BallotReuseTests
                         case Chosen m: p.Handle(m); break;
                         case Heartbeat m: p.Handle(m); break;
                         case Propose m: p.Handle(m); break;
+                        case RoundReport m: p.Handle(m); break;
                     }
                     Collect(p);
                     break;
