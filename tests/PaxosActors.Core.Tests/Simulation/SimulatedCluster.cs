@@ -46,6 +46,9 @@ public sealed record SimulationConfig
     public double ProposerCrashRate { get; init; }
     /// <summary>Chance that a proposer crash also loses the proposer's whole journal (its durable round).</summary>
     public double ProposerJournalLossRate { get; init; }
+    /// <summary>False: every proposer's journal starts with the floor <c>RoundReserved(0)</c>, as a fresh cluster's
+    /// round discovery leaves it, so the run starts in the steady state (no discovery at first).</summary>
+    public bool ProposerJournalsStartEmpty { get; init; } = true;
     /// <summary>Chance per step that a role with unflushed events makes them durable (1 once healed).</summary>
     public double FlushRate { get; init; } = 0.7;
     /// <summary>Steps a client waits for its command to be applied somewhere before resubmitting it.</summary>
@@ -131,7 +134,15 @@ public sealed class SimulatedCluster
         _proposers = _ids.Select(id => new ProposerHost(id, NewProposer(id))).ToArray();
         _logs = _ids.Select(id => new RecordingLog(this, id)).ToArray();
         _learners = _ids.Select(id => new Learner(id, _quorum, _ids, config.Learner, _logs[id - 1])).ToArray();
-        foreach (var p in _proposers) Recovered(p); // every journal starts empty
+        foreach (var p in _proposers)
+        {
+            if (!config.ProposerJournalsStartEmpty)
+            {
+                p.Journal.Add(new RoundReserved(0));
+                p.Proposer.Apply(p.Journal[0]);
+            }
+            Recovered(p);
+        }
     }
 
     public int Rounds { get; private set; }
