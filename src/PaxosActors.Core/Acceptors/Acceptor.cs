@@ -54,7 +54,10 @@ public sealed class Acceptor
 
     /// <summary>Phase 2b: accept at a ballot greater than or equal to the promise (not only greater:
     /// seed 002 gets this wrong); refuse anything lower. The vote goes to the learner on the
-    /// proposer's node, which counts votes for the whole cluster.</summary>
+    /// proposer's node, which counts votes for the whole cluster. A repeated Accept for the (slot, ballot)
+    /// already held is voted for again if it carries the same value; with a different value it gets no
+    /// vote and changes nothing: one ballot carries one value per slot, so it can only come from a reused
+    /// ballot, and a vote would be counted for a value this acceptor does not hold.</summary>
     public AcceptorStep Handle(Accept accept)
     {
         if (accept.Ballot < Promised)
@@ -64,7 +67,9 @@ public sealed class Acceptor
 
         var vote = new Envelope(Address.Learner(accept.Ballot.Proposer), new Accepted(accept.Ballot, accept.Slot, Id));
         if (_accepted.TryGetValue(accept.Slot, out var held) && held.Ballot == accept.Ballot)
-            return new(null, vote); // a duplicate: one proposer sends one value per (slot, ballot)
+            return held.Value.Equals(accept.Value)
+                ? new(null, vote) // a duplicate: one proposer sends one value per (slot, ballot)
+                : default;        // a reused ballot with another value: never vote for what we do not hold
 
         var evt = new Voted(accept.Slot, accept.Ballot, accept.Value);
         Apply(evt);
@@ -127,6 +132,12 @@ public sealed class Acceptor
         };
         return new(evt, new Envelope(Address.Acceptor(query.From), report));
     }
+
+    /// <summary>Tells a proposer that has no durable round what this acceptor has promised. The shell only
+    /// lets a voting acceptor answer: its promise is its own. No event, but the reply may reveal a promise
+    /// still being persisted, so it waits behind earlier events like any reply.</summary>
+    public AcceptorStep Handle(RoundQuery query) =>
+        new(null, new Envelope(Address.Proposer(query.Proposer), new RoundReport(Id, Promised, query.Nonce)));
 
     public AcceptorSnapshot Snapshot() =>
         new(Promised, CompactedBelow, _accepted.Values.ToImmutableArray()) { KnownVoters = _knownVoters.ToImmutableArray() };

@@ -3,7 +3,9 @@ using PaxosActors.Core.Protocol;
 
 namespace PaxosActors.Core.Proposers;
 
-/// <summary>What a proposer writes to its journal: the highest round it has used, so a restart never reuses a ballot.</summary>
+/// <summary>What a proposer writes to its journal: the highest round it has used (or, after
+/// <see cref="ProposerPhase.Discovering"/>, a floor no earlier incarnation's accepted ballot is above), so a
+/// restart never reuses a ballot.</summary>
 public sealed record RoundReserved(long Round);
 
 /// <summary>Where a proposer stands.</summary>
@@ -11,6 +13,9 @@ public enum ProposerPhase
 {
     /// <summary>Neither preparing nor leading: a follower in Multi-Paxos, idle or backing off in Basic Paxos.</summary>
     Idle,
+    /// <summary>Started with no durable round (a new node, or one that lost its journal): asking the acceptors
+    /// what they promised, before any Prepare or Accept. It may still forward client commands to a known leader.</summary>
+    Discovering,
     /// <summary>Phase 1 sent, collecting promises.</summary>
     Preparing,
     /// <summary>A quorum promised the current ballot: only Phase 2 per slot from here on.</summary>
@@ -34,6 +39,15 @@ public sealed class ProposerReady
 /// in flight; no-ops fill gaps. In Basic Paxos it runs Phase 1 again for every slot. Deterministic:
 /// time is <see cref="Tick"/>, randomness is the seeded <see cref="Random"/> it is given.
 /// </summary>
+/// <remarks>
+/// Ballots are (round, proposer id), so a proposer must never reuse a round: it journals the highest round
+/// before the Prepare that uses it. A proposer whose journal is gone (see <see cref="Recovered"/>) cannot know
+/// which rounds its earlier incarnation used, but it need not: every ballot that incarnation used in an Accept
+/// was first promised by a majority of acceptors, and promises are durable and only grow, so every majority
+/// holds a promise at least that high. It asks the acceptors (<see cref="RoundQuery"/>), waits for a majority,
+/// and uses only rounds above the highest promise reported. A ballot the earlier incarnation only used in a
+/// Prepare that no majority promised carries no value, so using it again is harmless.
+/// </remarks>
 public sealed class Proposer
 {
     private readonly QuorumSet _acceptors;
@@ -60,6 +74,9 @@ public sealed class Proposer
     private long _pendingSince;
     private readonly List<ReadOnlyMemory<byte>> _toForward = new();
     private int _forwardHops;
+    private QuorumTracker? _roundReports; // while Discovering: which acceptors answered this incarnation's query
+    private long _discoveryNonce;
+    private long _highestReportedRound;
 
     public Proposer(int id, QuorumSet acceptors, IEnumerable<int> peers, ProposerOptions options, Random random)
     {
@@ -78,7 +95,8 @@ public sealed class Proposer
     /// <summary>The ballot of the current or last attempt.</summary>
     public Ballot Ballot { get; private set; } = Ballot.Zero;
 
-    /// <summary>Highest round ever reserved. Invariant: durable before any Prepare with it is sent.</summary>
+    /// <summary>Highest round ever reserved. Invariant: durable before any Prepare with it is sent, and above every
+    /// round an earlier incarnation used in an Accept (see <see cref="Recovered"/>).</summary>
     public long MaxRound { get; private set; }
 
     /// <summary>Who this proposer believes leads (itself when leading), if anyone.</summary>
@@ -106,6 +124,40 @@ public sealed class Proposer
 
     /// <summary>Recovery from the journal.</summary>
     public void Apply(RoundReserved evt) => MaxRound = Math.Max(MaxRound, evt.Round);
+
+    /// <summary>
+    /// The shell has replayed the journal. With an empty one (a new node, or one whose journal was deleted or
+    /// cannot be read) this proposer cannot know which rounds an earlier incarnation used, so before its first
+    /// Prepare it asks every acceptor what it has promised (<see cref="ProposerPhase.Discovering"/>), and once a
+    /// majority has answered journals that highest round as a floor: its ballots are then above every ballot
+    /// any earlier incarnation used in an Accept. A fresh cluster pays one round trip for it.
+    /// </summary>
+    public void Recovered(bool journalEmpty)
+    {
+        if (!journalEmpty || Phase != ProposerPhase.Idle) return;
+        Phase = ProposerPhase.Discovering;
+        _discoveryNonce = _random.NextInt64();
+        _roundReports = _acceptors.NewTracker();
+        _highestReportedRound = 0;
+        SendRoundQueries();
+    }
+
+    /// <summary>An acceptor's answer to this incarnation's <see cref="RoundQuery"/>.</summary>
+    public void Handle(RoundReport report)
+    {
+        if (Phase != ProposerPhase.Discovering || _roundReports is null || report.Nonce != _discoveryNonce) return;
+        if (!_acceptors.Contains(report.Acceptor) || _roundReports.HasVoted(report.Acceptor)) return;
+        _highestReportedRound = Math.Max(_highestReportedRound, report.Promised.Round);
+        if (_roundReports.Record(report.Acceptor, true) != VoteResult.Won) return;
+
+        // Journal the floor, so a restart from here on needs no discovery; the first Prepare uses a round above it.
+        var floor = new RoundReserved(Math.Max(MaxRound, _highestReportedRound));
+        Apply(floor);
+        _ready.Events.Add(floor);
+        _roundReports = null;
+        Phase = ProposerPhase.Idle;
+        if (!_options.MultiPaxos && _pending.Count > 0 && _retryAt < 0) StartPhase1();
+    }
 
     /// <summary>Client commands, from this node or forwarded by another.</summary>
     public void Handle(Propose propose)
@@ -143,7 +195,7 @@ public sealed class Proposer
     public void Handle(Nack nack)
     {
         _highestSeenRound = Math.Max(_highestSeenRound, nack.Promised.Round);
-        if (nack.Rejected != Ballot || nack.Promised <= Ballot || Phase == ProposerPhase.Idle) return;
+        if (nack.Rejected != Ballot || nack.Promised <= Ballot || Phase is ProposerPhase.Idle or ProposerPhase.Discovering) return;
         StepDown(_options.MultiPaxos ? nack.Promised.Proposer : null);
     }
 
@@ -212,8 +264,9 @@ public sealed class Proposer
     {
         if (heartbeat.Ballot.Proposer == Id) return;
         _highestSeenRound = Math.Max(_highestSeenRound, heartbeat.Ballot.Round);
-        if (heartbeat.Ballot < Ballot && Phase != ProposerPhase.Idle) return; // a stale leader; ours is newer
-        if (Phase != ProposerPhase.Idle) StepDown(heartbeat.Ballot.Proposer);
+        bool competing = Phase is ProposerPhase.Preparing or ProposerPhase.Leading;
+        if (heartbeat.Ballot < Ballot && competing) return; // a stale leader; ours is newer
+        if (competing) StepDown(heartbeat.Ballot.Proposer);
         Leader = heartbeat.Ballot.Proposer;
         _electionDeadline = NextElectionDeadline();
         FlushPendingToLeader();
@@ -225,6 +278,9 @@ public sealed class Proposer
         _now++;
         switch (Phase)
         {
+            case ProposerPhase.Discovering when _now - _phaseStartedAt >= _options.PhaseTimeoutTicks:
+                SendRoundQueries(); // ask again until a majority has answered
+                break;
             case ProposerPhase.Preparing when _now - _phaseStartedAt >= _options.PhaseTimeoutTicks:
                 StepDown(null); // no quorum of promises in time
                 break;
@@ -260,6 +316,14 @@ public sealed class Proposer
         _maxCompacted = 0;
         var prepare = new Prepare(Ballot, FirstUnchosen);
         foreach (int a in _acceptors.Members) Send(Address.Acceptor(a), prepare);
+    }
+
+    private void SendRoundQueries()
+    {
+        _phaseStartedAt = _now;
+        var query = new RoundQuery(Id, _discoveryNonce);
+        foreach (int a in _acceptors.Members)
+            if (!_roundReports!.HasVoted(a)) Send(Address.Acceptor(a), query);
     }
 
     private void BecomeLeader()

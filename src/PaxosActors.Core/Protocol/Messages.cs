@@ -90,3 +90,14 @@ public sealed record StateReport(int Acceptor, bool Full, Ballot Promised, long 
     public override int GetHashCode() => HashCode.Combine(Acceptor, Promised, CompactedBelow, Entries.Length);
 
 }
+
+/// <summary>A proposer that starts with no durable round (a new node, or one that lost its journal) asks the
+/// acceptors what they have promised before its first Prepare (see <see cref="Proposers.Proposer.Recovered"/>).
+/// <paramref name="Nonce"/> is drawn at random by each incarnation, so an answer meant for an earlier one is
+/// not mistaken for a fresh one.</summary>
+public sealed record RoundQuery(int Proposer, long Nonce) : IPaxosMessage;
+
+/// <summary>An acceptor's answer to a <see cref="RoundQuery"/>: the highest ballot it has promised. Only an
+/// acceptor whose state is its own answers (a voting one): a blank promise from one that lost its state
+/// would be worthless.</summary>
+public sealed record RoundReport(int Acceptor, Ballot Promised, long Nonce) : IPaxosMessage;

@@ -84,6 +84,8 @@ public static class BasicPaxosDemo
             Accepted a => $"Accepted(ballot {a.Ballot}, slot {a.Slot})",
             Nack n => $"Nack(ballot {n.Rejected}: promised {n.Promised})",
             Chosen c => $"Chosen(slot {c.Slot}, {Text(c.Value)})",
+            RoundQuery => "RoundQuery(no journaled round: what have you promised?)",
+            RoundReport r => $"RoundReport(promised {r.Promised})",
             _ => e.Message.GetType().Name,
         };
         if (e.Message is Chosen && e.To.Role == Role.Proposer) return; // the learner telling its own proposer

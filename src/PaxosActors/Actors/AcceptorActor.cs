@@ -34,7 +34,8 @@ public sealed record AcceptorStartupOptions(QuorumSet Acceptors, bool Rebuild, N
 /// that reveals it leaves (Paxos's whole durability). Persistence is asynchronous so that Accepts for
 /// many slots share one SQLite transaction; a reply without an event of its own still waits behind
 /// the events before it, since it may reveal them. An acceptor whose journal is empty does not vote
-/// until <see cref="AcceptorStartup"/> allows it; one whose journal cannot be read does not start.
+/// until <see cref="AcceptorStartup"/> allows it; one whose journal cannot be read does not start. Only a voting
+/// acceptor answers a proposer's <see cref="RoundQuery"/>.
 /// </summary>
 public sealed class AcceptorActor : ReceivePersistentActor, IWithTimers
 {
@@ -157,6 +158,7 @@ public sealed class AcceptorActor : ReceivePersistentActor, IWithTimers
     {
         Command<Accept>(accept => Carry(_acceptor.Handle(accept)));
         Command<Prepare>(prepare => Carry(_acceptor.Handle(prepare)));
+        Command<RoundQuery>(query => Carry(_acceptor.Handle(query)));
         CommonCommands();
     }
 
@@ -203,6 +205,9 @@ public sealed class AcceptorActor : ReceivePersistentActor, IWithTimers
         Command<DeleteSnapshotsFailure>(_ => { });
         Command<Prepare>(_ => { }); // not voting: as if lost, and the proposer's timeout deals with it
         Command<Accept>(_ => { });
+        // Not voting: its promise is blank (lost, or not yet its own), and a proposer that lost its journal
+        // must not count it towards the majority whose highest promise bounds its next round.
+        Command<RoundQuery>(_ => { });
     }
 
     private void Carry(AcceptorStep step)

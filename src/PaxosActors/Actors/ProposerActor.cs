@@ -23,7 +23,9 @@ public sealed record ProposerStatus(int Node, ProposerPhase Phase, Ballot Ballot
 
 /// <summary>
 /// The shell around <see cref="Proposer"/>. It persists the highest round before any Prepare that
-/// uses it (so a restarted proposer never reuses a ballot), then sends; it drives the core's clock.
+/// uses it (so a restarted proposer never reuses a ballot), then sends; it drives the core's clock. It tells
+/// the core whether recovery found a journaled round: without one, the core first asks the acceptors
+/// (<see cref="ProposerPhase.Discovering"/>), so that a lost journal cannot make it reuse a ballot either.
 /// </summary>
 public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
 {
@@ -33,6 +35,7 @@ public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
     private readonly Address _self;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private bool _flushQueued;
+    private bool _recoveredAnything;
 
     public ProposerActor(int nodeId, Func<Random, Proposer> create, RoleDirectory directory, TimeSpan tick)
     {
@@ -42,14 +45,23 @@ public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
         _self = Address.Proposer(nodeId);
         PersistenceId = $"proposer-{nodeId}";
 
-        Recover<RoundReserved>(_proposer.Apply);
-        Recover<SnapshotOffer>(offer => _proposer.Apply((RoundReserved)offer.Snapshot));
+        Recover<RoundReserved>(evt =>
+        {
+            _recoveredAnything = true;
+            _proposer.Apply(evt);
+        });
+        Recover<SnapshotOffer>(offer =>
+        {
+            _recoveredAnything = true;
+            _proposer.Apply((RoundReserved)offer.Snapshot);
+        });
 
         Command<Propose>(p => Step(() => _proposer.Handle(p)));
         Command<Promise>(p => Step(() => _proposer.Handle(p)));
         Command<Nack>(n => Step(() => _proposer.Handle(n)));
         Command<Chosen>(c => Step(() => _proposer.Handle(c)));
         Command<Heartbeat>(h => Step(() => _proposer.Handle(h)));
+        Command<RoundReport>(r => Step(() => _proposer.Handle(r)));
         Command<Tick>(_ => Step(_proposer.Tick));
         Command<FlushForwards>(_ =>
         {
@@ -72,8 +84,13 @@ public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
 
     protected override void OnReplaySuccess()
     {
-        _log.Info("proposer {0} recovered: highest round used {1}", _proposer.Id, _proposer.MaxRound);
+        if (_recoveredAnything)
+            _log.Info("proposer {0} recovered: highest round used {1}", _proposer.Id, _proposer.MaxRound);
+        else
+            _log.Info("proposer {0} has no journaled round (a new node, or its journal was lost): asking the " +
+                      "acceptors for their promises before its first Prepare", _proposer.Id);
         Timers.StartPeriodicTimer("tick", Tick.Instance, _tick);
+        Step(() => _proposer.Recovered(journalEmpty: !_recoveredAnything));
         // Learn how much of the log this node already has, so a restarted leader does not re-run it.
         _directory.Resolve(Address.Learner(_proposer.Id))?.Tell(GetLearnerStatus.Instance, Self);
     }

@@ -53,6 +53,8 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         public const string Rebuilt = "ARb";
         public const string VoterJoined = "AVJ";
         public const string LearnerSnapshot = "LSn";
+        public const string RoundQuery = "RQ";
+        public const string RoundReport = "RRp";
     }
 
     public PaxosSerializer(ExtendedActorSystem system) : base(system)
@@ -85,6 +87,8 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         Rebuilt => Manifests.Rebuilt,
         VoterJoined => Manifests.VoterJoined,
         LearnerSnapshot => Manifests.LearnerSnapshot,
+        RoundQuery => Manifests.RoundQuery,
+        RoundReport => Manifests.RoundReport,
         _ => throw Unsupported(o),
     };
 
@@ -202,6 +206,17 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             w.Int64(s.NextToApply);
             w.Bytes(s.State);
         }),
+        RoundQuery m => Encode(m, static (ref WireWriter w, RoundQuery m) =>
+        {
+            w.Int64(m.Proposer);
+            w.Int64(m.Nonce);
+        }),
+        RoundReport m => Encode(m, static (ref WireWriter w, RoundReport m) =>
+        {
+            w.Int64(m.Acceptor);
+            w.Ballot(m.Promised);
+            w.Int64(m.Nonce);
+        }),
         _ => throw Unsupported(obj),
     };
 
@@ -235,6 +250,8 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             Manifests.Rebuilt => new Rebuilt(new AcceptorSnapshot(r.Ballot(), r.Int64(), r.Entries()) { KnownVoters = r.Ids() }),
             Manifests.VoterJoined => new VoterJoined(r.Int32()),
             Manifests.LearnerSnapshot => new LearnerSnapshot(r.Int64(), r.ByteArray()),
+            Manifests.RoundQuery => new RoundQuery(r.Int32(), r.Int64()),
+            Manifests.RoundReport => new RoundReport(r.Int32(), r.Ballot(), r.Int64()),
             _ => throw new SerializationException(
                 $"PaxosSerializer: unknown manifest '{manifest}' ({bytes.Length} bytes); written by a newer version?"),
         };

@@ -107,6 +107,33 @@ public sealed class AcceptorTests
         Assert.Equal(new Envelope(Address.Learner(2), new Accepted(B2, 0, 7)), step.Reply);
     }
 
+    [Fact] // one ballot carries one value per slot: a second value can only come from a reused ballot
+    public void Acceptor_does_not_vote_for_a_different_value_at_the_slot_and_ballot_it_holds()
+    {
+        var acceptor = new Acceptor(7);
+        acceptor.Handle(new Accept(B2, 0, Cmd(5)));
+
+        var step = acceptor.Handle(new Accept(B2, 0, Cmd(6)));
+
+        Assert.Null(step.Event);
+        Assert.Null(step.Reply); // no vote: the learner must not count this acceptor for Cmd(6)
+        Assert.Equal(new AcceptedEntry(0, B2, Cmd(5)), acceptor.EntryAt(0));
+        // The value it does hold still gets its vote, and a content-equal copy counts as the same value.
+        Assert.Equal(new Accepted(B2, 0, 7), acceptor.Handle(new Accept(B2, 0, SlotValue.Of(Bytes(5)))).Reply!.Value.Message);
+    }
+
+    [Fact]
+    public void Acceptor_tells_a_round_query_what_it_promised_without_an_event()
+    {
+        var acceptor = new Acceptor(7);
+        acceptor.Handle(new Prepare(B2, 0));
+
+        var step = acceptor.Handle(new RoundQuery(3, 42));
+
+        Assert.Null(step.Event);
+        Assert.Equal(new Envelope(Address.Proposer(3), new RoundReport(7, B2, 42)), step.Reply);
+    }
+
     [Fact] // §2.3 Phase 1(b): the promise carries "the proposal with the highest number less than n that it has accepted"
     public void Promise_carries_accepted_entries_from_the_prepares_slot_on_with_the_highest_ballot_per_slot()
     {

@@ -293,4 +293,87 @@ public sealed class ProposerTests
         Assert.True(prepare.Ballot > b1);
         Assert.Equal(1, prepare.FromSlot);
     }
+
+    /// <summary>A proposer with an empty journal, its queries taken: returns the nonce they carry.</summary>
+    private static long StartDiscovering(Proposer proposer)
+    {
+        proposer.Recovered(journalEmpty: true);
+        var queries = Sent<RoundQuery>(proposer.TakeReady(), Role.Acceptor);
+        Assert.Equal(3, queries.Count);
+        Assert.Equal(ProposerPhase.Discovering, proposer.Phase);
+        return queries[0].Nonce;
+    }
+
+    [Fact] // a lost journal must not let a proposer reuse a ballot its earlier incarnation used
+    public void Proposer_with_an_empty_journal_asks_a_majority_of_acceptors_before_its_first_prepare()
+    {
+        var proposer = NewProposer(1, Basic);
+        long nonce = StartDiscovering(proposer);
+
+        proposer.Handle(new Propose(Cmd(5), 0));
+        proposer.Handle(new RoundReport(2, new Ballot(7, 1), nonce));
+        proposer.Handle(new RoundReport(2, new Ballot(9, 1), nonce));      // a repeated answer counts once
+        proposer.Handle(new RoundReport(3, new Ballot(12, 1), nonce + 1)); // meant for another incarnation
+        Assert.Empty(proposer.TakeReady().Messages);
+        Assert.Equal(ProposerPhase.Discovering, proposer.Phase);
+
+        proposer.Handle(new RoundReport(3, new Ballot(4, 2), nonce));
+
+        var ready = proposer.TakeReady();
+        Assert.Equal(new RoundReserved(7), ready.Events[0]); // the floor, journaled
+        var prepares = Sent<Prepare>(ready, Role.Acceptor);
+        Assert.Equal(3, prepares.Count);
+        Assert.Equal(new Ballot(8, 1), prepares[0].Ballot);
+        Assert.Equal(ProposerPhase.Preparing, proposer.Phase);
+    }
+
+    [Fact]
+    public void Proposer_with_a_journal_needs_no_discovery()
+    {
+        var proposer = NewProposer(1, Basic);
+        proposer.Apply(new RoundReserved(3));
+        proposer.Recovered(journalEmpty: false);
+        Assert.Empty(proposer.TakeReady().Messages);
+
+        proposer.Handle(new Propose(Cmd(5), 0));
+
+        Assert.Equal(new Ballot(4, 1), Sent<Prepare>(proposer.TakeReady(), Role.Acceptor)[0].Ballot);
+    }
+
+    [Fact]
+    public void Discovering_proposer_sends_no_prepare_on_election_timeout_and_asks_again_those_that_did_not_answer()
+    {
+        var proposer = NewProposer(1, Multi);
+        long nonce = StartDiscovering(proposer);
+        proposer.Handle(new RoundReport(1, Ballot.Zero, nonce));
+
+        for (int i = 0; i < Multi.PhaseTimeoutTicks; i++) proposer.Tick();
+
+        var ready = proposer.TakeReady();
+        Assert.Empty(Sent<Prepare>(ready, Role.Acceptor));
+        Assert.Equal([2, 3], ready.Messages.Where(m => m.Message is RoundQuery).Select(m => m.To.Node).Order().ToArray());
+        Assert.Equal(ProposerPhase.Discovering, proposer.Phase);
+        proposer.Handle(new RoundReport(3, Ballot.Zero, nonce));
+        Assert.Equal(ProposerPhase.Idle, proposer.Phase);
+        Assert.Equal([new RoundReserved(0)], proposer.TakeReady().Events);
+    }
+
+    [Fact]
+    public void Discovering_proposer_forwards_commands_to_a_leader_it_hears_of_and_does_not_step_down_from_a_nack()
+    {
+        var proposer = NewProposer(1, Multi);
+        StartDiscovering(proposer);
+        proposer.Handle(new Propose(Cmd(5), 0));                // no leader known yet: kept
+        proposer.Handle(new Nack(Ballot.Zero, 2, new Ballot(3, 2)));
+        Assert.Equal(ProposerPhase.Discovering, proposer.Phase);
+
+        proposer.Handle(new Heartbeat(new Ballot(3, 2), 0));
+
+        Assert.Equal(ProposerPhase.Discovering, proposer.Phase);
+        Assert.Equal(2, proposer.Leader);
+        var forwarded = Assert.Single(Sent<Propose>(proposer.TakeReady(), Role.Proposer));
+        Assert.Equal(Cmd(5), forwarded.Commands);
+        proposer.Handle(new Propose(Cmd(6), 0));               // and from now on straight to it
+        Assert.Single(Sent<Propose>(proposer.TakeReady(), Role.Proposer));
+    }
 }

@@ -7,7 +7,7 @@ namespace PaxosActors.Core.Tests.Simulation;
 /// Paxos Made Simple §2.4 ("Progress"): two proposers that keep issuing higher-numbered proposals can
 /// both fail forever. Seed 001 is that livelock; randomised exponential backoff is the cure. A measured
 /// contrast on the simulated cluster (no loss, no crashes, a fixed delay), not a timed test: a round is
-/// one RoundReserved event, i.e. one Phase 1 attempt.
+/// one Phase 1 attempt.
 /// </summary>
 public sealed class DuelingProposersTests(ITestOutputHelper output)
 {
@@ -26,6 +26,7 @@ public sealed class DuelingProposersTests(ITestOutputHelper output)
         Nodes = 3,
         MultiPaxos = false,
         Commands = 2,
+        ProposerJournalsStartEmpty = false, // the proposers have discovered their rounds already: the timing is the duel's
         MinDelay = Delay,
         MaxDelay = Delay,
         Proposer = new ProposerOptions

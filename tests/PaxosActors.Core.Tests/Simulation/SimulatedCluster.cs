@@ -6,7 +6,9 @@
 // modelled exactly: an acceptor's or proposer's events are "persisted" at a random later flush, and a
 // reply or message leaves only once every event produced before it is durable. A crash drops the
 // not-yet-durable events together with the replies waiting for them; a restart builds a new core
-// object and re-applies only the durable events. Learners do not crash. Clients submit unique
+// object and re-applies only the durable events; a proposer crash may also lose its whole journal (a deleted
+// or unreadable file), and a proposer that starts with an empty journal, as every one does at first, asks
+// the acceptors for their promises before its first Prepare. Learners do not crash. Clients submit unique
 // commands to random nodes and, like a real client after a timeout, resubmit a command that no
 // learner has applied for a while. After the fault period every fault stops (no loss, no
 // duplication, every role up, every event flushed at once) and the cluster must apply every
@@ -42,6 +44,11 @@ public sealed record SimulationConfig
     /// <summary>Chance per step that one live acceptor crashes (and that one down acceptor restarts).</summary>
     public double AcceptorCrashRate { get; init; }
     public double ProposerCrashRate { get; init; }
+    /// <summary>Chance that a proposer crash also loses the proposer's whole journal (its durable round).</summary>
+    public double ProposerJournalLossRate { get; init; }
+    /// <summary>False: every proposer's journal starts with the floor <c>RoundReserved(0)</c>, as a fresh cluster's
+    /// round discovery leaves it, so the run starts in the steady state (no discovery at first).</summary>
+    public bool ProposerJournalsStartEmpty { get; init; } = true;
     /// <summary>Chance per step that a role with unflushed events makes them durable (1 once healed).</summary>
     public double FlushRate { get; init; } = 0.7;
     /// <summary>Steps a client waits for its command to be applied somewhere before resubmitting it.</summary>
@@ -79,12 +86,14 @@ public sealed record SimulationConfig
                 Window = 1 + r.Next(4),
                 MaxBatchCommands = 1 + r.Next(3),
             },
+            ProposerJournalLossRate = r.NextDouble() * 0.5,
         };
     }
 
     public override string ToString() =>
         $"{Nodes} nodes, {(MultiPaxos ? "Multi" : "Basic")}-Paxos, {Commands} commands, loss {LossRate:F2}, dup {DuplicateRate:F2}, " +
-        $"delay<={MaxDelay}, acceptor crash {AcceptorCrashRate:F3}, proposer crash {ProposerCrashRate:F3}, flush {FlushRate:F2}";
+        $"delay<={MaxDelay}, acceptor crash {AcceptorCrashRate:F3}, proposer crash {ProposerCrashRate:F3} " +
+        $"(journal lost {ProposerJournalLossRate:F2}), flush {FlushRate:F2}";
 }
 
 /// <summary>A broken invariant, with the seed that shows it.</summary>
@@ -125,6 +134,15 @@ public sealed class SimulatedCluster
         _proposers = _ids.Select(id => new ProposerHost(id, NewProposer(id))).ToArray();
         _logs = _ids.Select(id => new RecordingLog(this, id)).ToArray();
         _learners = _ids.Select(id => new Learner(id, _quorum, _ids, config.Learner, _logs[id - 1])).ToArray();
+        foreach (var p in _proposers)
+        {
+            if (!config.ProposerJournalsStartEmpty)
+            {
+                p.Journal.Add(new RoundReserved(0));
+                p.Proposer.Apply(p.Journal[0]);
+            }
+            Recovered(p);
+        }
     }
 
     public int Rounds { get; private set; }
@@ -245,7 +263,10 @@ public sealed class SimulatedCluster
 
     private void CrashProposer(ProposerHost p)
     {
-        TraceLine($"proposer-{p.Id} crashes, losing {p.UnflushedEvents.Count} unflushed event(s)");
+        bool loseJournal = _rng.NextDouble() < _config.ProposerJournalLossRate;
+        TraceLine($"proposer-{p.Id} crashes, losing {p.UnflushedEvents.Count} unflushed event(s)" +
+                  (loseJournal ? $" and its whole journal of {p.Journal.Count}" : ""));
+        if (loseJournal) p.Journal.Clear();
         p.Up = false;
         p.UnflushedEvents.Clear();
         p.Held.Clear();
@@ -257,6 +278,13 @@ public sealed class SimulatedCluster
         foreach (var e in p.Journal) p.Proposer.Apply(e);
         p.Up = true;
         TraceLine($"proposer-{p.Id} restarts with MaxRound {p.Proposer.MaxRound}");
+        Recovered(p);
+    }
+
+    private void Recovered(ProposerHost p)
+    {
+        p.Proposer.Recovered(journalEmpty: p.Journal.Count == 0);
+        Drain(p);
     }
 
     private Proposer NewProposer(int id) => new(id, _quorum, _ids, _config.Proposer, new Random(_rng.Next()));
@@ -276,6 +304,7 @@ public sealed class SimulatedCluster
                 {
                     Prepare prepare => a.Acceptor.Handle(prepare),
                     Accept accept => a.Acceptor.Handle(accept),
+                    RoundQuery query => a.Acceptor.Handle(query),
                     _ => default,
                 };
                 if (step.Reply is { Message: Nack }) Nacks++;
@@ -302,6 +331,7 @@ public sealed class SimulatedCluster
                     case Chosen m: p.Proposer.Handle(m); break;
                     case Heartbeat m: p.Proposer.Handle(m); break;
                     case Propose m: p.Proposer.Handle(m); break;
+                    case RoundReport m: p.Proposer.Handle(m); break;
                 }
                 Drain(p);
                 return;
@@ -327,7 +357,7 @@ public sealed class SimulatedCluster
     private void Drain(ProposerHost p)
     {
         var ready = p.Proposer.TakeReady();
-        Rounds += ready.Events.Count;
+        Rounds += ready.Messages.Count(m => m.Message is Prepare && m.To.Node == _ids[0]);
         p.UnflushedEvents.AddRange(ready.Events);
         if (p.UnflushedEvents.Count == 0 && p.Held.Count == 0)
             foreach (var m in ready.Messages) Send(p.Id, m);

@@ -6,7 +6,7 @@ namespace PaxosActors.Core.Tests.Simulation;
 
 /// <summary>
 /// Runs <see cref="SimulatedCluster"/> over many seeds (3 and 5 nodes, Multi- and Basic Paxos, loss,
-/// duplication, reordering, delay, acceptor and proposer crashes) and checks agreement, validity and
+/// duplication, reordering, delay, acceptor and proposer crashes, proposers losing their journal) and checks agreement, validity and
 /// liveness after healing. PAXOS_SIM_SEED=n replays one seed with its trace; PAXOS_SIM_SEEDS=n changes
 /// how many seeds the sweep runs.
 /// </summary>
@@ -76,6 +76,24 @@ public sealed class SimulationTests(ITestOutputHelper output)
         output.WriteLine($"safe shell, same schedules: {safeFailures.Count} failures");
         Assert.NotEmpty(unsafeViolations);
         Assert.True(safeFailures.IsEmpty, string.Join("\n", safeFailures.Take(5)));
+    }
+
+    [Fact] // a proposer that loses its journal must not reuse a ballot (Proposer.Recovered)
+    public void Proposers_that_keep_losing_their_journal_keep_agreement_and_validity()
+    {
+        const int seeds = 500;
+        var failures = new ConcurrentBag<string>();
+        Parallel.For(0, seeds, seed =>
+        {
+            // Frequent proposer crashes, each losing the journal; lossy links so Accepts reach only some acceptors.
+            var config = SimulationConfig.ForSeed(seed) with
+            {
+                Commands = 8, ProposerCrashRate = 0.3, ProposerJournalLossRate = 1, LossRate = 0.3,
+            };
+            try { new SimulatedCluster(seed, config).Run(); }
+            catch (SimulationFailure f) { failures.Add(f.Message); }
+        });
+        Assert.True(failures.IsEmpty, string.Join("\n", failures.Take(5)));
     }
 
     private void ReplayOne(int seed)

@@ -96,4 +96,34 @@ public sealed class AcceptorActorSpec : Akka.TestKit.Xunit2.TestKit
         var promise = await _proposer2.ExpectMsgAsync<Promise>();
         Assert.Equal(new AcceptedEntry(3, new Ballot(6, 1), Value("kept")), Assert.Single(promise.Entries));
     }
+
+    [Fact]
+    public async Task Voting_acceptor_answers_a_round_query_with_its_promise()
+    {
+        var acceptor = NewAcceptor();
+        acceptor.Tell(new Prepare(new Ballot(5, 2), 0));
+        await _proposer2.ExpectMsgAsync<Promise>();
+
+        acceptor.Tell(new RoundQuery(1, 77));
+
+        Assert.Equal(new RoundReport(7, new Ballot(5, 2), 77), await _proposer1.ExpectMsgAsync<RoundReport>());
+    }
+
+    [Fact] // its blank promise would let a proposer that lost its journal reuse a ballot
+    public async Task Acceptor_that_lost_its_state_answers_no_round_query_while_waiting_or_refusing()
+    {
+        var other = CreateTestProbe();
+        _directory.Register(Address.Acceptor(8), other);
+        var acceptor = Sys.ActorOf(AcceptorActor.Props(7, _directory, startup: new AcceptorStartupOptions(new QuorumSet([7, 8]), Rebuild: false)));
+        var question = await other.ExpectMsgAsync<StateQuery>();
+
+        acceptor.Tell(new RoundQuery(1, 1)); // waiting: its journal is empty
+        await _proposer1.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        acceptor.Tell(new StateReport(8, question.Full, new Ballot(4, 1), 0, [], KnowsAsker: true), other);
+        await AwaitAssertAsync(async () =>
+            Assert.Equal(Core.Acceptors.StartupVerdict.Refuse, (await acceptor.Ask<AcceptorState>(GetAcceptorState.Instance)).Startup));
+        acceptor.Tell(new RoundQuery(1, 2)); // refusing: it lost its state
+        await _proposer1.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
 }

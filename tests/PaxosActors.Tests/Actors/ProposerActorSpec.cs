@@ -36,6 +36,17 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
             random => new Proposer(4, new QuorumSet([1, 2, 3]), [4], options ?? Basic, random),
             _directory, TimeSpan.FromMilliseconds(10)), name);
 
+    /// <summary>A proposer with an empty journal first asks every acceptor what it promised; the probes answer.</summary>
+    private async Task AnswerRoundQueriesAsync(IActorRef proposer, Ballot promised)
+    {
+        foreach (var (a, i) in _acceptors.Select((a, i) => (a, i)))
+        {
+            var query = await a.ExpectMsgAsync<RoundQuery>();
+            Assert.Equal(4, query.Proposer);
+            proposer.Tell(new RoundReport(i + 1, promised, query.Nonce), a);
+        }
+    }
+
     private async Task<Prepare> ExpectPrepareAtAllAsync()
     {
         Prepare? first = null;
@@ -53,6 +64,7 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
     {
         var proposer = NewProposer("seed-002");
         proposer.Tell(new Propose(Value("5"), 0));
+        await AnswerRoundQueriesAsync(proposer, Ballot.Zero);
 
         // A first attempt is refused: the acceptors have seen round 3, so the retry uses round 4.
         var first = await ExpectPrepareAtAllAsync();
@@ -83,6 +95,7 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
     {
         var proposer = NewProposer("before-restart");
         proposer.Tell(new Propose(Value("x"), 0));
+        await AnswerRoundQueriesAsync(proposer, Ballot.Zero);
         var before = await ExpectPrepareAtAllAsync(); // sent only after its round is durable
         Watch(proposer);
         Sys.Stop(proposer);
@@ -90,7 +103,7 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
 
         var again = NewProposer("after-restart"); // same persistence id: proposer-4
         again.Tell(new Propose(Value("y"), 0));
-        var after = await ExpectPrepareAtAllAsync();
+        var after = await ExpectPrepareAtAllAsync(); // its journal holds a round: no RoundQuery first
         Assert.True(after.Ballot > before.Ballot, $"{after.Ballot} must be above {before.Ballot}");
         Assert.True(after.Ballot.Round > before.Ballot.Round);
     }
@@ -100,6 +113,7 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
     {
         var proposer = NewProposer("nacked");
         proposer.Tell(new Propose(Value("v"), 0));
+        await AnswerRoundQueriesAsync(proposer, Ballot.Zero);
         var ballot = (await ExpectPrepareAtAllAsync()).Ballot;
         for (int attempt = 0; attempt < 3; attempt++)
         {
@@ -111,5 +125,24 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
         var status = await proposer.Ask<ProposerStatus>(GetProposerStatus.Instance);
         Assert.Equal(ProposerPhase.Preparing, status.Phase);
         Assert.Equal(3, status.Failures); // the backoff exponent grew with each refusal
+    }
+
+    [Fact] // a node that lost its journal must not reuse a ballot its earlier incarnation used
+    public async Task Proposer_with_an_empty_journal_prepares_only_above_the_promises_a_majority_reports()
+    {
+        var proposer = NewProposer("empty-journal");
+        proposer.Tell(new Propose(Value("v"), 0));
+        var queries = new List<RoundQuery>();
+        foreach (var a in _acceptors) queries.Add(await a.ExpectMsgAsync<RoundQuery>());
+        Assert.Single(queries.Distinct());
+        var status = await proposer.Ask<ProposerStatus>(GetProposerStatus.Instance);
+        Assert.Equal(ProposerPhase.Discovering, status.Phase);
+
+        proposer.Tell(new RoundReport(1, new Ballot(9, 4), queries[0].Nonce), _acceptors[0]); // its own earlier ballot
+        foreach (var a in _acceptors) await a.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100)); // one answer is no majority
+        proposer.Tell(new RoundReport(2, new Ballot(3, 1), queries[0].Nonce), _acceptors[1]);
+
+        var prepare = await ExpectPrepareAtAllAsync();
+        Assert.Equal(new Ballot(10, 4), prepare.Ballot);
     }
 }

@@ -80,6 +80,10 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
         }),
         ["VoterJoined"] = new VoterJoined(5),
         ["AcceptorSnapshot with voters"] = new AcceptorSnapshot(new Ballot(2, 2), 0, []) { KnownVoters = [2, 4] },
+        ["RoundQuery"] = new RoundQuery(3, 0x1234_5678_9ABC_DEF0),
+        ["RoundQuery at the extremes"] = new RoundQuery(int.MaxValue, long.MinValue),
+        ["RoundReport"] = new RoundReport(2, new Ballot(7, 1), -42),
+        ["RoundReport zero"] = new RoundReport(1, Ballot.Zero, 0),
     };
 
     public static TheoryData<string> SampleNames => new(Samples.Keys);
@@ -154,6 +158,8 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
             ["ASn"] = (new AcceptorSnapshot(new Ballot(1, 1), 0, ImmutableArray<AcceptedEntry>.Empty), "0202" + "00" + "00" + "00"),
             ["RR"] = (new RoundReserved(42), "54"),
             ["Ln"] = (new Learned(1, SlotValue.Of(Array.Empty<byte>())), "02" + "0100"),
+            ["RQ"] = (new RoundQuery(2, -1), "04" + "01"),
+            ["RRp"] = (new RoundReport(3, new Ballot(7, 1), 300), "06" + "0E02" + "D804"),
         };
 
     public static TheoryData<string> GoldenManifests => new(Golden.Keys);
