@@ -156,37 +156,15 @@ public sealed class BallotReuseTests
             switch (env.To.Role)
             {
                 case Role.Acceptor:
-                    var step = env.Message switch
-                    {
-                        Prepare m => Acceptors[node - 1].Handle(m),
-                        Accept m => Acceptors[node - 1].Handle(m),
-                        RoundQuery m => Acceptors[node - 1].Handle(m),
-                        _ => default,
-                    };
+                    var step = CoreHandlers.Deliver(Acceptors[node - 1], env.Message);
                     if (step.Reply is { } reply) _queue.Add(reply);
                     break;
                 case Role.Proposer when _proposers.TryGetValue(node, out var p):
-                    switch (env.Message)
-                    {
-                        case Promise m: p.Handle(m); break;
-                        case Nack m: p.Handle(m); break;
-                        case Chosen m: p.Handle(m); break;
-                        case Heartbeat m: p.Handle(m); break;
-                        case Propose m: p.Handle(m); break;
-                        case RoundReport m: p.Handle(m); break;
-                    }
+                    CoreHandlers.Deliver(p, env.Message);
                     Collect(p);
                     break;
                 case Role.Learner when _learners.TryGetValue(node, out var l):
-                    switch (env.Message)
-                    {
-                        case Accept m: l.Handle(m); break;
-                        case Accepted m: l.Handle(m); break;
-                        case Chosen m: l.Handle(m); break;
-                        case ChosenRange m: l.Handle(m); break;
-                        case CatchUp m: l.Handle(m); break;
-                        case Heartbeat m: l.Handle(m); break;
-                    }
+                    CoreHandlers.Deliver(l, env.Message);
                     _queue.AddRange(l.TakeReady().Messages);
                     break;
             }

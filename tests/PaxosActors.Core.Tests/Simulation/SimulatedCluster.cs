@@ -300,13 +300,7 @@ public sealed class SimulatedCluster
             {
                 var a = _acceptors[i];
                 if (!a.Up) return;
-                var step = msg switch
-                {
-                    Prepare prepare => a.Acceptor.Handle(prepare),
-                    Accept accept => a.Acceptor.Handle(accept),
-                    RoundQuery query => a.Acceptor.Handle(query),
-                    _ => default,
-                };
+                var step = CoreHandlers.Deliver(a.Acceptor, msg);
                 if (step.Reply is { Message: Nack }) Nacks++;
                 if (_config.UnsafeReplyBeforePersist)
                 {
@@ -324,30 +318,14 @@ public sealed class SimulatedCluster
             {
                 var p = _proposers[i];
                 if (!p.Up) return;
-                switch (msg)
-                {
-                    case Promise m: p.Proposer.Handle(m); break;
-                    case Nack m: p.Proposer.Handle(m); break;
-                    case Chosen m: p.Proposer.Handle(m); break;
-                    case Heartbeat m: p.Proposer.Handle(m); break;
-                    case Propose m: p.Proposer.Handle(m); break;
-                    case RoundReport m: p.Proposer.Handle(m); break;
-                }
+                CoreHandlers.Deliver(p.Proposer, msg);
                 Drain(p);
                 return;
             }
             case Role.Learner:
             {
                 var l = _learners[i];
-                switch (msg)
-                {
-                    case Accept m: l.Handle(m); break;
-                    case Accepted m: l.Handle(m); break;
-                    case Chosen m: l.Handle(m); break;
-                    case ChosenRange m: l.Handle(m); break;
-                    case CatchUp m: l.Handle(m); break;
-                    case Heartbeat m: l.Handle(m); break;
-                }
+                CoreHandlers.Deliver(l, msg);
                 Drain(l);
                 return;
             }
