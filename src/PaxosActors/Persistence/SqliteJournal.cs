@@ -1,13 +1,12 @@
 using System.Collections.Concurrent;
 using Akka.Configuration;
-using Akka.Persistence.Sql;
 using Microsoft.Data.Sqlite;
 
 namespace PaxosActors.Persistence;
 
 /// <summary>
-/// The node's journal and snapshot store: Akka.Persistence.Sql on one SQLite file through
-/// Microsoft.Data.Sqlite (provider <c>SQLite.MS</c>), tables created on start.
+/// The node's journal and snapshot store: one SQLite file (WAL, <c>synchronous=FULL</c>) through
+/// Microsoft.Data.Sqlite, written by <see cref="SqliteWriteJournal"/> and <see cref="SqliteSnapshotStore"/>.
 /// </summary>
 public static class SqliteJournal
 {
@@ -93,32 +92,34 @@ public static class SqliteJournal
     public static string ConnectionString(string databasePath) =>
         new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
 
-    /// <summary>Persistence configuration for the file, with the plugin's defaults as fallback (it needs them).</summary>
+    /// <summary>
+    /// Persistence configuration for the file: <see cref="SqliteWriteJournal"/> and <see cref="SqliteSnapshotStore"/>
+    /// on it. <c>max-batch</c> bounds how many queued writes share one transaction (one fsync).
+    /// </summary>
     public static Config Config(string databasePath)
     {
-        string cs = ConnectionString(databasePath).Replace("\\", "\\\\").Replace("\"", "\\\"");
+        string path = Path.GetFullPath(databasePath).Replace("\\", "\\\\").Replace("\"", "\\\"");
         return ConfigurationFactory.ParseString($$"""
             akka.persistence {
               journal {
-                plugin = "akka.persistence.journal.sql"
-                sql {
-                  connection-string = "{{cs}}"
-                  provider-name = "SQLite.MS"
-                  auto-initialize = on
-                  # SQLite has one writer at a time: more parallel writers only fight over the lock.
-                  parallelism = 1
+                plugin = "akka.persistence.journal.paxos-sqlite"
+                paxos-sqlite {
+                  class = "PaxosActors.Persistence.SqliteWriteJournal, PaxosActors"
+                  plugin-dispatcher = "akka.actor.default-dispatcher"
+                  path = "{{path}}"
+                  max-batch = 1024
                 }
               }
               snapshot-store {
-                plugin = "akka.persistence.snapshot-store.sql"
-                sql {
-                  connection-string = "{{cs}}"
-                  provider-name = "SQLite.MS"
-                  auto-initialize = on
+                plugin = "akka.persistence.snapshot-store.paxos-sqlite"
+                paxos-sqlite {
+                  class = "PaxosActors.Persistence.SqliteSnapshotStore, PaxosActors"
+                  plugin-dispatcher = "akka.actor.default-dispatcher"
+                  path = "{{path}}"
                 }
               }
             }
-            """).WithFallback(SqlPersistence.DefaultConfiguration);
+            """);
     }
 
     /// <summary>

@@ -1,0 +1,84 @@
+using Akka.Actor;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Microsoft.Data.Sqlite;
+
+namespace PaxosActors.Persistence;
+
+/// <summary>
+/// The tables of the node's journal and snapshot store in its SQLite file, and the few things the
+/// <see cref="SqliteWriteJournal"/> and <see cref="SqliteSnapshotStore"/> share: opening a connection with the
+/// durability settings, and turning payloads into rows and back through Akka's serialization.
+/// </summary>
+internal static class SqliteStore
+{
+    /// <summary>
+    /// One row per event. <c>serializer_id</c> and <c>manifest</c> are Akka serialization's: the same event reads
+    /// back through the serializer that wrote it. Deleting events never lowers a persistence id's highest sequence
+    /// number: <c>journal_deleted</c> remembers how far it was deleted, so a restarted actor continues above it.
+    /// </summary>
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS journal (
+          persistence_id TEXT NOT NULL,
+          sequence_nr INTEGER NOT NULL,
+          serializer_id INTEGER NOT NULL,
+          manifest TEXT NOT NULL,
+          writer_uuid TEXT NOT NULL,
+          payload BLOB NOT NULL,
+          PRIMARY KEY (persistence_id, sequence_nr));
+        CREATE TABLE IF NOT EXISTS journal_deleted (
+          persistence_id TEXT NOT NULL PRIMARY KEY,
+          deleted_to INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS snapshot (
+          persistence_id TEXT NOT NULL,
+          sequence_nr INTEGER NOT NULL,
+          created INTEGER NOT NULL,
+          serializer_id INTEGER NOT NULL,
+          manifest TEXT NOT NULL,
+          payload BLOB NOT NULL,
+          PRIMARY KEY (persistence_id, sequence_nr));
+        """;
+
+    /// <summary>
+    /// Opens a connection to the file with <c>synchronous=FULL</c> (in WAL mode: every commit fsyncs the log
+    /// before it returns) and the tables in place.
+    /// </summary>
+    public static SqliteConnection Open(string path)
+    {
+        var connection = new SqliteConnection(SqliteJournal.ConnectionString(path));
+        try
+        {
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "PRAGMA synchronous=FULL;" + Schema;
+            cmd.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The file a plugin's HOCON block names (<c>path</c>).</summary>
+    public static string PathOf(Akka.Configuration.Config config) =>
+        config.GetString("path") is { Length: > 0 } path
+            ? path
+            : throw new Akka.Configuration.ConfigurationException("the SQLite journal plugin needs 'path' (the node's .db file)");
+
+    public readonly record struct SerializedPayload(int SerializerId, string Manifest, byte[] Bytes);
+
+    public static SerializedPayload Serialize(ActorSystem system, object payload)
+    {
+        var serializer = system.Serialization.FindSerializerFor(payload);
+        string manifest = Akka.Serialization.Serialization.ManifestFor(serializer, payload);
+        return new SerializedPayload(serializer.Identifier, manifest, serializer.ToBinary(payload));
+    }
+
+    public static object Deserialize(ActorSystem system, byte[] bytes, int serializerId, string manifest) =>
+        system.Serialization.Deserialize(bytes, serializerId, manifest);
+
+    /// <summary>Events are stored without their tags (nothing here queries by tag).</summary>
+    public static object Untagged(object payload) => payload is Tagged tagged ? tagged.Payload : payload;
+}
