@@ -48,7 +48,7 @@ wait_for() {
   echo "timed out: $*" >&2; exit 1
 }
 status_ok() { curl -sf -m 2 "http://127.0.0.1:$((18080 + $1))/status"; }
-get_ok() { [[ $(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((18080 + $1))/kv/k000001") == 200 ]]; }
+get_ok() { [[ $(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((18080 + $1))/kv/bench-000001") == 200 ]]; }
 put_ok() { [[ $(curl -s -m 5 -o /dev/null -w '%{http_code}' -X PUT --data restart "http://127.0.0.1:$((18080 + $1))/kv/restart-probe") == 204 ]]; }
 
 for i in 1 2 3; do start_node "$i"; done

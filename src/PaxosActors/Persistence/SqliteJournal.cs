@@ -46,6 +46,12 @@ public static class SqliteJournal
                 throw new InvalidOperationException($"{databasePath}: SQLite refused WAL mode (got {mode})");
             if (QuickCheck(connection) is { } problem)
                 throw new JournalUnreadableException(path, problem, corrupt: true);
+            if (WrittenByOldPlugin(connection))
+                throw new JournalUnreadableException(path,
+                    "it was written by the Akka.Persistence.Sql journal of an earlier PaxosActors version, whose tables this version does not read",
+                    corrupt: false, advice: "Its votes cannot be carried over: stop the node, move " + Path.GetFileName(path) +
+                    "* aside, and start it once with --rebuild-acceptor (README, 'Recovering an acceptor'); on a cluster " +
+                    "whose nodes all have such files, start it afresh with empty data directories.");
         }
         catch (SqliteException e)
         {
@@ -77,6 +83,22 @@ public static class SqliteJournal
         var lines = new List<string>();
         while (reader.Read()) lines.Add(reader.GetString(0));
         return lines is ["ok"] ? null : "quick_check: " + string.Join("; ", lines).ReplaceLineEndings(" ");
+    }
+
+    /// <summary>
+    /// Whether the file holds the tables of the Akka.Persistence.Sql journal this project used before
+    /// <see cref="SqliteWriteJournal"/> (an <c>event_journal</c> or <c>journal</c> table with an <c>ordering</c> column)
+    /// and none of its own: its votes would be invisible to this version, so it must not pass for an empty journal.
+    /// </summary>
+    private static bool WrittenByOldPlugin(SqliteConnection connection)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT (SELECT COUNT(*) FROM pragma_table_info('journal') WHERE name = 'ordering')
+                 + (SELECT COUNT(*) FROM pragma_table_info('event_journal') WHERE name = 'ordering') > 0
+               AND (SELECT COUNT(*) FROM sqlite_master WHERE name = 'paxos_journal') = 0
+            """;
+        return (long)cmd.ExecuteScalar()! == 1;
     }
 
     /// <summary>The <c>synchronous</c> setting a fresh connection to the file gets (2 = FULL: fsync on every commit).</summary>
@@ -140,7 +162,8 @@ public static class SqliteJournal
 /// SQLite says it is damaged ("file is not a database", "database disk image is malformed", or a failed
 /// quick_check), otherwise it could not be opened (permissions, I/O error, locked).
 /// </summary>
-public sealed class JournalUnreadableException(string path, string sqliteError, bool corrupt, Exception? inner = null)
+public sealed class JournalUnreadableException(string path, string sqliteError, bool corrupt, Exception? inner = null,
+    string? advice = null)
     : Exception($"the journal file {path} is {(corrupt ? "corrupt" : "unreadable")} ({sqliteError.TrimEnd('.')})", inner)
 {
     public string Path { get; } = path;
@@ -152,6 +175,7 @@ public sealed class JournalUnreadableException(string path, string sqliteError, 
     {
         get
         {
+            if (advice is not null) return advice;
             string files = System.IO.Path.GetFileName(Path) + "*";
             return Corrupt
                 ? $"To recover (README, 'Recovering an acceptor'): stop the node, move {files} aside, and start it once with --rebuild-acceptor."

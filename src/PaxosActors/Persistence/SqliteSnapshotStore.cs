@@ -6,7 +6,7 @@ namespace PaxosActors.Persistence;
 
 /// <summary>
 /// The node's Akka.Persistence snapshot store, in the same SQLite file as <see cref="SqliteWriteJournal"/>
-/// (table <c>snapshot</c>). Snapshots are rare (every <c>paxos.snapshot-every</c> events) and may be large (the
+/// (table <c>paxos_snapshot</c>). Snapshots are rare (every <c>paxos.snapshot-every</c> events) and may be large (the
 /// key-value state), so each operation simply takes a pooled connection of its own on the thread pool; SQLite
 /// serialises it with the journal's writer (its busy timeout waits for the write lock). Saving commits with
 /// <c>synchronous=FULL</c> like every journal write: an actor deletes the events a snapshot replaces only after
@@ -30,7 +30,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
             using var connection = SqliteStore.Open(_path);
             using var cmd = connection.CreateCommand();
             cmd.CommandText = """
-                SELECT sequence_nr, created, serializer_id, manifest, payload FROM snapshot
+                SELECT sequence_nr, created, serializer_id, manifest, payload FROM paxos_snapshot
                 WHERE persistence_id = $pid AND sequence_nr <= $maxSeq AND sequence_nr >= $minSeq
                   AND created <= $maxTime AND created >= $minTime
                 ORDER BY sequence_nr DESC LIMIT 1
@@ -53,7 +53,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
             using var connection = SqliteStore.Open(_path);
             using var cmd = connection.CreateCommand();
             cmd.CommandText = """
-                INSERT OR REPLACE INTO snapshot (persistence_id, sequence_nr, created, serializer_id, manifest, payload)
+                INSERT OR REPLACE INTO paxos_snapshot (persistence_id, sequence_nr, created, serializer_id, manifest, payload)
                 VALUES ($pid, $seq, $created, $ser, $man, $pay)
                 """;
             cmd.Parameters.AddWithValue("$pid", metadata.PersistenceId);
@@ -72,7 +72,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
             using var connection = SqliteStore.Open(_path);
             using var cmd = connection.CreateCommand();
             // A zero timestamp means "whatever time it was saved at" (Akka's convention for DeleteSnapshot).
-            cmd.CommandText = "DELETE FROM snapshot WHERE persistence_id = $pid AND sequence_nr = $seq" +
+            cmd.CommandText = "DELETE FROM paxos_snapshot WHERE persistence_id = $pid AND sequence_nr = $seq" +
                               (metadata.Timestamp == DateTime.MinValue ? "" : " AND created = $created");
             cmd.Parameters.AddWithValue("$pid", metadata.PersistenceId);
             cmd.Parameters.AddWithValue("$seq", metadata.SequenceNr);
@@ -86,7 +86,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
             using var connection = SqliteStore.Open(_path);
             using var cmd = connection.CreateCommand();
             cmd.CommandText = """
-                DELETE FROM snapshot
+                DELETE FROM paxos_snapshot
                 WHERE persistence_id = $pid AND sequence_nr <= $maxSeq AND sequence_nr >= $minSeq
                   AND created <= $maxTime AND created >= $minTime
                 """;

@@ -15,10 +15,10 @@ internal static class SqliteStore
     /// <summary>
     /// One row per event. <c>serializer_id</c> and <c>manifest</c> are Akka serialization's: the same event reads
     /// back through the serializer that wrote it. Deleting events never lowers a persistence id's highest sequence
-    /// number: <c>journal_deleted</c> remembers how far it was deleted, so a restarted actor continues above it.
+    /// number: <c>paxos_journal_deleted</c> remembers how far it was deleted, so a restarted actor continues above it.
     /// </summary>
     private const string Schema = """
-        CREATE TABLE IF NOT EXISTS journal (
+        CREATE TABLE IF NOT EXISTS paxos_journal (
           persistence_id TEXT NOT NULL,
           sequence_nr INTEGER NOT NULL,
           serializer_id INTEGER NOT NULL,
@@ -26,10 +26,10 @@ internal static class SqliteStore
           writer_uuid TEXT NOT NULL,
           payload BLOB NOT NULL,
           PRIMARY KEY (persistence_id, sequence_nr));
-        CREATE TABLE IF NOT EXISTS journal_deleted (
+        CREATE TABLE IF NOT EXISTS paxos_journal_deleted (
           persistence_id TEXT NOT NULL PRIMARY KEY,
           deleted_to INTEGER NOT NULL);
-        CREATE TABLE IF NOT EXISTS snapshot (
+        CREATE TABLE IF NOT EXISTS paxos_snapshot (
           persistence_id TEXT NOT NULL,
           sequence_nr INTEGER NOT NULL,
           created INTEGER NOT NULL,

@@ -115,7 +115,7 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
             using var connection = SqliteStore.Open(_path);
             using var cmd = connection.CreateCommand();
             cmd.CommandText = """
-                SELECT sequence_nr, serializer_id, manifest, writer_uuid, payload FROM journal
+                SELECT sequence_nr, serializer_id, manifest, writer_uuid, payload FROM paxos_journal
                 WHERE persistence_id = $pid AND sequence_nr >= $from AND sequence_nr <= $to
                 ORDER BY sequence_nr LIMIT $max
                 """;
@@ -142,8 +142,8 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
             using var cmd = connection.CreateCommand();
             cmd.CommandText = """
                 SELECT MAX(n) FROM (
-                  SELECT MAX(sequence_nr) AS n FROM journal WHERE persistence_id = $pid
-                  UNION ALL SELECT deleted_to FROM journal_deleted WHERE persistence_id = $pid)
+                  SELECT MAX(sequence_nr) AS n FROM paxos_journal WHERE persistence_id = $pid
+                  UNION ALL SELECT deleted_to FROM paxos_journal_deleted WHERE persistence_id = $pid)
                 """;
             cmd.Parameters.AddWithValue("$pid", persistenceId);
             return cmd.ExecuteScalar() is long highest ? Math.Max(highest, 0) : 0L;
@@ -281,7 +281,7 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
             Connection = connection;
             Insert = connection.CreateCommand();
             Insert.CommandText = """
-                INSERT INTO journal (persistence_id, sequence_nr, serializer_id, manifest, writer_uuid, payload)
+                INSERT INTO paxos_journal (persistence_id, sequence_nr, serializer_id, manifest, writer_uuid, payload)
                 VALUES ($pid, $seq, $ser, $man, $wri, $pay)
                 """;
             InsertPid = Insert.Parameters.Add("$pid", SqliteType.Text);
@@ -295,8 +295,8 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
             // highest sequence number survives the deletion of every event.
             MarkDeleted = connection.CreateCommand();
             MarkDeleted.CommandText = """
-                INSERT INTO journal_deleted (persistence_id, deleted_to)
-                SELECT $pid, MIN($to, MAX(sequence_nr)) FROM journal WHERE persistence_id = $pid AND sequence_nr <= $to
+                INSERT INTO paxos_journal_deleted (persistence_id, deleted_to)
+                SELECT $pid, MIN($to, MAX(sequence_nr)) FROM paxos_journal WHERE persistence_id = $pid AND sequence_nr <= $to
                 HAVING COUNT(*) > 0
                 ON CONFLICT (persistence_id) DO UPDATE SET deleted_to = MAX(deleted_to, excluded.deleted_to)
                 """;
@@ -304,7 +304,7 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
             MarkTo = MarkDeleted.Parameters.Add("$to", SqliteType.Integer);
 
             Delete = connection.CreateCommand();
-            Delete.CommandText = "DELETE FROM journal WHERE persistence_id = $pid AND sequence_nr <= $to";
+            Delete.CommandText = "DELETE FROM paxos_journal WHERE persistence_id = $pid AND sequence_nr <= $to";
             DeletePid = Delete.Parameters.Add("$pid", SqliteType.Text);
             DeleteTo = Delete.Parameters.Add("$to", SqliteType.Integer);
         }

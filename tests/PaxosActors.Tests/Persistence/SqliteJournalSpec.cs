@@ -39,6 +39,39 @@ public sealed class SqliteJournalSpec : IDisposable
     }
 
     [Fact]
+    public void A_file_written_by_the_old_Akka_Persistence_Sql_journal_is_refused_not_taken_for_an_empty_one()
+    {
+        using (var connection = new SqliteConnection(SqliteJournal.ConnectionString(_path)))
+        {
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            // The layout of Akka.Persistence.Sql's journal table, with one event in it.
+            cmd.CommandText = """
+                CREATE TABLE journal (ordering INTEGER PRIMARY KEY, created INTEGER, persistence_id TEXT,
+                  sequence_number INTEGER, deleted INTEGER, manifest TEXT, message BLOB, identifier INTEGER, writer_uuid TEXT);
+                INSERT INTO journal VALUES (1, 0, 'acceptor-1', 1, 0, 'V', x'01', 4242, 'w');
+                """;
+            cmd.ExecuteNonQuery();
+        }
+
+        var e = Assert.Throws<JournalUnreadableException>(() => SqliteJournal.Prepare(_path));
+        Assert.False(e.Corrupt);
+        Assert.Contains("Akka.Persistence.Sql", e.Message);
+        Assert.Contains("--rebuild-acceptor", e.Advice);
+        Assert.Equal(1L, Convert.ToInt64(Scalar("SELECT COUNT(*) FROM journal;"))); // nothing was changed
+    }
+
+    [Fact]
+    public void A_journal_of_this_version_is_not_mistaken_for_the_old_layout()
+    {
+        SqliteJournal.Prepare(_path);
+        using (SqliteStore.Open(_path)) { } // the tables SqliteWriteJournal and SqliteSnapshotStore write
+        SqliteConnection.ClearAllPools();
+        SqliteJournal.Prepare(_path);
+        Assert.Equal("1", Scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'paxos_journal';"));
+    }
+
+    [Fact]
     public void A_file_whose_header_is_garbage_is_corrupt_file_is_not_a_database()
     {
         WriteJournal();
