@@ -13,8 +13,9 @@ public static class SqliteJournal
     /// <summary>
     /// Readies the file before the ActorSystem opens it: creates its folder, turns on WAL (a property of
     /// the file, which must be set before the plugin's pooled connections exist), and checks that SQLite
-    /// can read it whole (<c>PRAGMA quick_check</c>, one pass over the file). WAL commits are still fsynced
-    /// at <c>synchronous=FULL</c>, SQLite's default, which <see cref="SynchronousMode"/> reports.
+    /// can read it whole (<c>PRAGMA quick_check</c>, one pass over the file). WAL commits are still fsynced:
+    /// the plugins' connections run at <c>synchronous=FULL</c> (<see cref="SqliteStore.Open"/>), which
+    /// <see cref="SynchronousMode"/> reports.
     /// <para>
     /// A file SQLite cannot open or read (a header overwritten: "file is not a database"; truncated, or a
     /// damaged page: "database disk image is malformed"; or unreadable for another reason) throws
@@ -101,11 +102,13 @@ public static class SqliteJournal
         return (long)cmd.ExecuteScalar()! == 1;
     }
 
-    /// <summary>The <c>synchronous</c> setting a fresh connection to the file gets (2 = FULL: fsync on every commit).</summary>
+    /// <summary>
+    /// The <c>synchronous</c> setting the journal's and snapshot store's connections run with, read back from SQLite
+    /// on one of them (2 = FULL: fsync on every commit).
+    /// </summary>
     public static long SynchronousMode(string databasePath)
     {
-        using var connection = new SqliteConnection(ConnectionString(databasePath));
-        connection.Open();
+        using var connection = SqliteStore.Open(databasePath);
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "PRAGMA synchronous;";
         return (long)cmd.ExecuteScalar()!;

@@ -19,16 +19,14 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     public SqliteSnapshotStore(Akka.Configuration.Config config)
     {
         _path = SqliteStore.PathOf(config);
-        using (SqliteStore.Open(_path)) { }
+        SqliteStore.CreateTables(_path);
     }
 
     protected override Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken)
     {
         var system = Context.System;
-        return Task.Run(() =>
+        return SqliteStore.RunAsync(_path, cmd =>
         {
-            using var connection = SqliteStore.Open(_path);
-            using var cmd = connection.CreateCommand();
             cmd.CommandText = """
                 SELECT sequence_nr, created, serializer_id, manifest, payload FROM paxos_snapshot
                 WHERE persistence_id = $pid AND sequence_nr <= $maxSeq AND sequence_nr >= $minSeq
@@ -48,10 +46,8 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     protected override Task SaveAsync(SnapshotMetadata metadata, object snapshot, CancellationToken cancellationToken)
     {
         var serialized = SqliteStore.Serialize(Context.System, snapshot);
-        return Task.Run(() =>
+        return SqliteStore.RunAsync(_path, cmd =>
         {
-            using var connection = SqliteStore.Open(_path);
-            using var cmd = connection.CreateCommand();
             cmd.CommandText = """
                 INSERT OR REPLACE INTO paxos_snapshot (persistence_id, sequence_nr, created, serializer_id, manifest, payload)
                 VALUES ($pid, $seq, $created, $ser, $man, $pay)
@@ -62,29 +58,25 @@ public sealed class SqliteSnapshotStore : SnapshotStore
             cmd.Parameters.AddWithValue("$ser", serialized.SerializerId);
             cmd.Parameters.AddWithValue("$man", serialized.Manifest);
             cmd.Parameters.Add("$pay", SqliteType.Blob).Value = serialized.Bytes;
-            cmd.ExecuteNonQuery();
+            return cmd.ExecuteNonQuery();
         }, cancellationToken);
     }
 
     protected override Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken) =>
-        Task.Run(() =>
+        SqliteStore.RunAsync(_path, cmd =>
         {
-            using var connection = SqliteStore.Open(_path);
-            using var cmd = connection.CreateCommand();
             // A zero timestamp means "whatever time it was saved at" (Akka's convention for DeleteSnapshot).
             cmd.CommandText = "DELETE FROM paxos_snapshot WHERE persistence_id = $pid AND sequence_nr = $seq" +
                               (metadata.Timestamp == DateTime.MinValue ? "" : " AND created = $created");
             cmd.Parameters.AddWithValue("$pid", metadata.PersistenceId);
             cmd.Parameters.AddWithValue("$seq", metadata.SequenceNr);
             cmd.Parameters.AddWithValue("$created", metadata.Timestamp.Ticks);
-            cmd.ExecuteNonQuery();
+            return cmd.ExecuteNonQuery();
         }, cancellationToken);
 
     protected override Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) =>
-        Task.Run(() =>
+        SqliteStore.RunAsync(_path, cmd =>
         {
-            using var connection = SqliteStore.Open(_path);
-            using var cmd = connection.CreateCommand();
             cmd.CommandText = """
                 DELETE FROM paxos_snapshot
                 WHERE persistence_id = $pid AND sequence_nr <= $maxSeq AND sequence_nr >= $minSeq
@@ -92,7 +84,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
                 """;
             cmd.Parameters.AddWithValue("$pid", persistenceId);
             AddCriteria(cmd, criteria);
-            cmd.ExecuteNonQuery();
+            return cmd.ExecuteNonQuery();
         }, cancellationToken);
 
     private static void AddCriteria(SqliteCommand cmd, SnapshotSelectionCriteria criteria)

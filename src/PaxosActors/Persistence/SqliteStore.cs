@@ -40,8 +40,8 @@ internal static class SqliteStore
         """;
 
     /// <summary>
-    /// Opens a connection to the file with <c>synchronous=FULL</c> (in WAL mode: every commit fsyncs the log
-    /// before it returns) and the tables in place.
+    /// Opens a connection to the file with <c>synchronous=FULL</c>: in WAL mode every commit fsyncs the log before
+    /// it returns.
     /// </summary>
     public static SqliteConnection Open(string path)
     {
@@ -50,7 +50,7 @@ internal static class SqliteStore
         {
             connection.Open();
             using var cmd = connection.CreateCommand();
-            cmd.CommandText = "PRAGMA synchronous=FULL;" + Schema;
+            cmd.CommandText = "PRAGMA synchronous=FULL;";
             cmd.ExecuteNonQuery();
             return connection;
         }
@@ -60,6 +60,27 @@ internal static class SqliteStore
             throw;
         }
     }
+
+    /// <summary>Creates the tables if they are not there; each plugin does this once, when it starts.</summary>
+    public static void CreateTables(string path)
+    {
+        using var connection = Open(path);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = Schema;
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the thread pool with a command on a pooled connection of its own: how reads
+    /// and snapshot operations run, beside the journal's writer (in WAL mode readers never wait for it).
+    /// </summary>
+    public static Task<T> RunAsync<T>(string path, Func<SqliteCommand, T> work, CancellationToken cancellationToken = default) =>
+        Task.Run(() =>
+        {
+            using var connection = Open(path);
+            using var cmd = connection.CreateCommand();
+            return work(cmd);
+        }, cancellationToken);
 
     /// <summary>The file a plugin's HOCON block names (<c>path</c>).</summary>
     public static string PathOf(Akka.Configuration.Config config) =>

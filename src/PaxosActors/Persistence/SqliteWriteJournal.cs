@@ -46,7 +46,7 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
     {
         _path = SqliteStore.PathOf(config);
         _maxBatch = Math.Max(1, config.GetInt("max-batch", 1024));
-        using (SqliteStore.Open(_path)) { } // tables in place, and a file that cannot be opened fails the plugin now
+        SqliteStore.CreateTables(_path); // and a file that cannot be opened fails the plugin now
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "paxos-journal-writer" };
         _writer.Start();
     }
@@ -91,11 +91,14 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
         if (rows.Count == 0) return Task.FromResult(answer!);
         var op = new Operation(rows, null, 0);
         Enqueue(op);
-        return op.Done.Task.ContinueWith(t =>
-        {
-            t.GetAwaiter().GetResult(); // a failed commit fails the whole request
-            return answer!;
-        }, TaskContinuationOptions.ExecuteSynchronously);
+        return Committed(op, answer);
+    }
+
+    /// <summary>The request's answer once its rows are committed; a failed commit fails the whole request.</summary>
+    private static async Task<IImmutableList<Exception?>> Committed(Operation op, IImmutableList<Exception?>? answer)
+    {
+        await op.Done.Task;
+        return answer!;
     }
 
     protected override Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken)
@@ -109,11 +112,9 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
         long toSequenceNr, long max, Action<IPersistentRepresentation> recoveryCallback)
     {
         var system = context.System;
-        return Task.Run(() =>
+        if (max <= 0 || toSequenceNr < fromSequenceNr) return Task.CompletedTask;
+        return SqliteStore.RunAsync(_path, cmd =>
         {
-            if (max <= 0 || toSequenceNr < fromSequenceNr) return;
-            using var connection = SqliteStore.Open(_path);
-            using var cmd = connection.CreateCommand();
             cmd.CommandText = """
                 SELECT sequence_nr, serializer_id, manifest, writer_uuid, payload FROM paxos_journal
                 WHERE persistence_id = $pid AND sequence_nr >= $from AND sequence_nr <= $to
@@ -132,14 +133,13 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
                 recoveryCallback(new Persistent(payload, sequenceNr, persistenceId, manifest, isDeleted: false,
                     ActorRefs.NoSender, reader.GetString(3)));
             }
+            return true;
         });
     }
 
     public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) =>
-        Task.Run(() =>
+        SqliteStore.RunAsync(_path, cmd =>
         {
-            using var connection = SqliteStore.Open(_path);
-            using var cmd = connection.CreateCommand();
             cmd.CommandText = """
                 SELECT MAX(n) FROM (
                   SELECT MAX(sequence_nr) AS n FROM paxos_journal WHERE persistence_id = $pid
@@ -199,18 +199,18 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
         {
             while (TakeGroup(group))
             {
-                try
+                if (TryCommit(ref statements, group) is { } groupFailure)
                 {
-                    statements ??= new Statements(SqliteStore.Open(_path));
-                    Commit(statements, group);
-                    foreach (var op in group) op.Done.TrySetResult();
-                }
-                catch (Exception groupFailure)
-                {
-                    statements?.Dispose(); // the connection may be in any state: start from a fresh one
-                    statements = null;
                     if (group.Count == 1) group[0].Done.TrySetException(groupFailure);
-                    else statements = CommitOneByOne(group);
+                    else
+                    {
+                        foreach (var op in group) // each alone: one bad write fails only its own actor
+                        {
+                            if (TryCommit(ref statements, [op]) is not { } failure) continue;
+                            _log.Error(failure, "journal {0}: a write failed", _path);
+                            op.Done.TrySetException(failure);
+                        }
+                    }
                 }
                 group.Clear();
             }
@@ -221,26 +221,25 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
         }
     }
 
-    private Statements? CommitOneByOne(List<Operation> group)
+    /// <summary>
+    /// Commits <paramref name="ops"/> in one transaction and completes them, or returns why not, leaving them
+    /// pending. After a failure the connection is dropped (it may be in any state) and the next try opens a new one.
+    /// </summary>
+    private Exception? TryCommit(ref Statements? statements, List<Operation> ops)
     {
-        Statements? statements = null;
-        foreach (var op in group)
+        try
         {
-            try
-            {
-                statements ??= new Statements(SqliteStore.Open(_path));
-                Commit(statements, [op]);
-                op.Done.TrySetResult();
-            }
-            catch (Exception e)
-            {
-                _log.Error(e, "journal {0}: a write failed", _path);
-                statements?.Dispose();
-                statements = null;
-                op.Done.TrySetException(e);
-            }
+            statements ??= new Statements(SqliteStore.Open(_path));
+            Commit(statements, ops);
+            foreach (var op in ops) op.Done.TrySetResult();
+            return null;
         }
-        return statements;
+        catch (Exception e)
+        {
+            statements?.Dispose();
+            statements = null;
+            return e;
+        }
     }
 
     private static void Commit(Statements s, List<Operation> group)
