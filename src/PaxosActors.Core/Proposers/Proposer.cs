@@ -335,7 +335,9 @@ public sealed class Proposer
 
         // Slots below an acceptor's compaction point are chosen: the learner fetches them, nobody proposes there.
         long start = Math.Max(FirstUnchosen, _maxCompacted);
-        long last = start - 1;
+        // Every slot this proposer knows of up to the last one reported, owned, or already known chosen (which is
+        // where NextSlot points past): a slot below a chosen one that nobody fills leaves a hole no learner can pass.
+        long last = Math.Max(start, NextSlot) - 1;
         foreach (long s in _adopted.Keys) last = Math.Max(last, s);
         foreach (long s in _ownBySlot.Keys) last = Math.Max(last, s);
 
