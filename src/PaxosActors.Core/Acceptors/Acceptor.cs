@@ -3,91 +3,257 @@ using PaxosActors.Core.Protocol;
 
 namespace PaxosActors.Core.Acceptors;
 
-/// <summary>
-/// What one acceptor step asks of the shell: persist <see cref="Event"/> (if any), and only once it
-/// is durable send <see cref="Reply"/>. A step without an event may still have to wait for earlier
-/// events to become durable, since its reply can reveal them.
-/// </summary>
-public readonly record struct AcceptorStep(IAcceptorEvent? Event, Envelope? Reply);
+/// <summary>How an acceptor starts and what it checks before its first vote.</summary>
+public sealed record AcceptorOptions(QuorumSet Acceptors)
+{
+    /// <summary>Before voting with an empty journal, ask the other acceptors whether they know this one as a voter
+    /// (<see cref="AcceptorStartup"/>). Off only where nothing can be lost: a single in-memory demo or a unit test.</summary>
+    public bool DetectLostState { get; init; } = true;
+
+    /// <summary>The operator asked an acceptor that lost its journal to rebuild itself from a majority of the others.
+    /// Ignored when the journal holds state.</summary>
+    public bool Rebuild { get; init; }
+
+    /// <summary>Ticks between the start-up questions to the other acceptors while no verdict is reached.</summary>
+    public int StartupQueryTicks { get; init; } = 50;
+}
+
+/// <summary>Where an acceptor stands.</summary>
+public enum AcceptorMode
+{
+    /// <summary>Its journal is being replayed: it takes no input yet.</summary>
+    Recovering,
+    /// <summary>An empty journal, and no verdict yet on whether it lost its state: it answers the other acceptors'
+    /// questions and casts no vote.</summary>
+    Starting,
+    /// <summary>Its state is its own: it promises and votes.</summary>
+    Voting,
+    /// <summary>It lost its durable state: it never votes again until an operator rebuilds it.</summary>
+    Refusing,
+}
 
 /// <summary>
-/// The acceptor of Paxos Made Simple §2.2, for every slot at once: one promise covers all slots,
-/// and each slot keeps the value of the highest ballot it accepted. Pure: the shell persists the
-/// events and sends the replies.
+/// The acceptor of Paxos Made Simple §2.2, for every slot at once: one promise covers all slots, and each slot keeps
+/// the value of the highest ballot it accepted. Before its first vote it makes sure its state is its own
+/// (<see cref="AcceptorStartup"/>). Every promise and vote is an event in <see cref="Ready.Persist"/>, and the reply that
+/// reveals it is a message of the same step, so it leaves only once the event is durable.
 /// </summary>
-public sealed class Acceptor
+public sealed class Acceptor : IAgent
 {
-    // Invariant: every entry's ballot <= Promised.
+    // Invariant: every entry's ballot <= Promised, and every entry's slot >= CompactedBelow.
     private readonly SortedList<long, AcceptedEntry> _accepted = new();
     private readonly SortedSet<int> _knownVoters = new();
+    private readonly AcceptorOptions _options;
+    private readonly ReadyBuilder _ready = new();
+    private AcceptorStartup? _startup;
+    private bool _recoveredAnything;
+    private long _now;
+    private long _lastQueryAt;
 
-    public Acceptor(int id) => Id = id;
+    public Acceptor(int id, AcceptorOptions options)
+    {
+        Id = AgentId.Acceptor(id);
+        _options = options;
+    }
 
-    public int Id { get; }
+    public AgentId Id { get; }
+
+    public int Node => Id.Node;
+
+    public AcceptorMode Mode { get; private set; } = AcceptorMode.Recovering;
+
+    /// <summary>Why it votes or not, for the log and /status.</summary>
+    public string State { get; private set; } = "recovering its journal";
+
+    /// <summary>The start-up verdict (<see cref="StartupVerdict.Vote"/> once voting).</summary>
+    public StartupVerdict Verdict => _startup?.Verdict ?? (Mode == AcceptorMode.Voting ? StartupVerdict.Vote : StartupVerdict.Wait);
 
     /// <summary>The highest ballot this acceptor has promised or accepted in.</summary>
     public Ballot Promised { get; private set; } = Ballot.Zero;
 
-    /// <summary>Slots below this were compacted away: chosen, and held in a durable snapshot.</summary>
+    /// <summary>Slots below this were compacted away: chosen, and held in a durable learner snapshot on this node.</summary>
     public long CompactedBelow { get; private set; }
 
     public int EntryCount => _accepted.Count;
 
     public AcceptedEntry? EntryAt(long slot) => _accepted.TryGetValue(slot, out var e) ? e : null;
 
-    /// <summary>Phase 1b: promise a ballot above the current promise; re-promise the same ballot
-    /// (a duplicated Prepare) without a new event; refuse anything lower.</summary>
-    public AcceptorStep Handle(Prepare prepare)
-    {
-        var to = Address.Proposer(prepare.Ballot.Proposer);
-        if (prepare.Ballot < Promised)
-            return new(null, new Envelope(to, new Nack(prepare.Ballot, Id, Promised)));
+    public AcceptedEntry? HighestEntry => _accepted.Count == 0 ? null : _accepted.Values[^1];
 
-        IAcceptorEvent? evt = null;
-        if (prepare.Ballot > Promised)
+    /// <summary>Whether <paramref name="acceptor"/> is known to have joined as a voter.</summary>
+    public bool Knows(int acceptor) => _knownVoters.Contains(acceptor);
+
+    public void Recover(IJournalRecord record)
+    {
+        _recoveredAnything = true;
+        switch (record)
         {
-            evt = new Promised(prepare.Ballot);
-            Apply(evt);
+            case AcceptorSnapshot snapshot: Restore(snapshot); break;
+            case IAcceptorEvent evt: Apply(evt); break;
         }
-        return new(evt, new Envelope(to, new Promise(prepare.Ballot, Id, CompactedBelow, EntriesFrom(prepare.FromSlot))));
     }
 
-    /// <summary>Phase 2b: accept at a ballot greater than or equal to the promise (not only greater:
-    /// seed 002 gets this wrong); refuse anything lower. The vote goes to the learner on the
-    /// proposer's node, which counts votes for the whole cluster. A repeated Accept for the (slot, ballot)
-    /// already held is voted for again if it carries the same value; with a different value it gets no
-    /// vote and changes nothing: one ballot carries one value per slot, so it can only come from a reused
-    /// ballot, and a vote would be counted for a value this acceptor does not hold.</summary>
-    public AcceptorStep Handle(Accept accept)
+    public Ready Step(IInput input)
+    {
+        switch (input)
+        {
+            case Recovered when Mode == AcceptorMode.Recovering: OnRecovered(); break;
+            case Prepare m when Mode == AcceptorMode.Voting: Handle(m); break;
+            case Accept m when Mode == AcceptorMode.Voting: Handle(m); break;
+            // Only a voting acceptor's promise is its own: one that lost its state would report a blank one.
+            case RoundQuery m when Mode == AcceptorMode.Voting: Handle(m); break;
+            case StateQuery m when Mode != AcceptorMode.Recovering: Handle(m); break;
+            case StateReport m when Mode == AcceptorMode.Starting: Handle(m); break;
+            case CompactBelow m when Mode != AcceptorMode.Recovering: Compact(m.Below); break;
+            case Tick: OnTick(); break;
+        }
+        return _ready.Take();
+    }
+
+    /// <summary>The whole durable state, for a journal snapshot: take it only when every event is durable.</summary>
+    public AcceptorSnapshot Snapshot() =>
+        new(Promised, CompactedBelow, _accepted.Values.ToImmutableArray()) { KnownVoters = _knownVoters.ToImmutableArray() };
+
+    private void OnRecovered()
+    {
+        if (!_options.DetectLostState)
+        {
+            BecomeVoting(_recoveredAnything ? "recovered its journal" : "a new acceptor (lost-state detection off)");
+            return;
+        }
+        if (_options.Rebuild && _recoveredAnything)
+            _ready.Notice(NoticeLevel.Warning, $"acceptor {Node}: the journal holds state, so the rebuild request is ignored");
+        _startup = new AcceptorStartup(Node, _options.Acceptors, journalEmpty: !_recoveredAnything, _options.Rebuild);
+        Carry(_startup);
+    }
+
+    /// <summary>Acts on the start-up verdict so far.</summary>
+    private void Carry(AcceptorStartup startup)
+    {
+        switch (startup.Verdict)
+        {
+            case StartupVerdict.Vote:
+                if (startup.RecordSelf && !Knows(Node)) Persist(new VoterJoined(Node));
+                BecomeVoting(startup.Reason);
+                break;
+            case StartupVerdict.Rebuild:
+                Persist(new Rebuilt(startup.Rebuilt!));
+                _ready.Notice(NoticeLevel.Warning, $"acceptor {Node}: {startup.Reason}");
+                BecomeVoting(startup.Reason);
+                break;
+            case StartupVerdict.Refuse:
+                Mode = AcceptorMode.Refusing;
+                State = "refusing: " + startup.Reason;
+                _ready.Notice(NoticeLevel.Error, $"acceptor {Node}: {startup.Reason}");
+                break;
+            case StartupVerdict.Wait:
+                State = "waiting: " + startup.Reason;
+                if (Mode == AcceptorMode.Starting) break;
+                Mode = AcceptorMode.Starting;
+                _ready.Notice(NoticeLevel.Info, $"acceptor {Node}: {startup.Reason}");
+                SendStartupQueries();
+                break;
+        }
+    }
+
+    private void BecomeVoting(string why)
+    {
+        Mode = AcceptorMode.Voting;
+        State = "voting";
+        _ready.Notice(NoticeLevel.Info, $"acceptor {Node} votes ({why}): promised {Promised}, {EntryCount} entries");
+    }
+
+    private void OnTick()
+    {
+        _now++;
+        if (Mode == AcceptorMode.Starting && _now - _lastQueryAt >= _options.StartupQueryTicks) SendStartupQueries();
+    }
+
+    private void SendStartupQueries()
+    {
+        _lastQueryAt = _now;
+        foreach (int other in _startup!.Others) _ready.Send(AgentId.Acceptor(other), _startup.Query);
+    }
+
+    /// <summary>Phase 1b: promise a ballot above the current promise; re-promise the same ballot (a duplicated
+    /// Prepare) without a new event; refuse anything lower.</summary>
+    private void Handle(Prepare prepare)
+    {
+        var to = AgentId.Proposer(prepare.Ballot.Proposer);
+        if (prepare.Ballot < Promised)
+        {
+            _ready.Send(to, new Nack(prepare.Ballot, Node, Promised));
+            return;
+        }
+        if (prepare.Ballot > Promised) Persist(new Promised(prepare.Ballot));
+        _ready.Send(to, new Promise(prepare.Ballot, Node, CompactedBelow, EntriesFrom(prepare.FromSlot)));
+    }
+
+    /// <summary>Phase 2b: accept at a ballot greater than or equal to the promise (not only greater: seed 002 gets
+    /// this wrong); refuse anything lower. The vote goes to the learner on the proposer's node, which counts votes for
+    /// the whole cluster. A repeated Accept for the (slot, ballot) already held is voted for again if it carries the
+    /// same value; with a different value it gets no vote and changes nothing: one ballot carries one value per slot,
+    /// so it can only come from a reused ballot, and a vote would be counted for a value this acceptor does not hold.</summary>
+    private void Handle(Accept accept)
     {
         if (accept.Ballot < Promised)
-            return new(null, new Envelope(Address.Proposer(accept.Ballot.Proposer), new Nack(accept.Ballot, Id, Promised)));
-        if (accept.Slot < CompactedBelow)
-            return default; // chosen long ago; the proposer learns it from a learner, not from a vote
+        {
+            _ready.Send(AgentId.Proposer(accept.Ballot.Proposer), new Nack(accept.Ballot, Node, Promised));
+            return;
+        }
+        if (accept.Slot < CompactedBelow) return; // chosen long ago; the proposer learns it from a learner, not from a vote
 
-        var vote = new Envelope(Address.Learner(accept.Ballot.Proposer), new Accepted(accept.Ballot, accept.Slot, Id));
+        var vote = new Accepted(accept.Ballot, accept.Slot, Node);
         if (_accepted.TryGetValue(accept.Slot, out var held) && held.Ballot == accept.Ballot)
-            return held.Value.Equals(accept.Value)
-                ? new(null, vote) // a duplicate: one proposer sends one value per (slot, ballot)
-                : default;        // a reused ballot with another value: never vote for what we do not hold
-
-        var evt = new Voted(accept.Slot, accept.Ballot, accept.Value);
-        Apply(evt);
-        return new(evt, vote);
+        {
+            if (held.Value.Equals(accept.Value)) _ready.Send(AgentId.Learner(accept.Ballot.Proposer), vote);
+            return;
+        }
+        Persist(new Voted(accept.Slot, accept.Ballot, accept.Value));
+        _ready.Send(AgentId.Learner(accept.Ballot.Proposer), vote);
     }
 
-    /// <summary>Forgets entries below <paramref name="below"/>; the caller guarantees those slots are
-    /// chosen and held in a durable learner snapshot.</summary>
-    public IAcceptorEvent? Compact(long below)
+    /// <summary>Forgets entries below <paramref name="below"/>; the node's learner guarantees those slots are chosen
+    /// and held in its durable snapshot.</summary>
+    private void Compact(long below)
     {
-        if (below <= CompactedBelow) return null;
-        var evt = new Compacted(below);
-        Apply(evt);
-        return evt;
+        if (below > CompactedBelow) Persist(new Compacted(below));
     }
 
-    /// <summary>Applies an event: while handling a message, and again on recovery from the journal.</summary>
-    public void Apply(IAcceptorEvent evt)
+    /// <summary>Answers an empty acceptor's question at start-up (entries only if it is rebuilding). A join request is
+    /// recorded first: the reply that confirms it must not leave before the event is durable.</summary>
+    private void Handle(StateQuery query)
+    {
+        if (query.Join && !Knows(query.From)) Persist(new VoterJoined(query.From));
+        var report = new StateReport(Node, query.Full, Promised, CompactedBelow,
+            query.Full ? _accepted.Values.ToImmutableArray() : ImmutableArray<AcceptedEntry>.Empty, Knows(query.From))
+        {
+            KnownVoters = query.Full ? _knownVoters.ToImmutableArray() : ImmutableArray<int>.Empty,
+        };
+        _ready.Send(AgentId.Acceptor(query.From), report);
+    }
+
+    private void Handle(StateReport report)
+    {
+        var asked = _startup!.Query;
+        _startup.Handle(report);
+        Carry(_startup);
+        if (Mode == AcceptorMode.Starting && _startup.Query != asked) SendStartupQueries(); // the next question at once
+    }
+
+    /// <summary>Tells a proposer that has no durable round what this acceptor has promised. No event, but the reply may
+    /// reveal a promise still being persisted, so it waits behind earlier events like any reply.</summary>
+    private void Handle(RoundQuery query) =>
+        _ready.Send(AgentId.Proposer(query.Proposer), new RoundReport(Node, Promised, query.Nonce));
+
+    private void Persist(IAcceptorEvent evt)
+    {
+        Apply(evt);
+        _ready.Persist(evt);
+    }
+
+    /// <summary>Applies an event: while stepping, and again on recovery from the journal.</summary>
+    private void Apply(IAcceptorEvent evt)
     {
         switch (evt)
         {
@@ -112,37 +278,7 @@ public sealed class Acceptor
         }
     }
 
-    /// <summary>Whether <paramref name="acceptor"/> is known to have joined as a voter.</summary>
-    public bool Knows(int acceptor) => _knownVoters.Contains(acceptor);
-
-    /// <summary>Answers an empty acceptor's question at start-up (entries only if it is rebuilding). A join
-    /// request is recorded first: the reply that confirms it must not leave before the event is durable.</summary>
-    public AcceptorStep Handle(StateQuery query)
-    {
-        IAcceptorEvent? evt = null;
-        if (query.Join && !Knows(query.From))
-        {
-            evt = new VoterJoined(query.From);
-            Apply(evt);
-        }
-        var report = new StateReport(Id, query.Full, Promised, CompactedBelow,
-            query.Full ? _accepted.Values.ToImmutableArray() : ImmutableArray<AcceptedEntry>.Empty, Knows(query.From))
-        {
-            KnownVoters = query.Full ? _knownVoters.ToImmutableArray() : ImmutableArray<int>.Empty,
-        };
-        return new(evt, new Envelope(Address.Acceptor(query.From), report));
-    }
-
-    /// <summary>Tells a proposer that has no durable round what this acceptor has promised. The shell only
-    /// lets a voting acceptor answer: its promise is its own. No event, but the reply may reveal a promise
-    /// still being persisted, so it waits behind earlier events like any reply.</summary>
-    public AcceptorStep Handle(RoundQuery query) =>
-        new(null, new Envelope(Address.Proposer(query.Proposer), new RoundReport(Id, Promised, query.Nonce)));
-
-    public AcceptorSnapshot Snapshot() =>
-        new(Promised, CompactedBelow, _accepted.Values.ToImmutableArray()) { KnownVoters = _knownVoters.ToImmutableArray() };
-
-    public void Restore(AcceptorSnapshot snapshot)
+    private void Restore(AcceptorSnapshot snapshot)
     {
         Promised = snapshot.Promised;
         CompactedBelow = snapshot.CompactedBelow;

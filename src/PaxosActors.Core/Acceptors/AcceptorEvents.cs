@@ -4,7 +4,7 @@ using PaxosActors.Core.Protocol;
 namespace PaxosActors.Core.Acceptors;
 
 /// <summary>What an acceptor writes to its journal. Each is durable before any reply that depends on it leaves.</summary>
-public interface IAcceptorEvent;
+public interface IAcceptorEvent : IJournalRecord;
 
 /// <summary>The acceptor promised <paramref name="Ballot"/>: it will accept nothing below it.</summary>
 public sealed record Promised(Ballot Ballot) : IAcceptorEvent;
@@ -25,7 +25,7 @@ public sealed record VoterJoined(int Acceptor) : IAcceptorEvent;
 public sealed record Rebuilt(AcceptorSnapshot State) : IAcceptorEvent;
 
 /// <summary>The whole durable state of an acceptor, for Akka.Persistence snapshots.</summary>
-public sealed record AcceptorSnapshot(Ballot Promised, long CompactedBelow, ImmutableArray<AcceptedEntry> Entries)
+public sealed record AcceptorSnapshot(Ballot Promised, long CompactedBelow, ImmutableArray<AcceptedEntry> Entries) : IJournalRecord
 {
     /// <summary>The acceptors known to have joined as voters (this one included, once it has).</summary>
     public ImmutableArray<int> KnownVoters { get; init; } = ImmutableArray<int>.Empty;

@@ -4,19 +4,22 @@ using PaxosActors.Core.Protocol;
 namespace PaxosActors.Core.Learners;
 
 /// <summary>What a learner writes to its journal: a value it knows to be chosen.</summary>
-public sealed record Learned(long Slot, SlotValue Value);
+public sealed record Learned(long Slot, SlotValue Value) : IJournalRecord;
 
-/// <summary>The work one learner step leaves for the shell: persist <see cref="Events"/> (a cache of
-/// what is already durable at a quorum of acceptors, so no message waits for it), send <see cref="Messages"/>.</summary>
-public sealed class LearnerReady
-{
-    public List<Learned> Events { get; } = new();
-    public List<Envelope> Messages { get; } = new();
-}
-
-/// <summary>How a learner catches up.</summary>
+/// <summary>How a learner catches up and snapshots.</summary>
 public sealed record LearnerOptions
 {
+    /// <summary>The state machine can be captured whole and restored (for snapshots, so the journals can be compacted,
+    /// and to bring a far-behind learner up to date). Without it the learner never snapshots and keeps every value.</summary>
+    public bool Snapshots { get; init; } = true;
+
+    /// <summary>Applied slots between two snapshots of the state machine (0: never). Each snapshot lets the journal below
+    /// it go, and then this node's acceptor its entries below it.</summary>
+    public int SnapshotEvery { get; init; } = 10_000;
+
+    /// <summary>Tell this node's acceptor to compact below each durable snapshot (off on a node without one).</summary>
+    public bool CompactAcceptor { get; init; } = true;
+
     /// <summary>Ticks a gap may stay open before the learner asks a peer for the missing slots.</summary>
     public int CatchUpTicks { get; init; } = 10;
 
@@ -35,21 +38,23 @@ public sealed record LearnerOptions
 /// <summary>
 /// A learner (Paxos Made Simple §2.3). On the proposer's node it is the "distinguished learner":
 /// it counts <see cref="Accepted"/> votes per (slot, ballot) from distinct acceptors, declares the value
-/// chosen at a quorum and tells every other learner. Every learner applies chosen values in slot
-/// order to its state machine, and fetches missing slots from peers.
+/// chosen at a quorum and tells every other learner. Every learner hands chosen values to the shell in slot order
+/// (<see cref="Ready.Apply"/>), and fetches missing slots from peers. Its journal (<see cref="Learned"/>, in
+/// <see cref="Ready.Cache"/>) is a cache of what a quorum of acceptors already holds, so nothing waits for it.
 /// </summary>
-public sealed class Learner
+public sealed class Learner : IAgent
 {
     private readonly QuorumSet _acceptors;
     private readonly ImmutableArray<int> _peers; // every node with a learner, this one included
     private readonly LearnerOptions _options;
-    private readonly IStateMachine _stateMachine;
 
     private readonly Dictionary<long, SlotValue> _decided = new();              // chosen, not yet applied (a gap before them)
     private readonly Dictionary<long, Dictionary<Ballot, Tally>> _tallies = new(); // votes for undecided slots
     private readonly List<SlotValue> _retained = new();                          // applied values from _retainedFrom on
     private long _retainedFrom;
-    private LearnerReady _ready = new();
+    private readonly ReadyBuilder _ready = new();
+    private bool _recovering = true;
+    private long _snapshotAt;
     private long _now;
     private long _gapSince = -1;
     private long _lastProbe;
@@ -57,16 +62,17 @@ public sealed class Learner
     private int _leader = -1;
     private int _catchUpCursor;
 
-    public Learner(int id, QuorumSet acceptors, IEnumerable<int> peers, LearnerOptions options, IStateMachine stateMachine)
+    public Learner(int id, QuorumSet acceptors, IEnumerable<int> peers, LearnerOptions options)
     {
-        Id = id;
+        Id = AgentId.Learner(id);
         _acceptors = acceptors;
         _peers = peers.ToImmutableArray();
         _options = options;
-        _stateMachine = stateMachine;
     }
 
-    public int Id { get; }
+    public AgentId Id { get; }
+
+    public int Node => Id.Node;
 
     /// <summary>Slots below this are applied. Invariant: every slot below it was applied exactly once, in order.</summary>
     public long NextToApply { get; private set; }
@@ -74,22 +80,61 @@ public sealed class Learner
     /// <summary>Highest slot known chosen, whether applied or waiting behind a gap (-1: none).</summary>
     public long HighestDecided { get; private set; } = -1;
 
-    public LearnerReady TakeReady()
+    public void Recover(IJournalRecord record)
     {
-        var r = _ready;
-        _ready = new LearnerReady();
-        return r;
+        switch (record)
+        {
+            case LearnerSnapshot snapshot:
+                // The state machine gets the snapshot with the first step's Ready, before the values replayed after it.
+                JumpTo(snapshot.NextToApply);
+                _snapshotAt = snapshot.NextToApply;
+                _ready.Install(new StateInstall(snapshot.NextToApply, snapshot.State));
+                break;
+            case Learned learned:
+                Decide(learned.Slot, learned.Value, announce: false, journal: false);
+                break;
+        }
+    }
+
+    public Ready Step(IInput input)
+    {
+        if (input is Recovered)
+        {
+            if (_recovering)
+            {
+                _recovering = false;
+                // What replay decided is in this step's Apply; the proposer learns where the log stands.
+                Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply));
+            }
+        }
+        else if (!_recovering)
+        {
+            switch (input)
+            {
+                case Tick: OnTick(); break;
+                case Accepted m: Handle(m); break;
+                case Accept m: Handle(m); break;
+                case Chosen m: Decide(m.Slot, m.Value, announce: false); break;
+                case ChosenRange m: Handle(m); break;
+                case CatchUp m: Handle(m); break;
+                case Heartbeat m: Handle(m); break;
+                case StateTransfer m: Handle(m); break;
+                case SnapshotSaved m: OnSnapshotSaved(m.NextToApply); break;
+                case ProgressQuery: Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply)); break;
+            }
+        }
+        return _ready.Take();
     }
 
     /// <summary>A proposer on this node sent an Accept: now a vote for (slot, ballot) has a value.</summary>
-    public void Handle(Accept accept)
+    private void Handle(Accept accept)
     {
         if (accept.Slot < NextToApply || _decided.ContainsKey(accept.Slot))
         {
             // Our proposer is (re)proposing a slot we know is chosen: typically it restarted and lost
             // FirstUnchosen. The votes for it would be ignored here, so without this answer the slot
             // stays in flight forever and fills the proposer's window.
-            if (KnownChosen(accept.Slot) is { } chosen) Send(Address.Proposer(Id), new Chosen(accept.Slot, chosen));
+            if (KnownChosen(accept.Slot) is { } chosen) Send(AgentId.Proposer(Node), new Chosen(accept.Slot, chosen));
             return;
         }
         var tally = TallyFor(accept.Slot, accept.Ballot);
@@ -98,7 +143,7 @@ public sealed class Learner
     }
 
     /// <summary>An acceptor's vote. Duplicates and non-members change nothing.</summary>
-    public void Handle(Accepted accepted)
+    private void Handle(Accepted accepted)
     {
         if (accepted.Slot < NextToApply || _decided.ContainsKey(accepted.Slot)) return;
         var tally = TallyFor(accepted.Slot, accepted.Ballot);
@@ -106,40 +151,36 @@ public sealed class Learner
             Decide(accepted.Slot, tally.Value, announce: true);
     }
 
-    /// <summary>Another learner's announcement.</summary>
-    public void Handle(Chosen chosen) => Decide(chosen.Slot, chosen.Value, announce: false);
-
-    public void Handle(ChosenRange range)
+    private void Handle(ChosenRange range)
     {
         for (int i = 0; i < range.Values.Length; i++) Decide(range.FromSlot + i, range.Values[i], announce: false);
     }
 
     /// <summary>A peer asks for what it missed; answer from the retained values, or with the whole
     /// applied state when it is behind what this learner still retains.</summary>
-    public void Handle(CatchUp request)
+    private void Handle(CatchUp request)
     {
-        if (request.Learner == Id || request.FromSlot >= NextToApply) return;
+        if (request.Learner == Node || request.FromSlot >= NextToApply) return;
         if (request.FromSlot < _retainedFrom)
         {
-            if (_stateMachine is ISnapshotStateMachine snapshots)
-                Send(Address.Learner(request.Learner), new StateTransfer(NextToApply, snapshots.TakeSnapshot()));
+            if (_options.Snapshots) _ready.SendStateTo(request.Learner);
             return;
         }
         long from = request.FromSlot;
         int start = (int)(from - _retainedFrom);
         int count = (int)Math.Min(_options.MaxCatchUpBatch, NextToApply - from);
-        Send(Address.Learner(request.Learner), new ChosenRange(from, _retained.GetRange(start, count).ToImmutableArray()));
+        Send(AgentId.Learner(request.Learner), new ChosenRange(from, _retained.GetRange(start, count).ToImmutableArray()));
     }
 
     /// <summary>The leader's heartbeat says how far the log is chosen, so an idle learner still notices it is behind.</summary>
-    public void Handle(Heartbeat heartbeat)
+    private void Handle(Heartbeat heartbeat)
     {
         _leader = heartbeat.Ballot.Proposer;
         _leaderFirstUnchosen = Math.Max(_leaderFirstUnchosen, heartbeat.FirstUnchosen);
         if (_leaderFirstUnchosen > NextToApply && _gapSince < 0) _gapSince = _now;
     }
 
-    public void Tick()
+    private void OnTick()
     {
         _now++;
         bool behind = HighestDecided >= NextToApply || _leaderFirstUnchosen > NextToApply;
@@ -150,7 +191,7 @@ public sealed class Learner
             {
                 _lastProbe = _now;
                 int probed = PickCatchUpPeer(); // a peer that has nothing newer does not answer
-                if (probed >= 0) Send(Address.Learner(probed), new CatchUp(Id, NextToApply));
+                if (probed >= 0) Send(AgentId.Learner(probed), new CatchUp(Node, NextToApply));
             }
             return;
         }
@@ -158,31 +199,27 @@ public sealed class Learner
         if (_now - _gapSince < _options.CatchUpTicks) return;
         _gapSince = _now;
         int peer = PickCatchUpPeer();
-        if (peer >= 0) Send(Address.Learner(peer), new CatchUp(Id, NextToApply));
+        if (peer >= 0) Send(AgentId.Learner(peer), new CatchUp(Node, NextToApply));
     }
 
-    /// <summary>A peer's whole applied state: for a learner too far behind to replay slots one by one.</summary>
-    public void Handle(StateTransfer transfer)
+    /// <summary>A peer's whole applied state: for a learner too far behind to replay slots one by one. What the journal
+    /// holds no longer leads here, so it is snapshotted at once; and the proposer learns how far the log is chosen.</summary>
+    private void Handle(StateTransfer transfer)
     {
-        if (transfer.NextToApply <= NextToApply || _stateMachine is not ISnapshotStateMachine snapshots) return;
-        snapshots.RestoreSnapshot(transfer.State);
+        if (transfer.NextToApply <= NextToApply || !_options.Snapshots) return;
         JumpTo(transfer.NextToApply);
-        InstalledSnapshot = true;
-        while (_decided.Remove(NextToApply, out var next))
-        {
-            _stateMachine.Apply(NextToApply, next);
-            _retained.Add(next);
-            NextToApply++;
-        }
+        _ready.Install(new StateInstall(transfer.NextToApply, transfer.State));
+        ApplyDecided();
+        _snapshotAt = NextToApply;
+        _ready.SnapshotAt(NextToApply);
+        Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply));
     }
 
-    /// <summary>Set when a <see cref="StateTransfer"/> replaced the state: the shell should snapshot it, since
-    /// the journal before it no longer describes this learner. Cleared by the shell.</summary>
-    public bool InstalledSnapshot { get; set; }
-
-    /// <summary>Recovery from a snapshot of this learner (<see cref="LearnerSnapshot"/>): the state machine was restored
-    /// by the shell; the learner continues from <paramref name="nextToApply"/>.</summary>
-    public void RestoredFrom(long nextToApply) => JumpTo(nextToApply);
+    /// <summary>The snapshot at <paramref name="nextToApply"/> is durable: this node's acceptor may forget the slots below.</summary>
+    private void OnSnapshotSaved(long nextToApply)
+    {
+        if (_options.CompactAcceptor && nextToApply <= NextToApply) Send(AgentId.Acceptor(Node), new CompactBelow(nextToApply));
+    }
 
     private void JumpTo(long nextToApply)
     {
@@ -195,29 +232,30 @@ public sealed class Learner
         _gapSince = -1;
     }
 
-    /// <summary>Recovery: a value this learner journaled. Nothing is announced or sent.</summary>
-    public void Recover(Learned learned)
-    {
-        Decide(learned.Slot, learned.Value, announce: false, journal: false);
-        _ready = new LearnerReady();
-    }
-
     private void Decide(long slot, SlotValue value, bool announce, bool journal = true)
     {
         if (slot < NextToApply || _decided.ContainsKey(slot)) return;
         _decided[slot] = value;
         _tallies.Remove(slot);
         HighestDecided = Math.Max(HighestDecided, slot);
-        if (journal) _ready.Events.Add(new Learned(slot, value));
-        var chosen = new Chosen(slot, value);
-        if (announce)
-            foreach (int p in _peers)
-                if (p != Id) Send(Address.Learner(p), chosen);
-        Send(Address.Proposer(Id), chosen);
+        if (!_recovering)
+        {
+            if (journal) _ready.Cache(new Learned(slot, value));
+            var chosen = new Chosen(slot, value);
+            if (announce)
+                foreach (int p in _peers)
+                    if (p != Node) Send(AgentId.Learner(p), chosen);
+            Send(AgentId.Proposer(Node), chosen);
+        }
+        ApplyDecided();
+    }
 
+    /// <summary>Hands every decided slot with no gap before it to the shell, in order; snapshots when one is due.</summary>
+    private void ApplyDecided()
+    {
         while (_decided.Remove(NextToApply, out var next))
         {
-            _stateMachine.Apply(NextToApply, next);
+            _ready.Apply(NextToApply, next);
             _retained.Add(next);
             NextToApply++;
         }
@@ -226,6 +264,11 @@ public sealed class Learner
             int drop = _retained.Count - _options.RetainedValues; // in chunks: RemoveRange copies the rest
             _retained.RemoveRange(0, drop);
             _retainedFrom += drop;
+        }
+        if (!_recovering && _options.Snapshots && _options.SnapshotEvery > 0 && NextToApply - _snapshotAt >= _options.SnapshotEvery)
+        {
+            _snapshotAt = NextToApply;
+            _ready.SnapshotAt(NextToApply);
         }
     }
 
@@ -236,11 +279,11 @@ public sealed class Learner
 
     private int PickCatchUpPeer()
     {
-        if (_leader >= 0 && _leader != Id && _catchUpCursor++ % 2 == 0) return _leader;
+        if (_leader >= 0 && _leader != Node && _catchUpCursor++ % 2 == 0) return _leader;
         for (int i = 0; i < _peers.Length; i++)
         {
             int p = _peers[(_catchUpCursor + i) % _peers.Length];
-            if (p != Id) { _catchUpCursor += i + 1; return p; }
+            if (p != Node) { _catchUpCursor += i + 1; return p; }
         }
         return -1;
     }
@@ -252,7 +295,7 @@ public sealed class Learner
         return tally;
     }
 
-    private void Send(Address to, IPaxosMessage message) => _ready.Messages.Add(new Envelope(to, message));
+    private void Send(AgentId to, IInput message) => _ready.Send(to, message);
 
     private sealed class Tally(QuorumTracker votes)
     {
@@ -263,7 +306,7 @@ public sealed class Learner
 
 /// <summary>A learner's durable snapshot: the state machine's bytes with every slot below
 /// <paramref name="NextToApply"/> applied. The journal below it is deleted.</summary>
-public sealed record LearnerSnapshot(long NextToApply, byte[] State)
+public sealed record LearnerSnapshot(long NextToApply, byte[] State) : IJournalRecord
 {
     public bool Equals(LearnerSnapshot? other) =>
         other is not null && NextToApply == other.NextToApply && State.AsSpan().SequenceEqual(other.State);

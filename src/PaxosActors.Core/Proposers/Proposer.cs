@@ -6,7 +6,7 @@ namespace PaxosActors.Core.Proposers;
 /// <summary>What a proposer writes to its journal: the highest round it has used (or, after
 /// <see cref="ProposerPhase.Discovering"/>, a floor no earlier incarnation's accepted ballot is above), so a
 /// restart never reuses a ballot.</summary>
-public sealed record RoundReserved(long Round);
+public sealed record RoundReserved(long Round) : IJournalRecord;
 
 /// <summary>Where a proposer stands.</summary>
 public enum ProposerPhase
@@ -20,17 +20,6 @@ public enum ProposerPhase
     Preparing,
     /// <summary>A quorum promised the current ballot: only Phase 2 per slot from here on.</summary>
     Leading,
-}
-
-/// <summary>
-/// The work one proposer step leaves for the shell, etcd's <c>Ready</c> in small: persist
-/// <see cref="Events"/>, and only once they are durable send <see cref="Messages"/>.
-/// </summary>
-public sealed class ProposerReady
-{
-    public List<RoundReserved> Events { get; } = new();
-    public List<Envelope> Messages { get; } = new();
-    public bool IsEmpty => Events.Count == 0 && Messages.Count == 0;
 }
 
 /// <summary>
@@ -48,13 +37,13 @@ public sealed class ProposerReady
 /// and uses only rounds above the highest promise reported. A ballot the earlier incarnation only used in a
 /// Prepare that no majority promised carries no value, so using it again is harmless.
 /// </remarks>
-public sealed class Proposer
+public sealed class Proposer : IAgent
 {
     private readonly QuorumSet _acceptors;
     private readonly ImmutableArray<int> _peers;   // every node with a proposer, this one included
     private readonly ProposerOptions _options;
     private readonly Random _random;
-    private readonly Backoff _backoff;
+    private readonly RetryBackoff _backoff;
 
     private readonly Queue<ReadOnlyMemory<byte>> _pending = new();
     private readonly Dictionary<long, InFlight> _inFlight = new();
@@ -64,7 +53,9 @@ public sealed class Proposer
     private QuorumTracker? _promises;
     private long _maxCompacted;
 
-    private ProposerReady _ready = new();
+    private readonly ReadyBuilder _ready = new();
+    private bool _recovered;
+    private bool _recoveredAnything;
     private long _now;
     private long _phaseStartedAt;
     private long _retryAt = -1;
@@ -80,16 +71,20 @@ public sealed class Proposer
 
     public Proposer(int id, QuorumSet acceptors, IEnumerable<int> peers, ProposerOptions options, Random random)
     {
-        Id = id;
+        Id = AgentId.Proposer(id);
         _acceptors = acceptors;
         _peers = peers.ToImmutableArray();
         _options = options;
         _random = random;
-        _backoff = new Backoff(options.BackoffBaseTicks, options.BackoffCapTicks, options.BackoffJitter, random);
+        _backoff = new RetryBackoff(options.BackoffBaseTicks, options.BackoffCapTicks, options.BackoffJitter, random);
         _electionDeadline = NextElectionDeadline();
     }
 
-    public int Id { get; }
+    public AgentId Id { get; }
+
+    /// <summary>This proposer's node id, the second half of its ballots.</summary>
+    public int Node => Id.Node;
+
     public ProposerPhase Phase { get; private set; }
 
     /// <summary>The ballot of the current or last attempt.</summary>
@@ -114,27 +109,48 @@ public sealed class Proposer
     /// <summary>Consecutive failed attempts: the backoff exponent.</summary>
     public int Failures => _backoff.Failures;
 
-    /// <summary>Takes the work accumulated since the last call.</summary>
-    public ProposerReady TakeReady()
+    public void Recover(IJournalRecord record)
     {
-        var r = _ready;
-        _ready = new ProposerReady();
-        return r;
+        if (record is not RoundReserved reserved) return;
+        _recoveredAnything = true;
+        MaxRound = Math.Max(MaxRound, reserved.Round);
     }
 
-    /// <summary>Recovery from the journal.</summary>
-    public void Apply(RoundReserved evt) => MaxRound = Math.Max(MaxRound, evt.Round);
+    public Ready Step(IInput input)
+    {
+        if (input is Recovered) OnRecovered();
+        else if (_recovered)
+        {
+            switch (input)
+            {
+                case Tick: OnTick(); break;
+                case Propose m: Handle(m); break;
+                case Promise m: Handle(m); break;
+                case Nack m: Handle(m); break;
+                case Chosen m: Handle(m); break;
+                case Heartbeat m: Handle(m); break;
+                case RoundReport m: Handle(m); break;
+                case Flush: FlushForwards(); break;
+                case LearnerProgress m: LearnerCaughtUp(m.NextToApply); break;
+            }
+        }
+        return _ready.Take();
+    }
 
     /// <summary>
-    /// The shell has replayed the journal. With an empty one (a new node, or one whose journal was deleted or
-    /// cannot be read) this proposer cannot know which rounds an earlier incarnation used, so before its first
-    /// Prepare it asks every acceptor what it has promised (<see cref="ProposerPhase.Discovering"/>), and once a
-    /// majority has answered journals that highest round as a floor: its ballots are then above every ballot
-    /// any earlier incarnation used in an Accept. A fresh cluster pays one round trip for it.
+    /// The journal is replayed. With no round in it (a new node, or one whose journal was deleted or cannot be read)
+    /// this proposer cannot know which rounds an earlier incarnation used, so before its first Prepare it asks every
+    /// acceptor what it has promised (<see cref="ProposerPhase.Discovering"/>), and once a majority has answered
+    /// journals that highest round as a floor: its ballots are then above every ballot any earlier incarnation used
+    /// in an Accept. A fresh cluster pays one round trip for it. It also asks its learner how far the log is applied,
+    /// so a restarted leader does not run the part it already knows again.
     /// </summary>
-    public void Recovered(bool journalEmpty)
+    private void OnRecovered()
     {
-        if (!journalEmpty || Phase != ProposerPhase.Idle) return;
+        if (_recovered) return;
+        _recovered = true;
+        _ready.Send(AgentId.Learner(Node), ProgressQuery.Instance);
+        if (_recoveredAnything) return;
         Phase = ProposerPhase.Discovering;
         _discoveryNonce = _random.NextInt64();
         _roundReports = _acceptors.NewTracker();
@@ -143,7 +159,7 @@ public sealed class Proposer
     }
 
     /// <summary>An acceptor's answer to this incarnation's <see cref="RoundQuery"/>.</summary>
-    public void Handle(RoundReport report)
+    private void Handle(RoundReport report)
     {
         if (Phase != ProposerPhase.Discovering || _roundReports is null || report.Nonce != _discoveryNonce) return;
         if (!_acceptors.Contains(report.Acceptor) || _roundReports.HasVoted(report.Acceptor)) return;
@@ -152,25 +168,26 @@ public sealed class Proposer
 
         // Journal the floor, so a restart from here on needs no discovery; the first Prepare uses a round above it.
         var floor = new RoundReserved(Math.Max(MaxRound, _highestReportedRound));
-        Apply(floor);
-        _ready.Events.Add(floor);
+        MaxRound = floor.Round;
+        _ready.Persist(floor);
         _roundReports = null;
         Phase = ProposerPhase.Idle;
         if (!_options.MultiPaxos && _pending.Count > 0 && _retryAt < 0) StartPhase1();
     }
 
     /// <summary>Client commands, from this node or forwarded by another.</summary>
-    public void Handle(Propose propose)
+    private void Handle(Propose propose)
     {
         if (propose.Commands.IsNoOp) return;
-        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } leader && leader != Id &&
+        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } leader && leader != Node &&
             propose.Hops < 2)
         {
             if (!_options.BufferForwards)
             {
-                Send(Address.Proposer(leader), propose with { Hops = propose.Hops + 1 });
+                Send(AgentId.Proposer(leader), propose with { Hops = propose.Hops + 1 });
                 return;
             }
+            if (_toForward.Count == 0) _ready.FlushWhenIdle(); // everything that arrives in this burst leaves as one batch
             _forwardHops = Math.Max(_forwardHops, propose.Hops + 1);
             _toForward.AddRange(propose.Commands.Commands);
             return;
@@ -181,7 +198,7 @@ public sealed class Proposer
         else if (!_options.MultiPaxos && Phase == ProposerPhase.Idle && _retryAt < 0) StartPhase1();
     }
 
-    public void Handle(Promise promise)
+    private void Handle(Promise promise)
     {
         if (Phase != ProposerPhase.Preparing || promise.Ballot != Ballot || _promises is null) return;
         if (_promises.HasVoted(promise.Acceptor) || !_acceptors.Contains(promise.Acceptor)) return;
@@ -192,7 +209,7 @@ public sealed class Proposer
         if (_promises.Record(promise.Acceptor, true) == VoteResult.Won) BecomeLeader();
     }
 
-    public void Handle(Nack nack)
+    private void Handle(Nack nack)
     {
         _highestSeenRound = Math.Max(_highestSeenRound, nack.Promised.Round);
         if (nack.Rejected != Ballot || nack.Promised <= Ballot || Phase is ProposerPhase.Idle or ProposerPhase.Discovering) return;
@@ -200,9 +217,10 @@ public sealed class Proposer
     }
 
     /// <summary>A chosen slot, from this node's learner.</summary>
-    public void Handle(Chosen chosen)
+    private void Handle(Chosen chosen)
     {
         long slot = chosen.Slot;
+        long holesFrom = NextSlot;
         if (slot >= FirstUnchosen)
         {
             _chosenAbove.Add(slot);
@@ -217,6 +235,10 @@ public sealed class Proposer
 
         if (Phase == ProposerPhase.Leading)
         {
+            // A slot chosen past NextSlot while leading can only be another proposer's (a newer ballot: this leader is
+            // stale and its no-ops will be Nacked). Either way the slots it skipped must not stay holes.
+            for (long s = holesFrom; s < slot; s++)
+                if (s >= FirstUnchosen && !_chosenAbove.Contains(s) && !_inFlight.ContainsKey(s)) SendAccept(s, SlotValue.NoOp);
             if (!_options.MultiPaxos && _inFlight.Count == 0)
             {
                 Phase = ProposerPhase.Idle; // Basic Paxos: the next value needs Phase 1 again
@@ -228,27 +250,24 @@ public sealed class Proposer
             StartPhase1();
     }
 
-    /// <summary>Commands buffered for the leader (with <see cref="ProposerOptions.BufferForwards"/>).</summary>
-    public bool HasForwards => _toForward.Count > 0;
-
-    /// <summary>Sends the buffered commands to the leader as one batch (or keeps them, if there is no
-    /// leader to send to any more).</summary>
-    public void FlushForwards()
+    /// <summary>Sends the commands buffered for the leader (<see cref="ProposerOptions.BufferForwards"/>) as one batch,
+    /// or keeps them if there is no leader to send to any more.</summary>
+    private void FlushForwards()
     {
         if (_toForward.Count == 0) return;
         var batch = new SlotValue(_toForward.ToImmutableArray());
         int hops = _forwardHops;
         _toForward.Clear();
         _forwardHops = 0;
-        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } leader && leader != Id)
-            Send(Address.Proposer(leader), new Propose(batch, hops));
+        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } leader && leader != Node)
+            Send(AgentId.Proposer(leader), new Propose(batch, hops));
         else
             Handle(new Propose(batch, 2)); // the leader changed meanwhile: queue or propose here
     }
 
     /// <summary>This node's learner has applied every slot below <paramref name="nextToApply"/>: after a
     /// restart, the proposer need not run Phase 1 for the log it already knows is chosen.</summary>
-    public void LearnerCaughtUp(long nextToApply)
+    private void LearnerCaughtUp(long nextToApply)
     {
         if (nextToApply <= FirstUnchosen) return;
         FirstUnchosen = nextToApply;
@@ -260,9 +279,9 @@ public sealed class Proposer
         if (NextSlot < FirstUnchosen) NextSlot = FirstUnchosen;
     }
 
-    public void Handle(Heartbeat heartbeat)
+    private void Handle(Heartbeat heartbeat)
     {
-        if (heartbeat.Ballot.Proposer == Id) return;
+        if (heartbeat.Ballot.Proposer == Node) return;
         _highestSeenRound = Math.Max(_highestSeenRound, heartbeat.Ballot.Round);
         bool competing = Phase is ProposerPhase.Preparing or ProposerPhase.Leading;
         if (heartbeat.Ballot < Ballot && competing) return; // a stale leader; ours is newer
@@ -273,7 +292,7 @@ public sealed class Proposer
     }
 
     /// <summary>One unit of logical time.</summary>
-    public void Tick()
+    private void OnTick()
     {
         _now++;
         switch (Phase)
@@ -304,10 +323,9 @@ public sealed class Proposer
     private void StartPhase1()
     {
         long round = Math.Max(MaxRound, _highestSeenRound) + 1;
-        var reserved = new RoundReserved(round);
-        Apply(reserved);
-        _ready.Events.Add(reserved);
-        Ballot = new Ballot(round, Id);
+        MaxRound = round;
+        _ready.Persist(new RoundReserved(round));
+        Ballot = new Ballot(round, Node);
         Phase = ProposerPhase.Preparing;
         Leader = null;
         _phaseStartedAt = _now;
@@ -315,21 +333,21 @@ public sealed class Proposer
         _adopted.Clear();
         _maxCompacted = 0;
         var prepare = new Prepare(Ballot, FirstUnchosen);
-        foreach (int a in _acceptors.Members) Send(Address.Acceptor(a), prepare);
+        foreach (int a in _acceptors.Members) Send(AgentId.Acceptor(a), prepare);
     }
 
     private void SendRoundQueries()
     {
         _phaseStartedAt = _now;
-        var query = new RoundQuery(Id, _discoveryNonce);
+        var query = new RoundQuery(Node, _discoveryNonce);
         foreach (int a in _acceptors.Members)
-            if (!_roundReports!.HasVoted(a)) Send(Address.Acceptor(a), query);
+            if (!_roundReports!.HasVoted(a)) Send(AgentId.Acceptor(a), query);
     }
 
     private void BecomeLeader()
     {
         Phase = ProposerPhase.Leading;
-        Leader = Id;
+        Leader = Node;
         _backoff.Reset();
         _promises = null;
 
@@ -387,8 +405,8 @@ public sealed class Proposer
     {
         _inFlight[slot] = new InFlight(value, _now);
         var accept = new Accept(Ballot, slot, value);
-        Send(Address.Learner(Id), accept); // our learner counts the votes, so it must know the value
-        foreach (int a in _acceptors.Members) Send(Address.Acceptor(a), accept);
+        Send(AgentId.Learner(Node), accept); // our learner counts the votes, so it must know the value
+        foreach (int a in _acceptors.Members) Send(AgentId.Acceptor(a), accept);
     }
 
     private void ResendStalledAccepts()
@@ -412,9 +430,9 @@ public sealed class Proposer
         var hb = new Heartbeat(Ballot, FirstUnchosen);
         foreach (int p in _peers)
         {
-            if (p == Id) continue;
-            Send(Address.Proposer(p), hb);
-            Send(Address.Learner(p), hb);
+            if (p == Node) continue;
+            Send(AgentId.Proposer(p), hb);
+            Send(AgentId.Learner(p), hb);
         }
     }
 
@@ -439,10 +457,10 @@ public sealed class Proposer
 
     private void FlushPendingToLeader()
     {
-        if (Leader is not { } leader || leader == Id || _pending.Count == 0) return;
+        if (Leader is not { } leader || leader == Node || _pending.Count == 0) return;
         var commands = _pending.ToImmutableArray();
         _pending.Clear();
-        Send(Address.Proposer(leader), new Propose(new SlotValue(commands), 1));
+        Send(AgentId.Proposer(leader), new Propose(new SlotValue(commands), 1));
     }
 
     private void Requeue(SlotValue own)
@@ -457,7 +475,7 @@ public sealed class Proposer
     private long NextElectionDeadline() =>
         _now + _options.ElectionTimeoutTicks + _random.Next(_options.ElectionTimeoutTicks + 1);
 
-    private void Send(Address to, IPaxosMessage message) => _ready.Messages.Add(new Envelope(to, message));
+    private void Send(AgentId to, IInput message) => _ready.Send(to, message);
 
     private readonly record struct InFlight(SlotValue Value, long SentAt);
 }

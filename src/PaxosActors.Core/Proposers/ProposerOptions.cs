@@ -17,7 +17,7 @@ public sealed record ProposerOptions
     /// still form while the window is full).</summary>
     public int BatchDelayTicks { get; init; }
 
-    /// <summary>A follower buffers commands for the leader until <see cref="Proposer.FlushForwards"/>, so the
+    /// <summary>A follower buffers commands for the leader until the shell steps it with <see cref="Protocol.Flush"/>, so the
     /// shell can send everything that arrived in one burst as one message.</summary>
     public bool BufferForwards { get; init; }
 

@@ -4,7 +4,7 @@ namespace PaxosActors.Core.Protocol;
 /// A proposal number: ordered by round, then by proposer id, so two proposers never share one
 /// (Paxos Made Simple §2.2: "disjoint sets of numbers"). <see cref="Zero"/> is below every real ballot.
 /// One proposer must never use a round twice, across restarts too: it journals its rounds, and one whose
-/// journal is lost finds a safe round from the acceptors first (<see cref="Proposers.Proposer.Recovered"/>).
+/// journal is lost finds a safe round from the acceptors first (<see cref="Proposers.Proposer"/>).
 /// </summary>
 public readonly record struct Ballot(long Round, int Proposer) : IComparable<Ballot>
 {

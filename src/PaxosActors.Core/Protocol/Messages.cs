@@ -2,8 +2,16 @@ using System.Collections.Immutable;
 
 namespace PaxosActors.Core.Protocol;
 
-/// <summary>Every message that crosses the wire between roles. The serializer is bound to this type.</summary>
-public interface IPaxosMessage;
+/// <summary>What an agent steps on (<see cref="IAgent.Step"/>): a message from another agent, or a local input from
+/// the shell or from an agent on the same node.</summary>
+public interface IInput;
+
+/// <summary>Every message that crosses the wire between agents. The serializer is bound to this type.</summary>
+public interface IPaxosMessage : IInput;
+
+/// <summary>An input that never leaves its node: the clock, the shell's news, and what one agent tells another on the
+/// same node. It is not serializable, and the shell refuses to send one to another node.</summary>
+public interface ILocalInput : IInput;
 
 /// <summary>One accepted value an acceptor reports in its <see cref="Promise"/>.</summary>
 public sealed record AcceptedEntry(long Slot, Ballot Ballot, SlotValue Value);
@@ -92,7 +100,7 @@ public sealed record StateReport(int Acceptor, bool Full, Ballot Promised, long 
 }
 
 /// <summary>A proposer that starts with no durable round (a new node, or one that lost its journal) asks the
-/// acceptors what they have promised before its first Prepare (see <see cref="Proposers.Proposer.Recovered"/>).
+/// acceptors what they have promised before its first Prepare (see <see cref="Proposers.Proposer"/>).
 /// <paramref name="Nonce"/> is drawn at random by each incarnation, so an answer meant for an earlier one is
 /// not mistaken for a fresh one.</summary>
 public sealed record RoundQuery(int Proposer, long Nonce) : IPaxosMessage;

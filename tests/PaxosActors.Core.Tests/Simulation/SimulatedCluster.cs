@@ -1,18 +1,18 @@
 // A deterministic simulation of a PaxosActors cluster, driven by one seeded System.Random.
 //
-// What it models: N nodes, each hosting an Acceptor, a Proposer and a Learner from PaxosActors.Core,
-// joined by a network that loses, duplicates, delays and reorders messages between nodes (messages
-// between roles on one node are in-process and only delayed). The shell's durability contract is
-// modelled exactly: an acceptor's or proposer's events are "persisted" at a random later flush, and a
-// reply or message leaves only once every event produced before it is durable. A crash drops the
-// not-yet-durable events together with the replies waiting for them; a restart builds a new core
-// object and re-applies only the durable events; a proposer crash may also lose its whole journal (a deleted
-// or unreadable file), and a proposer that starts with an empty journal, as every one does at first, asks
-// the acceptors for their promises before its first Prepare. Learners do not crash. Clients submit unique
-// commands to random nodes and, like a real client after a timeout, resubmit a command that no
-// learner has applied for a while. After the fault period every fault stops (no loss, no
-// duplication, every role up, every event flushed at once) and the cluster must apply every
-// command on every learner within a bounded number of steps.
+// What it models: N nodes, each hosting an Acceptor, a Proposer and a Learner from PaxosActors.Core, driven
+// exactly as the actors drive them: IAgent.Recover for the journal, Step(Recovered), then Step(input) for every
+// message and tick, with each Ready carried out as the Ready contract says and messages released by the same
+// Outbox the actors use. The network loses, duplicates, delays and reorders messages between nodes (messages
+// between agents on one node are in-process and only delayed). Journal writes become durable at a random later
+// flush. A crash drops the not-yet-durable events together with the messages waiting for them; a restart builds
+// a new agent and recovers only what is durable; a proposer crash may also lose its whole journal (a deleted or
+// unreadable file), and a proposer that starts with an empty journal, as every one does at first, asks the
+// acceptors for their promises before its first Prepare. Learners crash only if LearnerCrashRate says so; a
+// restarted learner starts a fresh state machine from its snapshot and journal. Clients submit unique commands
+// to random nodes and, like a real client after a timeout, resubmit a command that no learner has applied for a
+// while. After the fault period every fault stops (no loss, no duplication, every agent up, every event flushed
+// at once) and the cluster must apply every command on every learner within a bounded number of steps.
 //
 // Checked on every step: agreement (no two learners apply different values for a slot, checked at
 // apply time), validity (every applied command was submitted), in-order gap-free application.
@@ -21,6 +21,7 @@
 //   --filter "FullyQualifiedName~Simulation" --logger "console;verbosity=detailed"
 // (the replay also prints the tail of the run's trace).
 
+using System.Collections.Immutable;
 using PaxosActors.Core.Acceptors;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Proposers;
@@ -53,11 +54,15 @@ public sealed record SimulationConfig
     public double FlushRate { get; init; } = 0.7;
     /// <summary>Steps a client waits for its command to be applied somewhere before resubmitting it.</summary>
     public int ClientRetrySteps { get; init; } = 60;
+    /// <summary>Chance per step that one learner crashes (and that one down learner restarts).</summary>
+    public double LearnerCrashRate { get; init; }
     /// <summary>A deliberately broken shell, to show the checker has teeth: acceptor replies leave before
     /// their event is durable, so a crash can make an acceptor forget a promise or vote it already sent.</summary>
     public bool UnsafeReplyBeforePersist { get; init; }
+    /// <summary>Acceptors ask each other before their first vote whether they lost their state (off: they vote at once).</summary>
+    public bool DetectLostAcceptorState { get; init; }
     public ProposerOptions Proposer { get; init; } = new();
-    public LearnerOptions Learner { get; init; } = new() { CatchUpTicks = 5 };
+    public LearnerOptions Learner { get; init; } = new() { CatchUpTicks = 5, SnapshotEvery = 0 };
 
     public static SimulationConfig ForSeed(int seed)
     {
@@ -110,12 +115,12 @@ public sealed class SimulatedCluster
     private readonly int _seed;
     private readonly QuorumSet _quorum;
     private readonly int[] _ids;
-    private readonly AcceptorHost[] _acceptors;
-    private readonly ProposerHost[] _proposers;
-    private readonly Learner[] _learners;
+    private readonly Host[] _acceptors;
+    private readonly Host[] _proposers;
+    private readonly Host[] _learners;
     private readonly RecordingLog[] _logs;
     private readonly Dictionary<long, SlotValue> _chosen = new();      // the first value any learner applied, per slot
-    private readonly PriorityQueue<Envelope, (long At, long Seq)> _network = new();
+    private readonly PriorityQueue<(Host From, Outgoing Message), (long At, long Seq)> _network = new();
     private readonly Dictionary<int, (long SubmittedAt, int Node)> _submitted = new();
     private readonly List<string>? _trace;
     private long _now;
@@ -130,19 +135,13 @@ public sealed class SimulatedCluster
         _trace = trace ? new List<string>() : null;
         _ids = Enumerable.Range(1, config.Nodes).ToArray();
         _quorum = new QuorumSet(_ids);
-        _acceptors = _ids.Select(id => new AcceptorHost(id)).ToArray();
-        _proposers = _ids.Select(id => new ProposerHost(id, NewProposer(id))).ToArray();
         _logs = _ids.Select(id => new RecordingLog(this, id)).ToArray();
-        _learners = _ids.Select(id => new Learner(id, _quorum, _ids, config.Learner, _logs[id - 1])).ToArray();
-        foreach (var p in _proposers)
-        {
-            if (!config.ProposerJournalsStartEmpty)
-            {
-                p.Journal.Add(new RoundReserved(0));
-                p.Proposer.Apply(p.Journal[0]);
-            }
-            Recovered(p);
-        }
+        _acceptors = _ids.Select(id => new Host(AgentId.Acceptor(id))).ToArray();
+        _proposers = _ids.Select(id => new Host(AgentId.Proposer(id))).ToArray();
+        _learners = _ids.Select(id => new Host(AgentId.Learner(id))).ToArray();
+        if (!config.ProposerJournalsStartEmpty)
+            foreach (var p in _proposers) p.Journal.Add(new RoundReserved(0));
+        foreach (var host in _acceptors.Concat(_learners).Concat(_proposers)) Start(host);
     }
 
     public int Rounds { get; private set; }
@@ -171,7 +170,7 @@ public sealed class SimulatedCluster
                 return new SimulationResult(_seed, step, _logs.Sum(l => l.Duplicates), ClientRetries, Rounds, Nacks);
             Step();
         }
-        var missing = _logs.Select(l => $"learner-{l.Node}: applied {l.Commands.Count}/{_config.Commands}, next slot {_learners[l.Node - 1].NextToApply}");
+        var missing = _logs.Select(l => $"learner-{l.Node}: applied {l.Commands.Count}/{_config.Commands}, next slot {LearnerOf(l.Node).NextToApply}");
         throw Fail($"liveness: not every command applied on every learner {_config.MaxHealSteps} steps after healing ({string.Join("; ", missing)})");
     }
 
@@ -182,40 +181,41 @@ public sealed class SimulatedCluster
         TraceLine($"client submits {command} to proposer-{node}");
         var host = _proposers[node - 1];
         if (!host.Up) return; // the client's request fails; it retries after its timeout
-        host.Proposer.Handle(new Propose(TestValues.Cmd(command), 0));
-        Drain(host);
+        StepAgent(host, new Propose(TestValues.Cmd(command), 0));
     }
 
-    /// <summary>One unit of time: deliver what is due, tick every live role, make some events durable.</summary>
+    /// <summary>One unit of time: deliver what is due, tick every live agent, make some journal writes durable.</summary>
     public void Step()
     {
         _now++;
         while (_network.TryPeek(out _, out var due) && due.At <= _now)
-            Deliver(_network.Dequeue());
-        foreach (var p in _proposers)
-            if (p.Up) { p.Proposer.Tick(); Drain(p); }
-        foreach (var l in _learners) { l.Tick(); Drain(l); }
-        foreach (var a in _acceptors)
-            if (a.Up && (!_faulty || _rng.NextDouble() < _config.FlushRate)) Flush(a);
-        foreach (var p in _proposers)
-            if (p.Up && (!_faulty || _rng.NextDouble() < _config.FlushRate)) Flush(p);
+        {
+            var (from, message) = _network.Dequeue();
+            Deliver(from, message);
+        }
+        foreach (var host in _proposers.Concat(_learners).Concat(_acceptors))
+            if (host.Up) StepAgent(host, Tick.Instance);
+        foreach (var host in _acceptors.Concat(_proposers).Concat(_learners))
+            if (host.Up && (!_faulty || _rng.NextDouble() < _config.FlushRate)) Flush(host);
         ClientRetry();
     }
 
-    /// <summary>Ends every fault: from now on nothing is lost or duplicated and every role is up.</summary>
+    /// <summary>Ends every fault: from now on nothing is lost or duplicated and every agent is up.</summary>
     public void Heal()
     {
         _faulty = false;
         TraceLine("--- heal ---");
-        foreach (var a in _acceptors) if (!a.Up) RestartAcceptor(a);
-        foreach (var p in _proposers) if (!p.Up) RestartProposer(p);
+        foreach (var host in _acceptors.Concat(_learners).Concat(_proposers))
+            if (!host.Up) Restart(host);
     }
 
     public bool AllAppliedEverywhere() => _logs.All(l => l.Commands.Count == _config.Commands);
 
-    public Learner LearnerOf(int node) => _learners[node - 1];
+    public Learner LearnerOf(int node) => (Learner)_learners[node - 1].Agent;
 
-    public Proposer ProposerOf(int node) => _proposers[node - 1].Proposer;
+    public Proposer ProposerOf(int node) => (Proposer)_proposers[node - 1].Agent;
+
+    public Acceptor AcceptorOf(int node) => (Acceptor)_acceptors[node - 1].Agent;
 
     public long Now => _now;
 
@@ -234,174 +234,167 @@ public sealed class SimulatedCluster
 
     private void InjectCrashes()
     {
-        if (_rng.NextDouble() < _config.AcceptorCrashRate)
+        CrashOrRestartOne(_acceptors, _config.AcceptorCrashRate);
+        CrashOrRestartOne(_proposers, _config.ProposerCrashRate);
+        CrashOrRestartOne(_learners, _config.LearnerCrashRate);
+    }
+
+    private void CrashOrRestartOne(Host[] hosts, double rate)
+    {
+        if (rate <= 0 || _rng.NextDouble() >= rate) return;
+        var host = hosts[_rng.Next(hosts.Length)];
+        if (host.Up) Crash(host); else Restart(host);
+    }
+
+    private void Crash(Host host)
+    {
+        bool loseJournal = host.Id.Agent == Agent.Proposer && _rng.NextDouble() < _config.ProposerJournalLossRate;
+        TraceLine($"{host.Id} crashes, losing {host.Unflushed.Count} unflushed record(s)" +
+                  (loseJournal ? $" and its whole journal of {host.Journal.Count}" : ""));
+        if (loseJournal) host.Journal.Clear();
+        host.Up = false;
+        host.Unflushed.Clear();
+        host.Outbox = new Outbox(); // what waited for the lost records is lost with them
+    }
+
+    private void Restart(Host host)
+    {
+        TraceLine($"{host.Id} restarts from {host.Journal.Count} durable record(s)");
+        Start(host);
+    }
+
+    /// <summary>A new incarnation: recover what is durable, then step <see cref="Recovered"/>, as the actor shell does.</summary>
+    private void Start(Host host)
+    {
+        host.Agent = NewAgent(host.Id);
+        host.Up = true;
+        host.Outbox = new Outbox();
+        if (host.Id.Agent == Agent.Learner) _logs[host.Id.Node - 1].Reset(); // a fresh state machine, rebuilt by recovery
+        foreach (var record in host.Journal) host.Agent.Recover(record);
+        StepAgent(host, Recovered.Instance);
+    }
+
+    private IAgent NewAgent(AgentId id) => id.Agent switch
+    {
+        Agent.Acceptor => new Acceptor(id.Node, new AcceptorOptions(_quorum) { DetectLostState = _config.DetectLostAcceptorState, StartupQueryTicks = 10 }),
+        Agent.Proposer => new Proposer(id.Node, _quorum, _ids, _config.Proposer, new Random(_rng.Next())),
+        _ => new Learner(id.Node, _quorum, _ids, _config.Learner),
+    };
+
+    private void Deliver(Host from, Outgoing message)
+    {
+        TraceLine($"deliver to {message.To}: {Describe(message.Message)}");
+        var host = HostOf(message.To);
+        if (!host.Up) return;
+        StepAgent(host, message.Message);
+    }
+
+    private Host HostOf(AgentId id) => id.Agent switch
+    {
+        Agent.Acceptor => _acceptors[id.Node - 1],
+        Agent.Proposer => _proposers[id.Node - 1],
+        _ => _learners[id.Node - 1],
+    };
+
+    /// <summary>Steps an agent and carries out its Ready, in the order the Ready contract gives.</summary>
+    private void StepAgent(Host host, IInput input)
+    {
+        var ready = host.Agent.Step(input);
+        if (ready.IsEmpty) return;
+
+        foreach (var m in ready.Messages)
         {
-            var a = _acceptors[_rng.Next(_acceptors.Length)];
-            if (a.Up) CrashAcceptor(a); else RestartAcceptor(a);
+            if (m.Message is Nack) Nacks++;
+            if (m.Message is Prepare && m.To.Node == _ids[0]) Rounds++;
         }
-        if (_rng.NextDouble() < _config.ProposerCrashRate)
+        host.Unflushed.AddRange(ready.Persist);
+        host.Unflushed.AddRange(ready.Cache);
+        if (_config.UnsafeReplyBeforePersist && host.Id.Agent == Agent.Acceptor)
         {
-            var p = _proposers[_rng.Next(_proposers.Length)];
-            if (p.Up) CrashProposer(p); else RestartProposer(p);
+            foreach (var m in ready.Messages) Send(host, m); // the broken shell: no waiting for durability
+            host.Outbox.Admit(new Ready { Persist = ready.Persist });
         }
-    }
-
-    private void CrashAcceptor(AcceptorHost a)
-    {
-        TraceLine($"acceptor-{a.Id} crashes, losing {a.Unflushed.Count(s => s.Event is not null)} unflushed event(s)");
-        a.Up = false;
-        a.Unflushed.Clear();
-    }
-
-    private void RestartAcceptor(AcceptorHost a)
-    {
-        a.Acceptor = new Acceptor(a.Id);
-        foreach (var e in a.Journal) a.Acceptor.Apply(e);
-        a.Up = true;
-        TraceLine($"acceptor-{a.Id} restarts from {a.Journal.Count} event(s), promised {a.Acceptor.Promised}");
-    }
-
-    private void CrashProposer(ProposerHost p)
-    {
-        bool loseJournal = _rng.NextDouble() < _config.ProposerJournalLossRate;
-        TraceLine($"proposer-{p.Id} crashes, losing {p.UnflushedEvents.Count} unflushed event(s)" +
-                  (loseJournal ? $" and its whole journal of {p.Journal.Count}" : ""));
-        if (loseJournal) p.Journal.Clear();
-        p.Up = false;
-        p.UnflushedEvents.Clear();
-        p.Held.Clear();
-    }
-
-    private void RestartProposer(ProposerHost p)
-    {
-        p.Proposer = NewProposer(p.Id);
-        foreach (var e in p.Journal) p.Proposer.Apply(e);
-        p.Up = true;
-        TraceLine($"proposer-{p.Id} restarts with MaxRound {p.Proposer.MaxRound}");
-        Recovered(p);
-    }
-
-    private void Recovered(ProposerHost p)
-    {
-        p.Proposer.Recovered(journalEmpty: p.Journal.Count == 0);
-        Drain(p);
-    }
-
-    private Proposer NewProposer(int id) => new(id, _quorum, _ids, _config.Proposer, new Random(_rng.Next()));
-
-    private void Deliver(Envelope env)
-    {
-        var msg = env.Message;
-        TraceLine($"deliver to {env.To}: {Describe(msg)}");
-        int i = env.To.Node - 1;
-        switch (env.To.Role)
-        {
-            case Role.Acceptor:
-            {
-                var a = _acceptors[i];
-                if (!a.Up) return;
-                var step = CoreHandlers.Deliver(a.Acceptor, msg);
-                if (step.Reply is { Message: Nack }) Nacks++;
-                if (_config.UnsafeReplyBeforePersist)
-                {
-                    if (step.Reply is { } early) Send(env.To.Node, early);
-                    if (step.Event is not null) a.Unflushed.Add(step with { Reply = null });
-                }
-                else if (step.Event is null && a.Unflushed.Count == 0)
-                {
-                    if (step.Reply is { } reply) Send(env.To.Node, reply);
-                }
-                else a.Unflushed.Add(step);
-                return;
-            }
-            case Role.Proposer:
-            {
-                var p = _proposers[i];
-                if (!p.Up) return;
-                CoreHandlers.Deliver(p.Proposer, msg);
-                Drain(p);
-                return;
-            }
-            case Role.Learner:
-            {
-                var l = _learners[i];
-                CoreHandlers.Deliver(l, msg);
-                Drain(l);
-                return;
-            }
-        }
-    }
-
-    private void Drain(ProposerHost p)
-    {
-        var ready = p.Proposer.TakeReady();
-        Rounds += ready.Messages.Count(m => m.Message is Prepare && m.To.Node == _ids[0]);
-        p.UnflushedEvents.AddRange(ready.Events);
-        if (p.UnflushedEvents.Count == 0 && p.Held.Count == 0)
-            foreach (var m in ready.Messages) Send(p.Id, m);
         else
-            p.Held.AddRange(ready.Messages); // may reveal a round that is not durable yet
-        if (!_faulty) Flush(p);
-    }
+            foreach (var m in host.Outbox.Admit(ready)) Send(host, m);
 
-    private void Drain(Learner l)
-    {
-        // Learned events cache what a quorum of acceptors already holds, so no message waits for them.
-        foreach (var m in l.TakeReady().Messages) Send(l.Id, m);
-    }
-
-    private void Flush(AcceptorHost a)
-    {
-        foreach (var step in a.Unflushed)
+        var log = host.Id.Agent == Agent.Learner ? _logs[host.Id.Node - 1] : null;
+        if (ready.Install is { } install) log!.Install(install);
+        foreach (var chosen in ready.Apply) log!.Apply(chosen.Slot, chosen.Value);
+        if (ready.SnapshotAt is { } at)
         {
-            if (step.Event is { } e) a.Journal.Add(e);
-            if (step.Reply is { } reply) Send(a.Id, reply);
+            if (at != log!.NextSlot) throw Fail($"{host.Id} asked for a snapshot at {at} with {log.NextSlot} applied");
+            host.Unflushed.Add(new LearnerSnapshot(at, log.Snapshot()));
         }
-        a.Unflushed.Clear();
+        foreach (int learner in ready.SendStateTo)
+            Send(host, new Outgoing(AgentId.Learner(learner), new StateTransfer(log!.NextSlot, log.Snapshot())));
+        if (ready.FlushWhenIdle) Enqueue(host, new Outgoing(host.Id, PaxosActors.Core.Protocol.Flush.Instance), 1);
+        foreach (var notice in ready.Notices) TraceLine($"{host.Id} {notice.Level}: {notice.Text}");
+        if (!_faulty) Flush(host);
     }
 
-    private void Flush(ProposerHost p)
+    /// <summary>Makes every pending journal write of <paramref name="host"/> durable and releases what waited for it.
+    /// A learner snapshot replaces the journal before it, as the actor's delete after a saved snapshot does.</summary>
+    private void Flush(Host host)
     {
-        p.Journal.AddRange(p.UnflushedEvents);
-        p.UnflushedEvents.Clear();
-        foreach (var m in p.Held) Send(p.Id, m);
-        p.Held.Clear();
+        if (host.Unflushed.Count == 0) return;
+        var records = host.Unflushed.ToList();
+        host.Unflushed.Clear();
+        int durableEvents = 0;
+        var saved = new List<long>();
+        foreach (var record in records)
+        {
+            if (record is LearnerSnapshot snapshot)
+            {
+                host.Journal.Clear();
+                saved.Add(snapshot.NextToApply);
+            }
+            else if (record is not Learned) durableEvents++;
+            host.Journal.Add(record);
+        }
+        foreach (var m in host.Outbox.Durable(durableEvents)) Send(host, m);
+        foreach (long at in saved) StepAgent(host, new SnapshotSaved(at));
     }
 
-    private void Send(int from, Envelope env)
+    private void Send(Host from, Outgoing message)
     {
-        bool local = env.To.Node == from;
+        bool local = message.To.Node == from.Id.Node;
+        if (!local && message.Message is ILocalInput)
+            throw Fail($"{from.Id} sent a local input off its node: {Describe(message.Message)} to {message.To}");
         if (!local && _faulty && _rng.NextDouble() < _config.LossRate)
         {
-            TraceLine($"lost to {env.To}: {Describe(env.Message)}");
+            TraceLine($"lost to {message.To}: {Describe(message.Message)}");
             return;
         }
-        Enqueue(env, local ? 1 : _config.MinDelay + _rng.Next(_config.MaxDelay - _config.MinDelay + 1));
+        Enqueue(from, message, local ? 1 : _config.MinDelay + _rng.Next(_config.MaxDelay - _config.MinDelay + 1));
         if (!local && _faulty && _rng.NextDouble() < _config.DuplicateRate)
-            Enqueue(env, 1 + _rng.Next(_config.MaxDelay * 2));
+            Enqueue(from, message, 1 + _rng.Next(_config.MaxDelay * 2));
     }
 
-    private void Enqueue(Envelope env, int delay) => _network.Enqueue(env, (_now + delay, _seq++));
+    private void Enqueue(Host from, Outgoing message, int delay) => _network.Enqueue((from, message), (_now + delay, _seq++));
 
     private void OnApply(int node, long slot, SlotValue value, RecordingLog log)
     {
         TraceLine($"learner-{node} applies slot {slot} = {DescribeValue(value)}");
         if (slot != log.NextSlot)
             throw Fail($"learner-{node} applied slot {slot} when slot {log.NextSlot} was next");
-        log.NextSlot++;
+        CheckAgreement(node, slot, value);
+        log.Record(value);
+        foreach (var c in value.Commands)
+        {
+            int command = TestValues.AsInt(c);
+            if (!_submitted.ContainsKey(command))
+                throw Fail($"validity: learner-{node} applied command {command} at slot {slot}, which no client submitted");
+        }
+    }
+
+    private void CheckAgreement(int node, long slot, SlotValue value)
+    {
         if (_chosen.TryGetValue(slot, out var earlier))
         {
             if (!earlier.Equals(value))
                 throw Fail($"agreement: slot {slot} applied as {DescribeValue(earlier)} elsewhere but as {DescribeValue(value)} on learner-{node}");
         }
         else _chosen[slot] = value;
-        foreach (var c in value.Commands)
-        {
-            int command = TestValues.AsInt(c);
-            if (!_submitted.ContainsKey(command))
-                throw Fail($"validity: learner-{node} applied command {command} at slot {slot}, which no client submitted");
-            if (!log.Commands.Add(command)) log.Duplicates++;
-        }
     }
 
     private SimulationFailure Fail(string what)
@@ -415,44 +408,88 @@ public sealed class SimulatedCluster
     private static string DescribeValue(SlotValue v) =>
         v.IsNoOp ? "no-op" : "[" + string.Join(",", v.Commands.Select(TestValues.AsInt)) + "]";
 
-    private static string Describe(IPaxosMessage m) => m switch
+    private static string Describe(IInput m) => m switch
     {
         Accept a => $"Accept({a.Ballot}, slot {a.Slot}, {DescribeValue(a.Value)})",
         Chosen c => $"Chosen(slot {c.Slot}, {DescribeValue(c.Value)})",
         Propose p => $"Propose({DescribeValue(p.Commands)}, hops {p.Hops})",
         Promise p => $"Promise({p.Ballot}, from {p.Acceptor}, entries {string.Join(" ", p.Entries.Select(e => $"{e.Slot}@{e.Ballot}={DescribeValue(e.Value)}"))})",
         ChosenRange r => $"ChosenRange(from {r.FromSlot}, {string.Join(" ", r.Values.Select(DescribeValue))})",
+        StateTransfer t => $"StateTransfer(next {t.NextToApply}, {t.State.Length} B)",
         _ => m.ToString() ?? "?",
     };
 
-    private sealed class AcceptorHost(int id)
+    /// <summary>One agent's place in the simulation: the agent, whether it is up, its journal, and its outbox.</summary>
+    private sealed class Host(AgentId id)
     {
-        public int Id { get; } = id;
-        public Acceptor Acceptor { get; set; } = new(id);
-        public bool Up { get; set; } = true;
-        public List<IAcceptorEvent> Journal { get; } = new();
-        /// <summary>Steps whose event is not durable yet, or whose reply waits behind one that is not.</summary>
-        public List<AcceptorStep> Unflushed { get; } = new();
+        public AgentId Id { get; } = id;
+        public IAgent Agent { get; set; } = null!;
+        public bool Up { get; set; }
+        /// <summary>Durable: what a restart recovers.</summary>
+        public List<IJournalRecord> Journal { get; } = new();
+        /// <summary>Written but not durable yet: lost by a crash.</summary>
+        public List<IJournalRecord> Unflushed { get; } = new();
+        public Outbox Outbox { get; set; } = new();
     }
 
-    private sealed class ProposerHost(int id, Proposer proposer)
+    /// <summary>The state machine each learner drives: the applied log itself, checked at apply time. Its snapshot is
+    /// the whole applied log, so a learner brought up to date by a state transfer is checked slot by slot too.</summary>
+    private sealed class RecordingLog(SimulatedCluster cluster, int node)
     {
-        public int Id { get; } = id;
-        public Proposer Proposer { get; set; } = proposer;
-        public bool Up { get; set; } = true;
-        public List<RoundReserved> Journal { get; } = new();
-        public List<RoundReserved> UnflushedEvents { get; } = new();
-        public List<Envelope> Held { get; } = new();
-    }
+        private readonly List<SlotValue> _applied = new();
 
-    /// <summary>The state machine each learner drives: records, and checks the invariants at apply time.</summary>
-    private sealed class RecordingLog(SimulatedCluster cluster, int node) : IStateMachine
-    {
         public int Node { get; } = node;
-        public long NextSlot { get; set; }
+        public long NextSlot => _applied.Count;
         public HashSet<int> Commands { get; } = new();
-        public int Duplicates { get; set; }
+        public int Duplicates { get; private set; }
 
         public void Apply(long slot, SlotValue value) => cluster.OnApply(Node, slot, value, this);
+
+        public void Record(SlotValue value)
+        {
+            _applied.Add(value);
+            foreach (var c in value.Commands)
+                if (!Commands.Add(TestValues.AsInt(c))) Duplicates++;
+        }
+
+        public void Reset()
+        {
+            _applied.Clear();
+            Commands.Clear();
+            Duplicates = 0;
+        }
+
+        public byte[] Snapshot()
+        {
+            using var stream = new MemoryStream();
+            using var writer = new BinaryWriter(stream);
+            writer.Write(_applied.Count);
+            foreach (var value in _applied)
+            {
+                writer.Write(value.Commands.Length);
+                foreach (var c in value.Commands) writer.Write(TestValues.AsInt(c));
+            }
+            writer.Flush();
+            return stream.ToArray();
+        }
+
+        /// <summary>Replaces the log with a snapshot's; every slot in it must agree with what others applied.</summary>
+        public void Install(StateInstall install)
+        {
+            using var reader = new BinaryReader(new MemoryStream(install.State));
+            int count = reader.ReadInt32();
+            if (count != install.NextToApply)
+                throw cluster.Fail($"learner-{Node} installed a state of {count} slots labelled as {install.NextToApply}");
+            Reset();
+            for (int slot = 0; slot < count; slot++)
+            {
+                int n = reader.ReadInt32();
+                var commands = ImmutableArray.CreateBuilder<ReadOnlyMemory<byte>>(n);
+                for (int i = 0; i < n; i++) commands.Add(TestValues.Bytes(reader.ReadInt32()));
+                var value = new SlotValue(commands.MoveToImmutable());
+                cluster.CheckAgreement(Node, slot, value);
+                Record(value);
+            }
+        }
     }
 }

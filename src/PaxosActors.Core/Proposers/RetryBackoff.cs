@@ -5,7 +5,7 @@ namespace PaxosActors.Core.Proposers;
 /// k-th consecutive failure wait a random part of min(cap, base * 2^k) ticks, so two proposers
 /// that keep preempting each other soon stop colliding.
 /// </summary>
-public sealed class Backoff(int baseTicks, int capTicks, double jitter, Random random)
+public sealed class RetryBackoff(int baseTicks, int capTicks, double jitter, Random random)
 {
     private int _failures;
 
