@@ -1,9 +1,8 @@
-using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
 
 namespace PaxosActors.Core.Tests;
 
-/// <summary>Small values and a recording state machine shared by the specs.</summary>
+/// <summary>Small values shared by the specs.</summary>
 internal static class TestValues
 {
     /// <summary>A one-command slot value whose command is the four bytes of <paramref name="n"/>.</summary>
@@ -14,12 +13,6 @@ internal static class TestValues
     public static int AsInt(ReadOnlyMemory<byte> command) => BitConverter.ToInt32(command.Span);
 
     public static QuorumSet Three => new([1, 2, 3]);
-}
 
-/// <summary>Records every apply, in order.</summary>
-internal sealed class RecordingStateMachine : IStateMachine
-{
-    public List<(long Slot, SlotValue Value)> Applied { get; } = new();
-
-    public void Apply(long slot, SlotValue value) => Applied.Add((slot, value));
+    public static QuorumSet Five => new([1, 2, 3, 4, 5]);
 }

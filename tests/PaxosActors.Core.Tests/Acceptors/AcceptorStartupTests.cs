@@ -1,14 +1,13 @@
 using System.Collections.Immutable;
 using PaxosActors.Core.Acceptors;
 using PaxosActors.Core.Protocol;
+using static PaxosActors.Core.Tests.TestValues;
 
 namespace PaxosActors.Core.Tests.Acceptors;
 
 /// <summary>An acceptor that lost its journal must not vote again from scratch (Paxos Made Live §5.1).</summary>
 public sealed class AcceptorStartupTests
 {
-    private static readonly QuorumSet Three = new([1, 2, 3]);
-    private static readonly QuorumSet Five = new([1, 2, 3, 4, 5]);
 
     private static StateReport Report(int acceptor, bool knowsAsker, Ballot? promised = null) =>
         new(acceptor, false, promised ?? Ballot.Zero, 0, [], knowsAsker);
@@ -120,13 +119,170 @@ public sealed class AcceptorStartupTests
     [Fact]
     public void Acceptor_records_a_joining_voter_before_confirming_it()
     {
-        var acceptor = new Acceptor(2);
-        var step = acceptor.Handle(new StateQuery(1, false, Join: true));
-        Assert.Equal(new VoterJoined(1), step.Event);
-        Assert.True(((StateReport)step.Reply!.Value.Message).KnowsAsker);
-        var again = acceptor.Handle(new StateQuery(1, false, Join: false));
-        Assert.Null(again.Event);
-        Assert.True(((StateReport)again.Reply!.Value.Message).KnowsAsker);
-        Assert.False(((StateReport)acceptor.Handle(new StateQuery(3, false, false)).Reply!.Value.Message).KnowsAsker);
+        var acceptor = Agents.VotingAcceptor(2);
+        var ready = acceptor.Step(new StateQuery(1, false, Join: true));
+        Assert.Equal([new VoterJoined(1)], ready.Persist);
+        Assert.True(ReportIn(ready).KnowsAsker);
+        var again = acceptor.Step(new StateQuery(1, false, Join: false));
+        Assert.Empty(again.Persist);
+        Assert.True(ReportIn(again).KnowsAsker);
+        Assert.False(ReportIn(acceptor.Step(new StateQuery(3, false, false))).KnowsAsker);
+    }
+
+    private static StateReport ReportIn(Ready ready) => Assert.IsType<StateReport>(Assert.Single(ready.Messages).Message);
+
+    // The acceptor runs the verdict itself from its first step on: Recovered, then the others' StateReports.
+
+    private static Acceptor Empty(int id, QuorumSet acceptors, bool rebuild = false, int queryTicks = 50) =>
+        new(id, new AcceptorOptions(acceptors) { Rebuild = rebuild, StartupQueryTicks = queryTicks });
+
+    private static readonly Ballot B = new(4, 2);
+
+    [Fact] // it has no state of its own before its journal is replayed: a promise then would be a blank one
+    public void Acceptor_ignores_prepares_accepts_and_queries_before_it_has_recovered_its_journal()
+    {
+        var recovering = new Acceptor(1, new AcceptorOptions(Three) { DetectLostState = false });
+        recovering.Recover(new Promised(new Ballot(9, 3)));
+
+        Assert.True(recovering.Step(new Prepare(B, 0)).IsEmpty);
+        Assert.True(recovering.Step(new Accept(B, 0, SlotValue.Of([1]))).IsEmpty);
+        Assert.True(recovering.Step(new RoundQuery(2, 1)).IsEmpty);
+        Assert.True(recovering.Step(new StateQuery(2, false, Join: true)).IsEmpty);
+        Assert.Equal(AcceptorMode.Recovering, recovering.Mode);
+        Assert.Null(recovering.EntryAt(0));
+        Assert.False(recovering.Knows(2));
+
+        // The same inputs after Recovered: it answers, and what it answers comes from the journal.
+        recovering.Step(Recovered.Instance);
+        Assert.Equal(AcceptorMode.Voting, recovering.Mode);
+        Assert.Equal(new Nack(B, 1, new Ballot(9, 3)), Assert.Single(recovering.Step(new Prepare(B, 0)).Messages).Message);
+        Assert.Equal(new StateReport(1, false, new Ballot(9, 3), 0, [], false),
+            Assert.Single(recovering.Step(new StateQuery(2, false, false)).Messages).Message);
+    }
+
+    [Fact] // Paxos Made Live §5.1: an empty journal may be a lost one, so it asks before its first vote
+    public void Acceptor_with_an_empty_journal_asks_the_others_and_casts_no_vote_until_it_has_a_verdict()
+    {
+        var acceptor = Empty(1, Three);
+
+        var first = acceptor.Step(Recovered.Instance);
+
+        Assert.Equal(AcceptorMode.Starting, acceptor.Mode);
+        Assert.Equal(StartupVerdict.Wait, acceptor.Verdict);
+        Assert.Empty(first.Persist);
+        Assert.Equal(
+            [new Outgoing(AgentId.Acceptor(2), new StateQuery(1, false, false)), new Outgoing(AgentId.Acceptor(3), new StateQuery(1, false, false))],
+            first.Messages);
+        Assert.True(acceptor.Step(new Prepare(B, 0)).IsEmpty);
+        Assert.True(acceptor.Step(new Accept(B, 0, SlotValue.Of([1]))).IsEmpty);
+        Assert.True(acceptor.Step(new RoundQuery(2, 1)).IsEmpty);
+        Assert.Equal(Ballot.Zero, acceptor.Promised);
+        Assert.Null(acceptor.EntryAt(0));
+
+        // It still answers the others' questions: they may be starting too.
+        var answer = acceptor.Step(new StateQuery(3, false, false));
+        Assert.Equal([new Outgoing(AgentId.Acceptor(3), new StateReport(1, false, Ballot.Zero, 0, [], false))], answer.Messages);
+    }
+
+    [Fact] // Paxos Made Live §5.1
+    public void Empty_acceptor_refuses_to_vote_for_good_when_another_acceptor_knows_it_as_a_voter()
+    {
+        var acceptor = Empty(2, Three);
+        acceptor.Step(Recovered.Instance);
+
+        var ready = acceptor.Step(Report(3, knowsAsker: true, promised: B));
+
+        Assert.Equal(AcceptorMode.Refusing, acceptor.Mode);
+        Assert.Equal(StartupVerdict.Refuse, acceptor.Verdict);
+        Assert.Empty(ready.Persist);
+        Assert.Contains(ready.Notices, n => n.Level == NoticeLevel.Error && n.Text.Contains("lost its durable state"));
+        Assert.True(acceptor.Step(new Prepare(new Ballot(5, 1), 0)).IsEmpty);
+        Assert.True(acceptor.Step(new Accept(new Ballot(5, 1), 0, SlotValue.Of([1]))).IsEmpty);
+        Assert.True(acceptor.Step(Report(1, knowsAsker: false)).IsEmpty); // a refusal is final
+        Assert.True(acceptor.Ticks(200).Messages.Count == 0, "a refusing acceptor stops asking");
+        Assert.Equal(AcceptorMode.Refusing, acceptor.Mode);
+    }
+
+    [Fact]
+    public void New_acceptor_votes_once_every_other_acceptor_recorded_it_and_journals_itself_as_a_voter()
+    {
+        var acceptor = Empty(1, Three);
+        acceptor.Step(Recovered.Instance);
+        Assert.True(acceptor.Step(Report(2, knowsAsker: false)).Messages.Count == 0);
+
+        var join = acceptor.Step(Report(3, knowsAsker: false));
+
+        // Nobody knows it: the next question, to record it, leaves at once.
+        Assert.Equal(AcceptorMode.Starting, acceptor.Mode);
+        Assert.Equal(
+            [new Outgoing(AgentId.Acceptor(2), new StateQuery(1, false, Join: true)), new Outgoing(AgentId.Acceptor(3), new StateQuery(1, false, Join: true))],
+            join.Messages);
+        Assert.True(acceptor.Step(Report(2, knowsAsker: true)).Persist.Count == 0);
+        Assert.Equal(AcceptorMode.Starting, acceptor.Mode);
+
+        var vote = acceptor.Step(Report(3, knowsAsker: true));
+
+        Assert.Equal([new VoterJoined(1)], vote.Persist);
+        Assert.Equal(AcceptorMode.Voting, acceptor.Mode);
+        Assert.True(acceptor.Knows(1));
+        Assert.IsType<Promise>(Assert.Single(acceptor.Step(new Prepare(B, 0)).Messages).Message);
+
+        // Its journal now holds that event: a restart goes straight to voting, asking nobody.
+        var restarted = Empty(1, Three);
+        restarted.Recover(new VoterJoined(1));
+        var again = restarted.Step(Recovered.Instance);
+        Assert.Equal(AcceptorMode.Voting, restarted.Mode);
+        Assert.Empty(again.Messages);
+    }
+
+    [Fact] // the rebuilt state meets every quorum the lost one took part in (see AcceptorStartup)
+    public void Acceptor_asked_to_rebuild_adopts_the_state_of_a_majority_of_the_others_journals_it_and_votes()
+    {
+        var acceptor = Empty(1, Five, rebuild: true);
+        var v = SlotValue.Of([7]);
+        var w = SlotValue.Of([8]);
+
+        var first = acceptor.Step(Recovered.Instance);
+        Assert.Equal(4, first.Sent<StateQuery>(Agent.Acceptor).Count(q => q == new StateQuery(1, Full: true, Join: false)));
+        Assert.Empty(acceptor.Step(Full(2, new Ballot(5, 2), 0, new AcceptedEntry(3, new Ballot(2, 2), v))).Persist);
+        Assert.Empty(acceptor.Step(Full(3, new Ballot(6, 4), 0, new AcceptedEntry(3, new Ballot(4, 4), w))).Persist);
+        Assert.Equal(AcceptorMode.Starting, acceptor.Mode); // two of the three needed
+
+        var rebuilt = acceptor.Step(Full(4, Ballot.Zero));
+
+        var state = Assert.IsType<Rebuilt>(Assert.Single(rebuilt.Persist)).State;
+        Assert.Equal(new Ballot(6, 4), state.Promised);
+        Assert.Contains(rebuilt.Notices, n => n.Level == NoticeLevel.Warning);
+        Assert.Equal(AcceptorMode.Voting, acceptor.Mode);
+        Assert.Equal(new AcceptedEntry(3, new Ballot(4, 4), w), acceptor.EntryAt(3));
+        Assert.True(acceptor.Knows(1));
+        Assert.Equal(new Nack(new Ballot(5, 5), 1, new Ballot(6, 4)), Assert.Single(acceptor.Step(new Prepare(new Ballot(5, 5), 0)).Messages).Message);
+
+        // The Rebuilt event is the state: replayed, it gives the same acceptor.
+        var restarted = Empty(1, Five, rebuild: true);
+        restarted.Recover(rebuilt.Persist[0]);
+        restarted.Step(Recovered.Instance);
+        Assert.Equal(acceptor.Snapshot(), restarted.Snapshot());
+        Assert.Equal(AcceptorMode.Voting, restarted.Mode);
+    }
+
+    [Fact] // a lost StateQuery or StateReport must not leave it starting forever
+    public void Starting_acceptor_asks_again_every_StartupQueryTicks_ticks_until_it_has_a_verdict()
+    {
+        var acceptor = Empty(1, Three, queryTicks: 5);
+        acceptor.Step(Recovered.Instance);
+
+        Assert.Empty(acceptor.Ticks(4).Messages);
+        var again = acceptor.Step(Tick.Instance);
+        Assert.Equal([2, 3], again.Messages.Where(m => m.Message is StateQuery).Select(m => m.To.Node));
+        Assert.Empty(acceptor.Ticks(4).Messages);
+        Assert.Equal(2, acceptor.Step(Tick.Instance).Sent<StateQuery>(Agent.Acceptor).Count);
+
+        acceptor.Step(Report(2, knowsAsker: false));
+        acceptor.Step(Report(3, knowsAsker: false));
+        acceptor.Step(Report(2, knowsAsker: true));
+        acceptor.Step(Report(3, knowsAsker: true));
+        Assert.Equal(AcceptorMode.Voting, acceptor.Mode);
+        Assert.Empty(acceptor.Ticks(20).Messages); // a voting acceptor asks nothing
     }
 }

@@ -5,73 +5,77 @@ using static PaxosActors.Core.Tests.TestValues;
 namespace PaxosActors.Core.Tests.Learners;
 
 /// <summary>The learner of Paxos Made Simple §2.3 ("Learning a Chosen Value"): the distinguished learner
-/// counts votes and tells the others; every learner applies the log in slot order.</summary>
+/// counts votes and tells the others; every learner hands the log to its state machine in slot order.</summary>
 public sealed class LearnerTests
 {
     private static readonly Ballot B = new(1, 1);
 
-    private readonly RecordingStateMachine _sm = new();
+    /// <summary>The state machine the shell drives from the learner's Readies (checks order and gaps itself).</summary>
+    private readonly AppliedLog _log = new();
 
-    private Learner NewLearner(int id = 1, LearnerOptions? options = null) =>
-        new(id, Three, [1, 2, 3], options ?? new LearnerOptions { CatchUpTicks = 3 }, _sm);
+    private static Learner NewLearner(int id = 1, LearnerOptions? options = null) =>
+        Agents.NewLearner(id, options ?? new LearnerOptions { CatchUpTicks = 3 });
+
+    private Ready Step(Learner learner, IInput input) => _log.Step(learner, input);
+
+    private Ready StepEach(Learner learner, params IInput[] inputs) =>
+        ReadyReading.Merge(inputs.Select(i => Step(learner, i)).ToList());
 
     [Fact] // §2.3: a value is chosen when a majority of acceptors accepted it
     public void Value_is_chosen_only_when_a_quorum_of_distinct_acceptors_accepted_it()
     {
         var learner = NewLearner();
-        learner.Handle(new Accept(B, 0, Cmd(5)));
+        Step(learner, new Accept(B, 0, Cmd(5)));
 
-        learner.Handle(new Accepted(B, 0, 1));
-        learner.Handle(new Accepted(B, 0, 1)); // duplicate vote
-        learner.Handle(new Accepted(B, 0, 9)); // not a configured acceptor
-        Assert.Empty(_sm.Applied);
+        StepEach(learner,
+            new Accepted(B, 0, 1),
+            new Accepted(B, 0, 1),  // duplicate vote
+            new Accepted(B, 0, 9)); // not a configured acceptor
+        Assert.Empty(_log.Applied);
 
-        learner.Handle(new Accepted(B, 0, 3));
-        Assert.Equal([(0L, Cmd(5))], _sm.Applied);
+        Step(learner, new Accepted(B, 0, 3));
+        Assert.Equal([(0L, Cmd(5))], _log.Applied);
     }
 
     [Fact]
     public void Votes_for_different_ballots_of_one_slot_do_not_add_up()
     {
         var learner = NewLearner();
-        learner.Handle(new Accept(B, 0, Cmd(5)));
-        learner.Handle(new Accept(new Ballot(2, 1), 0, Cmd(5)));
+        StepEach(learner, new Accept(B, 0, Cmd(5)), new Accept(new Ballot(2, 1), 0, Cmd(5)));
 
-        learner.Handle(new Accepted(B, 0, 1));
-        learner.Handle(new Accepted(new Ballot(2, 1), 0, 2));
+        StepEach(learner, new Accepted(B, 0, 1), new Accepted(new Ballot(2, 1), 0, 2));
 
-        Assert.Empty(_sm.Applied);
+        Assert.Empty(_log.Applied);
     }
 
     [Fact]
     public void Quorum_of_votes_that_arrives_before_the_value_decides_when_the_accept_arrives()
     {
         var learner = NewLearner();
-        learner.Handle(new Accepted(B, 0, 1));
-        learner.Handle(new Accepted(B, 0, 2));
-        Assert.Empty(_sm.Applied);
+        StepEach(learner, new Accepted(B, 0, 1), new Accepted(B, 0, 2));
+        Assert.Empty(_log.Applied);
 
-        learner.Handle(new Accept(B, 0, Cmd(5)));
+        Step(learner, new Accept(B, 0, Cmd(5)));
 
-        Assert.Equal([(0L, Cmd(5))], _sm.Applied);
+        Assert.Equal([(0L, Cmd(5))], _log.Applied);
     }
 
-    [Fact]
-    public void Distinguished_learner_announces_the_choice_to_the_other_learners_and_its_proposer_and_journals_it()
+    [Fact] // the journal is a cache of what a quorum of acceptors holds: nothing waits for it
+    public void Distinguished_learner_announces_the_choice_to_the_other_learners_and_its_proposer_and_caches_it()
     {
         var learner = NewLearner();
-        learner.Handle(new Accept(B, 0, Cmd(5)));
-        learner.Handle(new Accepted(B, 0, 1));
-        learner.Handle(new Accepted(B, 0, 2));
+        StepEach(learner, new Accept(B, 0, Cmd(5)), new Accepted(B, 0, 1));
 
-        var ready = learner.TakeReady();
+        var ready = Step(learner, new Accepted(B, 0, 2));
 
-        Assert.Equal([new Learned(0, Cmd(5))], ready.Events);
+        Assert.Equal([new Learned(0, Cmd(5))], ready.Cache);
+        Assert.Empty(ready.Persist);
         Assert.Equal(
-            new[] { Address.Learner(2), Address.Learner(3), Address.Proposer(1) }.ToHashSet(),
+            new[] { AgentId.Learner(2), AgentId.Learner(3), AgentId.Proposer(1) }.ToHashSet(),
             ready.Messages.Select(m => m.To).ToHashSet());
         Assert.Equal(3, ready.Messages.Count);
         Assert.All(ready.Messages, m => Assert.Equal(new Chosen(0, Cmd(5)), m.Message));
+        Assert.Equal([new ChosenSlot(0, Cmd(5))], ready.Apply);
     }
 
     [Fact]
@@ -79,33 +83,62 @@ public sealed class LearnerTests
     {
         var learner = NewLearner();
 
-        learner.Handle(new Chosen(2, Cmd(2)));
-        learner.Handle(new Chosen(1, Cmd(1)));
-        Assert.Empty(_sm.Applied);
-        learner.Handle(new Chosen(0, Cmd(0)));
-        learner.Handle(new Chosen(1, Cmd(1))); // late duplicate
+        StepEach(learner, new Chosen(2, Cmd(2)), new Chosen(1, Cmd(1)));
+        Assert.Empty(_log.Applied);
+        StepEach(learner,
+            new Chosen(0, Cmd(0)),
+            new Chosen(1, Cmd(1))); // late duplicate
 
-        Assert.Equal([(0L, Cmd(0)), (1L, Cmd(1)), (2L, Cmd(2))], _sm.Applied);
+        Assert.Equal([(0L, Cmd(0)), (1L, Cmd(1)), (2L, Cmd(2))], _log.Applied);
         Assert.Equal(3, learner.NextToApply);
         Assert.Equal(2, learner.HighestDecided);
+    }
+
+    [Fact] // the Ready contract: "apply each chosen value in order (slots with no gaps, each exactly once)"
+    public void Chosen_values_come_out_in_Apply_in_slot_order_in_the_step_that_closes_the_gap()
+    {
+        var learner = NewLearner();
+
+        Assert.Empty(learner.Step(new Chosen(3, Cmd(3))).Apply);
+        Assert.Empty(learner.Step(new Chosen(1, Cmd(1))).Apply);
+        var first = learner.Step(new Chosen(0, Cmd(0)));
+        var second = learner.Step(new Chosen(2, Cmd(2)));
+        var duplicate = learner.Step(new Chosen(2, Cmd(2)));
+
+        Assert.Equal([new ChosenSlot(0, Cmd(0)), new ChosenSlot(1, Cmd(1))], first.Apply);
+        Assert.Equal([new ChosenSlot(2, Cmd(2)), new ChosenSlot(3, Cmd(3))], second.Apply);
+        Assert.Empty(duplicate.Apply);
+    }
+
+    [Fact] // a Learned record may be lost with no harm, so it must never hold back a message
+    public void Learned_records_go_to_Cache_and_never_to_Persist_however_the_value_was_learned()
+    {
+        var learner = NewLearner();
+
+        var readies = new[]
+        {
+            StepEach(learner, new Accept(B, 0, Cmd(0)), new Accepted(B, 0, 1), new Accepted(B, 0, 2)), // counted here
+            Step(learner, new Chosen(1, Cmd(1))),                                                    // announced by a peer
+            Step(learner, new ChosenRange(2, [Cmd(2), Cmd(3)])),                                     // fetched from a peer
+        };
+
+        Assert.All(readies, r => Assert.Empty(r.Persist));
+        Assert.Equal([new Learned(0, Cmd(0)), new Learned(1, Cmd(1)), new Learned(2, Cmd(2)), new Learned(3, Cmd(3))],
+            readies.SelectMany(r => r.Cache));
     }
 
     [Fact]
     public void Learner_asks_a_peer_to_catch_up_when_a_gap_stays_open()
     {
         var learner = NewLearner(); // CatchUpTicks = 3
-        learner.Handle(new Chosen(2, Cmd(2)));
-        learner.TakeReady();
+        Step(learner, new Chosen(2, Cmd(2)));
 
-        for (int i = 0; i < 3; i++)
-        {
-            learner.Tick();
-            Assert.Empty(learner.TakeReady().Messages);
-        }
-        learner.Tick();
+        for (int i = 0; i < 3; i++) Assert.Empty(Step(learner, Tick.Instance).Messages);
+        var ready = Step(learner, Tick.Instance);
 
-        var request = Assert.Single(learner.TakeReady().Messages);
+        var request = Assert.Single(ready.Messages);
         Assert.Equal(new CatchUp(1, 0), request.Message);
+        Assert.Equal(Agent.Learner, request.To.Agent);
         Assert.NotEqual(1, request.To.Node);
     }
 
@@ -113,96 +146,125 @@ public sealed class LearnerTests
     public void Learner_told_by_a_heartbeat_that_it_is_behind_asks_to_catch_up()
     {
         var learner = NewLearner();
-        learner.Handle(new Heartbeat(new Ballot(3, 2), FirstUnchosen: 4));
+        Step(learner, new Heartbeat(new Ballot(3, 2), FirstUnchosen: 4));
 
-        for (int i = 0; i < 5; i++) learner.Tick();
+        var ready = learner.Ticks(5);
 
-        Assert.Contains(learner.TakeReady().Messages, m => m.Message is CatchUp { FromSlot: 0, Learner: 1 });
+        Assert.Contains(ready.Messages, m => m.Message is CatchUp { FromSlot: 0, Learner: 1 });
     }
 
     [Fact]
     public void Learner_that_is_not_behind_and_does_not_probe_sends_nothing_on_ticks()
     {
         var learner = NewLearner(options: new LearnerOptions { IdleProbeTicks = 0 });
-        learner.Handle(new Chosen(0, Cmd(0)));
-        learner.TakeReady();
+        Step(learner, new Chosen(0, Cmd(0)));
 
-        for (int i = 0; i < 20; i++) learner.Tick();
-
-        Assert.Empty(learner.TakeReady().Messages);
+        Assert.Empty(learner.Ticks(20).Messages);
     }
 
     [Fact]
     public void Learner_answers_catch_up_from_its_retained_values()
     {
         var learner = NewLearner(options: new LearnerOptions { MaxCatchUpBatch = 2 });
-        for (int s = 0; s < 4; s++) learner.Handle(new Chosen(s, Cmd(s)));
-        learner.TakeReady();
+        for (int s = 0; s < 4; s++) Step(learner, new Chosen(s, Cmd(s)));
 
-        learner.Handle(new CatchUp(2, 1));
+        var ready = Step(learner, new CatchUp(2, 1));
 
-        var reply = Assert.Single(learner.TakeReady().Messages);
-        Assert.Equal(Address.Learner(2), reply.To);
+        var reply = Assert.Single(ready.Messages);
+        Assert.Equal(AgentId.Learner(2), reply.To);
         Assert.Equal(new ChosenRange(1, [Cmd(1), Cmd(2)]), reply.Message);
+        Assert.Empty(ready.SendStateTo);
     }
 
     [Fact]
     public void Learner_does_not_answer_catch_up_for_slots_it_has_not_applied_or_no_longer_retains()
     {
-        var learner = NewLearner(options: new LearnerOptions { RetainedValues = 2 });
-        for (int s = 0; s < 5; s++) learner.Handle(new Chosen(s, Cmd(s)));
-        learner.TakeReady();
+        var learner = NewLearner(options: new LearnerOptions { RetainedValues = 2, Snapshots = false });
+        for (int s = 0; s < 5; s++) Step(learner, new Chosen(s, Cmd(s)));
 
-        learner.Handle(new CatchUp(2, 5));          // nothing applied there yet
-        Assert.Empty(learner.TakeReady().Messages);
+        Assert.True(Step(learner, new CatchUp(2, 5)).IsEmpty); // nothing applied there yet
 
-        learner.Handle(new CatchUp(2, 3));          // slots 3 and 4 are retained
-        var reply = (ChosenRange)Assert.Single(learner.TakeReady().Messages).Message;
+        var retained = Step(learner, new CatchUp(2, 3));          // slots 3 and 4 are retained
+        var reply = Assert.IsType<ChosenRange>(Assert.Single(retained.Messages).Message);
         Assert.Equal(3, reply.FromSlot);
         Assert.Equal([Cmd(3), Cmd(4)], reply.Values.ToArray());
 
         // Slots 0..2 were dropped: a range from 3 would leave the peer a gap it could never fill,
         // and this state machine cannot be transferred whole, so there is no answer at all.
-        learner.Handle(new CatchUp(2, 0));
-        Assert.Empty(learner.TakeReady().Messages);
+        var dropped = Step(learner, new CatchUp(2, 0));
+        Assert.Empty(dropped.Messages);
+        Assert.Empty(dropped.SendStateTo);
+    }
+
+    [Fact] // a peer behind what this learner retains can only be brought up to date with the whole state
+    public void Catch_up_from_before_the_retained_values_asks_the_shell_to_send_that_learner_the_state_unless_snapshots_are_off()
+    {
+        var learner = NewLearner(options: new LearnerOptions { RetainedValues = 2 });
+        var without = NewLearner(options: new LearnerOptions { RetainedValues = 2, Snapshots = false });
+        for (int s = 0; s < 5; s++)
+        {
+            Step(learner, new Chosen(s, Cmd(s)));
+            without.Step(new Chosen(s, Cmd(s)));
+        }
+
+        var ready = Step(learner, new CatchUp(3, 1));
+
+        Assert.Equal([3], ready.SendStateTo);
+        Assert.Empty(ready.Messages); // the shell sends the StateTransfer, after this step's applies
+        Assert.Empty(without.Step(new CatchUp(3, 1)).SendStateTo);
+        Assert.Empty(learner.Step(new CatchUp(3, 4)).SendStateTo); // slot 4 is still retained: a range will do
     }
 
     [Fact]
     public void Learner_answers_a_catch_up_from_before_its_retained_values_with_its_whole_state()
     {
-        var source = new SnapshotStateMachine();
-        var learner = new Learner(1, Three, [1, 2, 3], new LearnerOptions { RetainedValues = 2 }, source);
-        for (int s = 0; s < 5; s++) learner.Handle(new Chosen(s, Cmd(s)));
-        learner.TakeReady();
+        var learner = NewLearner(options: new LearnerOptions { RetainedValues = 2 });
+        for (int s = 0; s < 5; s++) Step(learner, new Chosen(s, Cmd(s)));
 
-        learner.Handle(new CatchUp(2, 0));
-        var transfer = (StateTransfer)Assert.Single(learner.TakeReady().Messages).Message;
+        var asked = Step(learner, new CatchUp(2, 0));
+        Assert.Equal([2], asked.SendStateTo);
+        var transfer = new StateTransfer(learner.NextToApply, _log.Snapshot()); // what the shell sends
         Assert.Equal(5, transfer.NextToApply);
 
         // The lagging peer installs it, skips the slots it covers, and goes on applying from there.
-        var target = new SnapshotStateMachine();
-        var behind = new Learner(2, Three, [1, 2, 3], new LearnerOptions(), target);
-        behind.Handle(new Chosen(6, Cmd(6)));       // waits behind the gap at 0..5
-        behind.Handle(transfer);
-        Assert.Equal(source.Log, target.Log);
-        Assert.True(behind.InstalledSnapshot);
-        behind.Handle(new Chosen(5, Cmd(5)));
+        var target = new AppliedLog();
+        var behind = Agents.NewLearner(2, new LearnerOptions());
+        target.Step(behind, new Chosen(6, Cmd(6)));       // waits behind the gap at 0..5
+        target.Step(behind, transfer);
+        Assert.Equal(_log.Applied, target.Applied);
+        target.Step(behind, new Chosen(5, Cmd(5)));
         Assert.Equal(7, behind.NextToApply);
-        Assert.Equal(Enumerable.Range(0, 7).Select(i => Cmd(i)).ToList(), target.Log);
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => Cmd(i)).ToList(), target.Applied.Select(a => a.Value).ToList());
     }
 
-    private sealed class SnapshotStateMachine : ISnapshotStateMachine
+    [Fact]
+    public void State_transfer_ahead_of_the_learner_is_installed_snapshotted_at_once_and_reported_to_its_proposer()
     {
-        public List<SlotValue> Log { get; private set; } = new();
+        var learner = NewLearner(2, new LearnerOptions());
+        Step(learner, new Chosen(0, Cmd(0)));
+        Step(learner, new Chosen(6, Cmd(6)));
+        var state = AppliedLog.Encode(Enumerable.Range(0, 5).Select(Cmd));
 
-        public void Apply(long slot, SlotValue value) => Log.Add(value);
+        var ready = Step(learner, new StateTransfer(5, state));
 
-        public byte[] TakeSnapshot() =>
-            System.Text.Encoding.UTF8.GetBytes(string.Join(",", Log.Select(v => Convert.ToBase64String(v.Commands[0].ToArray()))));
+        Assert.Equal(new StateInstall(5, state), ready.Install, new InstallComparer());
+        Assert.Empty(ready.Apply);                 // slot 5 is still missing before 6
+        Assert.Equal(5, ready.SnapshotAt);         // the journal no longer leads here: snapshot at once
+        Assert.Equal([new Outgoing(AgentId.Proposer(2), new LearnerProgress(5))], ready.Messages);
+        Assert.Equal(5, learner.NextToApply);
 
-        public void RestoreSnapshot(byte[] state) =>
-            Log = System.Text.Encoding.UTF8.GetString(state).Split(',', StringSplitOptions.RemoveEmptyEntries)
-                .Select(b => SlotValue.Of(Convert.FromBase64String(b))).ToList();
+        Assert.True(Step(learner, new StateTransfer(4, AppliedLog.Encode(Enumerable.Range(0, 4).Select(Cmd)))).IsEmpty); // not ahead
+        var off = NewLearner(3, new LearnerOptions { Snapshots = false });
+        Assert.True(off.Step(new StateTransfer(5, state)).IsEmpty);
+        Assert.Equal(0, off.NextToApply);
+    }
+
+    private sealed class InstallComparer : IEqualityComparer<StateInstall?>
+    {
+        public bool Equals(StateInstall? x, StateInstall? y) =>
+            x is not null && y is not null && x.NextToApply == y.NextToApply && x.State.AsSpan().SequenceEqual(y.State);
+
+        public int GetHashCode(StateInstall? obj) => obj?.NextToApply.GetHashCode() ?? 0;
     }
 
     [Fact]
@@ -210,56 +272,146 @@ public sealed class LearnerTests
     {
         var learner = NewLearner(2);
 
-        learner.Handle(new ChosenRange(0, [Cmd(0), Cmd(1)]));
+        var ready = Step(learner, new ChosenRange(0, [Cmd(0), Cmd(1)]));
 
-        Assert.Equal([(0L, Cmd(0)), (1L, Cmd(1))], _sm.Applied);
-        Assert.DoesNotContain(learner.TakeReady().Messages, m => m.To.Role == Role.Learner); // no re-announcement
+        Assert.Equal([(0L, Cmd(0)), (1L, Cmd(1))], _log.Applied);
+        Assert.DoesNotContain(ready.Messages, m => m.To.Agent == Agent.Learner); // no re-announcement
     }
 
     [Fact]
-    public void Recovered_learner_reapplies_its_journal_without_sending_anything()
+    public void Recovered_learner_replays_its_journal_without_journaling_or_announcing_it_again()
     {
-        var learner = NewLearner();
-
+        var learner = new Learner(1, Three, [1, 2, 3], new LearnerOptions());
         learner.Recover(new Learned(1, Cmd(1)));
         learner.Recover(new Learned(0, Cmd(0)));
 
+        var ready = Step(learner, Recovered.Instance);
+
         Assert.Equal(2, learner.NextToApply);
-        var ready = learner.TakeReady();
-        Assert.Empty(ready.Messages);
-        Assert.Empty(ready.Events);
+        Assert.Empty(ready.Persist);
+        Assert.Empty(ready.Cache);
+        Assert.Equal([new Outgoing(AgentId.Proposer(1), new LearnerProgress(2))], ready.Messages); // only where it stands
+    }
+
+    [Fact] // a restarted node's state machine starts empty: the shell rebuilds it from what the first step hands over
+    public void Values_recovered_from_the_journal_come_out_in_the_Apply_of_the_Recovered_step()
+    {
+        var learner = new Learner(1, Three, [1, 2, 3], new LearnerOptions());
+        learner.Recover(new Learned(2, Cmd(2)));
+        learner.Recover(new Learned(0, Cmd(0)));
+        learner.Recover(new Learned(1, Cmd(1)));
+        learner.Recover(new Learned(4, Cmd(4))); // behind a gap at 3: decided, not applied
+
+        var ready = learner.Step(Recovered.Instance);
+
+        Assert.Equal([new ChosenSlot(0, Cmd(0)), new ChosenSlot(1, Cmd(1)), new ChosenSlot(2, Cmd(2))], ready.Apply);
+        Assert.Null(ready.Install);
+        Assert.Equal([new ChosenSlot(3, Cmd(3)), new ChosenSlot(4, Cmd(4))], learner.Step(new Chosen(3, Cmd(3))).Apply);
+    }
+
+    [Fact]
+    public void Recovered_snapshot_comes_out_as_Install_followed_by_the_values_journaled_after_it()
+    {
+        var state = AppliedLog.Encode([Cmd(0), Cmd(1), Cmd(2)]);
+        var learner = new Learner(1, Three, [1, 2, 3], new LearnerOptions());
+        learner.Recover(new LearnerSnapshot(3, state));
+        learner.Recover(new Learned(3, Cmd(3)));
+        learner.Recover(new Learned(4, Cmd(4)));
+
+        var ready = Step(learner, Recovered.Instance);
+
+        Assert.Equal(new StateInstall(3, state), ready.Install, new InstallComparer());
+        Assert.Equal([new ChosenSlot(3, Cmd(3)), new ChosenSlot(4, Cmd(4))], ready.Apply);
+        Assert.Null(ready.SnapshotAt); // the snapshot it has is durable already
+        Assert.Equal([new Outgoing(AgentId.Proposer(1), new LearnerProgress(5))], ready.Messages);
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => ((long)i, Cmd(i))), _log.Applied);
+    }
+
+    [Fact] // the shell steps the learner with Recovered only once the journal is replayed
+    public void Learner_ignores_every_input_before_it_has_recovered()
+    {
+        var learner = new Learner(1, Three, [1, 2, 3], new LearnerOptions { IdleProbeTicks = 1 });
+
+        foreach (var input in new IInput[] { new Chosen(0, Cmd(0)), new Accept(B, 1, Cmd(1)), new Accepted(B, 1, 1), new Accepted(B, 1, 2),
+                     Tick.Instance, Tick.Instance, ProgressQuery.Instance, new CatchUp(2, 0), new SnapshotSaved(0) })
+            Assert.True(learner.Step(input).IsEmpty, $"{input} before Recovered");
+
+        Assert.Equal(0, learner.NextToApply);
+    }
+
+    [Fact]
+    public void Learner_asks_for_a_snapshot_every_SnapshotEvery_applied_slots()
+    {
+        var learner = NewLearner(options: new LearnerOptions { SnapshotEvery = 3 });
+        var without = NewLearner(options: new LearnerOptions { SnapshotEvery = 3, Snapshots = false });
+
+        var at = new List<long?>();
+        for (int s = 0; s < 7; s++)
+        {
+            at.Add(Step(learner, new Chosen(s, Cmd(s))).SnapshotAt);
+            Assert.Null(without.Step(new Chosen(s, Cmd(s))).SnapshotAt);
+        }
+
+        Assert.Equal([null, null, 3, null, null, 6, null], at);
+        // Slots decided out of order count when they are applied: the snapshot holds every slot below it.
+        Assert.Null(Step(learner, new Chosen(8, Cmd(8))).SnapshotAt);
+        Assert.Equal(9, Step(learner, new Chosen(7, Cmd(7))).SnapshotAt);
+        Assert.Equal(9, _log.NextSlot);
+    }
+
+    [Fact] // an acceptor's entries below a durable learner snapshot on its node are chosen and held: they may go
+    public void Saved_snapshot_makes_the_learner_tell_its_own_acceptor_to_compact_below_it_unless_told_not_to()
+    {
+        var learner = NewLearner(options: new LearnerOptions { SnapshotEvery = 2 });
+        var without = NewLearner(options: new LearnerOptions { SnapshotEvery = 2, CompactAcceptor = false });
+        StepEach(learner, new Chosen(0, Cmd(0)), new Chosen(1, Cmd(1)));
+        without.StepEach(new Chosen(0, Cmd(0)), new Chosen(1, Cmd(1)));
+
+        var ready = Step(learner, new SnapshotSaved(2));
+
+        Assert.Equal([new Outgoing(AgentId.Acceptor(1), new CompactBelow(2))], ready.Messages);
+        Assert.True(without.Step(new SnapshotSaved(2)).IsEmpty);
+        Assert.Empty(Step(learner, new SnapshotSaved(5)).Messages); // not applied that far: never compact past what it holds
+    }
+
+    [Fact]
+    public void Learner_answers_its_proposers_progress_query_with_how_far_it_has_applied()
+    {
+        var learner = NewLearner(3);
+        StepEach(learner, new Chosen(0, Cmd(0)), new Chosen(1, Cmd(1)), new Chosen(3, Cmd(3)));
+
+        var ready = Step(learner, ProgressQuery.Instance);
+
+        Assert.Equal([new Outgoing(AgentId.Proposer(3), new LearnerProgress(2))], ready.Messages);
     }
 
     [Fact] // found by the simulation (a restarted proposer re-proposed chosen slots and never heard back)
     public void Learner_tells_its_proposer_a_slot_is_already_chosen_when_it_sees_an_accept_for_it()
     {
         var learner = NewLearner();
-        learner.Handle(new Chosen(0, Cmd(7)));
-        learner.Handle(new Chosen(2, Cmd(9)));
-        learner.TakeReady();
+        StepEach(learner, new Chosen(0, Cmd(7)), new Chosen(2, Cmd(9)));
 
-        learner.Handle(new Accept(new Ballot(5, 1), 0, Cmd(7)));  // applied
-        learner.Handle(new Accept(new Ballot(5, 1), 2, Cmd(9)));  // decided, waiting behind the gap at 1
+        var ready = StepEach(learner,
+            new Accept(new Ballot(5, 1), 0, Cmd(7)),  // applied
+            new Accept(new Ballot(5, 1), 2, Cmd(9))); // decided, waiting behind the gap at 1
 
-        var ready = learner.TakeReady();
         Assert.Equal(
-            [new Envelope(Address.Proposer(1), new Chosen(0, Cmd(7))), new Envelope(Address.Proposer(1), new Chosen(2, Cmd(9)))],
+            [new Outgoing(AgentId.Proposer(1), new Chosen(0, Cmd(7))), new Outgoing(AgentId.Proposer(1), new Chosen(2, Cmd(9)))],
             ready.Messages);
-        Assert.Empty(ready.Events);
+        Assert.Empty(ready.Persist);
+        Assert.Empty(ready.Cache);
     }
 
     [Fact] // found by the simulation: in Basic Paxos a learner that missed the last Chosen never learned it
     public void Idle_learner_probes_a_peer_now_and_then_in_case_it_missed_the_last_announcement()
     {
         var learner = NewLearner(options: new LearnerOptions { IdleProbeTicks = 10 });
-        learner.Handle(new Chosen(0, Cmd(0)));
-        learner.TakeReady();
+        Step(learner, new Chosen(0, Cmd(0)));
 
-        for (int i = 0; i < 9; i++) learner.Tick();
-        Assert.Empty(learner.TakeReady().Messages);
-        learner.Tick();
+        Assert.Empty(learner.Ticks(9).Messages);
+        var ready = learner.Step(Tick.Instance);
 
-        var probe = Assert.Single(learner.TakeReady().Messages);
+        var probe = Assert.Single(ready.Messages);
         Assert.Equal(new CatchUp(1, 1), probe.Message);
         Assert.NotEqual(1, probe.To.Node);
     }
@@ -268,11 +420,8 @@ public sealed class LearnerTests
     public void Peer_that_has_nothing_newer_ignores_a_probe()
     {
         var learner = NewLearner();
-        learner.Handle(new Chosen(0, Cmd(0)));
-        learner.TakeReady();
+        Step(learner, new Chosen(0, Cmd(0)));
 
-        learner.Handle(new CatchUp(2, 1));
-
-        Assert.Empty(learner.TakeReady().Messages);
+        Assert.True(Step(learner, new CatchUp(2, 1)).IsEmpty);
     }
 }

@@ -19,19 +19,18 @@ public sealed class BallotReuseTests
     public void Proposer_that_lost_its_journal_does_not_reuse_a_ballot_and_no_slot_gets_two_values(bool multiPaxos)
     {
         var net = new Net(multiPaxos);
-        var p1 = Address.Proposer(1);
-        var l1 = Address.Learner(1);
-        var p2 = Address.Proposer(2);
-        var l2 = Address.Learner(2);
-        var a1 = Address.Acceptor(1);
-        var a2 = Address.Acceptor(2);
-        var a3 = Address.Acceptor(3);
+        var p1 = AgentId.Proposer(1);
+        var l1 = AgentId.Learner(1);
+        var p2 = AgentId.Proposer(2);
+        var l2 = AgentId.Learner(2);
+        var a1 = AgentId.Acceptor(1);
+        var a2 = AgentId.Acceptor(2);
+        var a3 = AgentId.Acceptor(3);
 
         // 1. The old incarnation of node 1 wins Phase 1 with acceptors 1 and 2, and its Accept of v for slot 0
         //    reaches acceptor 1 only (its learner gets one vote: nothing chosen). Then node 1 dies.
         var old = net.StartProposer(1);
-        old.Handle(new Propose(Cmd(1), 0));
-        net.Collect(old);
+        net.Propose(1, Cmd(1));
         net.RunUntil(() => old.Phase == ProposerPhase.Leading, p1, l1, a1, a2);
         var oldBallot = old.Ballot;
         net.Run(2, p1, l1, a1);
@@ -45,17 +44,15 @@ public sealed class BallotReuseTests
         //    the Accept reaches acceptors 1 and 2.
         net.Kill(1);
         var reborn = net.StartProposer(1);
-        reborn.Handle(new Propose(Cmd(2), 0));
-        net.Collect(reborn);
+        net.Propose(1, Cmd(2));
         net.RunUntil(() => reborn.Phase == ProposerPhase.Leading, p1, l1, a2, a3);
         net.Run(3, p1, l1, a1, a2);
         net.Kill(1);
 
         // 3. Node 2's proposer, with acceptors 1 and 3 (acceptor 2 and node 1 unreachable), proposes a command of
         //    its own; Phase 1 makes it finish slot 0 first.
-        var second = net.StartProposer(2);
-        second.Handle(new Propose(Cmd(3), 0));
-        net.Collect(second);
+        net.StartProposer(2);
+        net.Propose(2, Cmd(3));
         net.RunUntil(() => net.AppliedBy(2).Count > 0, p2, l2, a1, a3);
 
         // Agreement: no learner applies a value for a slot that another learner applied differently...
@@ -72,102 +69,116 @@ public sealed class BallotReuseTests
             $"the reborn proposer's first Prepare uses {firstPrepare.Ballot}, not above {promisedByAMajority}");
     }
 
-    /// <summary>A hand-driven network for three nodes: each tick delivers the queued messages to the roles
-    /// named reachable (the rest are lost), then ticks the reachable proposers and learners. Events count
-    /// as durable at once.</summary>
-    private sealed class Net(bool multiPaxos)
+    /// <summary>A hand-driven network for three nodes: each tick delivers the queued messages to the agents named
+    /// reachable (the rest are lost), then ticks the reachable proposers and learners. Every agent is stepped through
+    /// <see cref="IAgent.Step"/> and its messages leave through its own <see cref="Outbox"/>, as in the actors and
+    /// <see cref="Simulation.SimulatedCluster"/>; the journal makes every event durable at once.</summary>
+    private sealed class Net
     {
         private static readonly int[] Ids = [1, 2, 3];
-        private readonly ProposerOptions _options = new()
-        {
-            MultiPaxos = multiPaxos, ElectionTimeoutTicks = 2, PhaseTimeoutTicks = 10, HeartbeatTicks = 3, BackoffJitter = 0,
-        };
-        private readonly Dictionary<int, Proposer> _proposers = new();
-        private readonly Dictionary<int, Learner> _learners = new();
-        private readonly Dictionary<int, RecordingStateMachine> _machines = new();
-        private readonly List<RecordingStateMachine> _everyMachine = new();
-        private List<Envelope> _queue = new();
+        private readonly ProposerOptions _options;
+        private readonly LearnerOptions _learnerOptions = new() { CatchUpTicks = 3, SnapshotEvery = 0 };
+        private readonly Dictionary<AgentId, Host> _live = new();
+        private readonly Dictionary<int, AppliedLog> _logs = new();
+        private readonly List<AppliedLog> _everyLog = new();
+        private List<Outgoing> _queue = new();
 
-        public Acceptor[] Acceptors { get; } = Ids.Select(id => new Acceptor(id)).ToArray();
+        public Net(bool multiPaxos)
+        {
+            _options = new ProposerOptions
+            {
+                MultiPaxos = multiPaxos, ElectionTimeoutTicks = 2, PhaseTimeoutTicks = 10, HeartbeatTicks = 3, BackoffJitter = 0,
+            };
+            Acceptors = Ids.Select(id => Start(new Acceptor(id, new AcceptorOptions(Three) { DetectLostState = false }))).ToArray();
+        }
+
+        public Acceptor[] Acceptors { get; }
         public List<(Proposer Incarnation, Prepare Prepare)> PreparesSent { get; } = new();
         public List<Accept> AcceptsSent { get; } = new();
 
-        public IEnumerable<(long Slot, SlotValue Value)> AllApplied => _everyMachine.SelectMany(m => m.Applied);
+        public IEnumerable<(long Slot, SlotValue Value)> AllApplied => _everyLog.SelectMany(l => l.Applied);
 
-        public List<(long Slot, SlotValue Value)> AppliedBy(int node) => _machines[node].Applied;
+        public IReadOnlyList<(long Slot, SlotValue Value)> AppliedBy(int node) => _logs[node].Applied;
 
         /// <summary>Starts node <paramref name="id"/>'s proposer and learner with empty journals.</summary>
         public Proposer StartProposer(int id)
         {
-            var proposer = new Proposer(id, Three, Ids, _options, new Random(id));
-            proposer.Recovered(journalEmpty: true);
-            _proposers[id] = proposer;
-            var machine = new RecordingStateMachine();
-            _machines[id] = machine;
-            _everyMachine.Add(machine);
-            _learners[id] = new Learner(id, Three, Ids, new LearnerOptions { CatchUpTicks = 3 }, machine);
-            Collect(proposer);
-            return proposer;
+            var log = new AppliedLog();
+            _logs[id] = log;
+            _everyLog.Add(log);
+            Start(new Learner(id, Three, Ids, _learnerOptions), log);
+            return Start(new Proposer(id, Three, Ids, _options, new Random(id)));
         }
+
+        /// <summary>A client hands <paramref name="commands"/> to node <paramref name="id"/>'s proposer.</summary>
+        public void Propose(int id, SlotValue commands) => Step(_live[AgentId.Proposer(id)], new Propose(commands, 0));
 
         /// <summary>Node <paramref name="id"/>'s proposer and learner die; nothing in flight survives.</summary>
         public void Kill(int id)
         {
-            _proposers.Remove(id);
-            _learners.Remove(id);
+            _live.Remove(AgentId.Proposer(id));
+            _live.Remove(AgentId.Learner(id));
             _queue.Clear();
         }
 
-        public void Collect(Proposer p)
-        {
-            foreach (var env in p.TakeReady().Messages)
-            {
-                if (env.Message is Prepare prepare && env.To.Node == 1) PreparesSent.Add((p, prepare));
-                if (env.Message is Accept accept && env.To.Role == Role.Acceptor) AcceptsSent.Add(accept);
-                _queue.Add(env);
-            }
-        }
-
-        public void RunUntil(Func<bool> done, params Address[] reachable)
+        public void RunUntil(Func<bool> done, params AgentId[] reachable)
         {
             for (int i = 0; i < 500 && !done(); i++) Run(1, reachable);
             Assert.True(done(), "the script did not reach its next stage");
         }
 
-        public void Run(int ticks, params Address[] reachable)
+        public void Run(int ticks, params AgentId[] reachable)
         {
             var up = reachable.ToHashSet();
             for (int t = 0; t < ticks; t++)
             {
                 var due = _queue;
-                _queue = new List<Envelope>();
-                foreach (var env in due)
-                    if (up.Contains(env.To)) Deliver(env);
-                foreach (var (id, p) in _proposers)
-                    if (up.Contains(Address.Proposer(id))) { p.Tick(); Collect(p); }
-                foreach (var (id, l) in _learners)
-                    if (up.Contains(Address.Learner(id))) { l.Tick(); _queue.AddRange(l.TakeReady().Messages); }
+                _queue = new List<Outgoing>();
+                foreach (var message in due)
+                    if (up.Contains(message.To) && _live.TryGetValue(message.To, out var host)) Step(host, message.Message);
+                foreach (var host in _live.Values.Where(h => h.Agent is Proposer && up.Contains(h.Agent.Id)).ToList())
+                    Step(host, Tick.Instance);
+                foreach (var host in _live.Values.Where(h => h.Agent is Learner && up.Contains(h.Agent.Id)).ToList())
+                    Step(host, Tick.Instance);
             }
         }
 
-        private void Deliver(Envelope env)
+        /// <summary>A new incarnation with an empty journal: stepped with Recovered, as the shell does.</summary>
+        private T Start<T>(T agent, AppliedLog? log = null) where T : IAgent
         {
-            int node = env.To.Node;
-            switch (env.To.Role)
-            {
-                case Role.Acceptor:
-                    var step = CoreHandlers.Deliver(Acceptors[node - 1], env.Message);
-                    if (step.Reply is { } reply) _queue.Add(reply);
-                    break;
-                case Role.Proposer when _proposers.TryGetValue(node, out var p):
-                    CoreHandlers.Deliver(p, env.Message);
-                    Collect(p);
-                    break;
-                case Role.Learner when _learners.TryGetValue(node, out var l):
-                    CoreHandlers.Deliver(l, env.Message);
-                    _queue.AddRange(l.TakeReady().Messages);
-                    break;
-            }
+            var host = new Host(agent, log);
+            _live[agent.Id] = host;
+            Step(host, Recovered.Instance);
+            return agent;
+        }
+
+        /// <summary>Carries out a step's Ready as the Ready contract orders it.</summary>
+        private void Step(Host host, IInput input)
+        {
+            var ready = host.Agent.Step(input);
+            if (ready.IsEmpty) return;
+            foreach (var m in host.Outbox.Admit(ready)) Send(host, m);
+            host.Log?.Carry(ready);
+            Assert.Null(ready.SnapshotAt);       // SnapshotEvery = 0
+            Assert.False(ready.FlushWhenIdle);   // no BufferForwards
+            foreach (int learner in ready.SendStateTo)
+                Send(host, new Outgoing(AgentId.Learner(learner), new StateTransfer(host.Log!.NextSlot, host.Log.Snapshot())));
+            foreach (var m in host.Outbox.Durable(ready.Persist.Count)) Send(host, m); // the journal: durable at once
+        }
+
+        private void Send(Host from, Outgoing message)
+        {
+            if (from.Agent is Proposer incarnation && message.Message is Prepare prepare && message.To == AgentId.Acceptor(1))
+                PreparesSent.Add((incarnation, prepare));
+            if (message.Message is Accept accept && message.To.Agent == Agent.Acceptor) AcceptsSent.Add(accept);
+            _queue.Add(message);
+        }
+
+        private sealed class Host(IAgent agent, AppliedLog? log)
+        {
+            public IAgent Agent { get; } = agent;
+            public AppliedLog? Log { get; } = log;
+            public Outbox Outbox { get; } = new();
         }
     }
 }
