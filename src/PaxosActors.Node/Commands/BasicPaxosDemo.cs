@@ -38,7 +38,7 @@ public static class BasicPaxosDemo
             .WithFallback(PaxosSettings.DefaultConfig);
 
         var applied = new ConcurrentDictionary<int, ConcurrentDictionary<long, string>>();
-        var directory = new RoleDirectory { Trace = PrintExchange };
+        var directory = new AgentDirectory { Trace = PrintExchange };
         using var system = ActorSystem.Create("paxos-demo", config);
 
         Console.WriteLine($"journal: {Path.GetFullPath(db)} (SQLite, WAL, synchronous={SqliteJournal.SynchronousMode(db)})");
@@ -48,8 +48,8 @@ public static class BasicPaxosDemo
         foreach (int id in new[] { 1, 2, 3 })
         {
             var settings = PaxosSettings.Create(ConfigurationFactory.ParseString($"paxos.node-id = {id}").WithFallback(config));
-            var roles = id == 3 ? PaxosRoles.Acceptor | PaxosRoles.Learner : PaxosRoles.All;
-            nodes.Add(PaxosNode.Start(system, settings, directory, _ => new PrintingStateMachine(id, applied), roles));
+            var agents = id == 3 ? PaxosAgents.Acceptor | PaxosAgents.Learner : PaxosAgents.All;
+            nodes.Add(PaxosNode.Start(system, settings, directory, _ => new PrintingStateMachine(id, applied), agents));
         }
 
         var allApplied = Task.Run(async () =>
@@ -74,8 +74,9 @@ public static class BasicPaxosDemo
         return 0;
     }
 
-    private static void PrintExchange(PaxosActors.Core.Protocol.Address from, PaxosActors.Core.Protocol.Envelope e)
+    private static void PrintExchange(AgentId from, Outgoing e)
     {
+        if (e.Message is ILocalInput) return; // between agents of one node: not the protocol
         string what = e.Message switch
         {
             Prepare p => $"Prepare(ballot {p.Ballot}, slots {p.FromSlot}+)",
@@ -88,7 +89,7 @@ public static class BasicPaxosDemo
             RoundReport r => $"RoundReport(promised {r.Promised})",
             _ => e.Message.GetType().Name,
         };
-        if (e.Message is Chosen && e.To.Role == Role.Proposer) return; // the learner telling its own proposer
+        if (e.Message is Chosen && e.To.Agent == Agent.Proposer) return; // the learner telling its own proposer
         Console.WriteLine($"{from,-11} -> {e.To,-11} {what}");
     }
 

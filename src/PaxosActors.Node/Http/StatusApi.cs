@@ -1,6 +1,6 @@
 using Akka.Actor;
 using PaxosActors.Actors;
-using PaxosActors.Cluster;
+using PaxosActors.Routing;
 
 namespace PaxosActors.Node.Http;
 

@@ -5,9 +5,6 @@ using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
 using PaxosActors.Routing;
 
-using Address = PaxosActors.Core.Protocol.Address;
-using Envelope = PaxosActors.Core.Protocol.Envelope;
-
 namespace PaxosActors.Actors;
 
 /// <summary>Asks a learner how far it has applied; answered with <see cref="LearnerStatus"/>.</summary>
@@ -21,114 +18,91 @@ public sealed class GetLearnerStatus : INoSerializationVerificationNeeded
 public sealed record LearnerStatus(int Node, long NextToApply, long HighestDecided) : INoSerializationVerificationNeeded;
 
 /// <summary>
-/// The shell around <see cref="Learner"/>: it journals what it learns and applies it to the role's
-/// state machine. Its journal is a cache, not a safety requirement: a value is chosen once a quorum
-/// of acceptors holds it durably, so announcements and applies do not wait for the learner's own
-/// write; a restarted learner recovers what it journaled and fetches the rest from peers.
+/// The shell around <see cref="Learner"/>: it applies what the learner hands out to the node's state machine (a
+/// peer's whole state first, when one is installed), stores the snapshots the learner asks for and tells it when one
+/// is durable, and sends a far-behind peer the whole state. Its journal is a cache, not a safety requirement: a value
+/// is chosen once a quorum of acceptors holds it durably, so its records are written in groups and nothing waits
+/// for them; a restarted learner recovers what it journaled and fetches the rest from peers.
 /// </summary>
-public sealed class LearnerActor : ReceivePersistentActor, IWithTimers
+public sealed class LearnerActor : AgentActor<Learner>
 {
-    // Learned events are a cache (see the class summary), so they are written in groups, not one
-    // transaction per slot competing with the acceptor's writes for the same SQLite file.
+    // Learned records are a cache (see the class summary), so they are written in groups, not one transaction per
+    // slot competing with the acceptor's writes for the same SQLite file.
     private const int JournalGroup = 256;
 
-    private readonly Learner _learner;
     private readonly IStateMachine _stateMachine;
-    private readonly RoleDirectory _directory;
-    private readonly TimeSpan _tick;
-    private readonly int _snapshotEvery;
-    private readonly Address _self;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly List<Learned> _unjournaled = new();
+    private readonly List<IJournalRecord> _unjournaled = new();
     private readonly Dictionary<long, long> _snapshotsInFlight = new(); // sequence nr -> NextToApply
-    private long _snapshotAt;
 
-    public LearnerActor(int nodeId, Func<IStateMachine, Learner> create, Func<IActorContext, IStateMachine> stateMachine,
-        RoleDirectory directory, TimeSpan tick, int snapshotEvery = 10_000)
+    public LearnerActor(Func<IStateMachine, Learner> create, Func<IActorContext, IStateMachine> stateMachine,
+        AgentDirectory directory, TimeSpan tick)
+        : base(Build(create, stateMachine(Context), out var built), directory, tick)
     {
-        _stateMachine = stateMachine(Context);
-        _learner = create(_stateMachine);
-        _directory = directory;
-        _tick = tick;
-        _snapshotEvery = snapshotEvery;
-        _self = Address.Learner(nodeId);
-        PersistenceId = $"learner-{nodeId}";
-
-        Recover<SnapshotOffer>(offer =>
-        {
-            var snapshot = (LearnerSnapshot)offer.Snapshot;
-            if (_stateMachine is not ISnapshotStateMachine snapshots) return;
-            snapshots.RestoreSnapshot(snapshot.State);
-            _learner.RestoredFrom(snapshot.NextToApply);
-            _snapshotAt = snapshot.NextToApply;
-        });
-        Recover<Learned>(_learner.Recover);
-
-        Command<Accepted>(a => Step(() => _learner.Handle(a)));
-        Command<Accept>(a => Step(() => _learner.Handle(a)));
-        Command<Chosen>(c => Step(() => _learner.Handle(c)));
-        Command<ChosenRange>(r => Step(() => _learner.Handle(r)));
-        Command<CatchUp>(r => Step(() => _learner.Handle(r)));
-        Command<StateTransfer>(t => Step(() => _learner.Handle(t)));
-        Command<Heartbeat>(h => Step(() => _learner.Handle(h)));
-        Command<Tick>(_ =>
-        {
-            Step(_learner.Tick);
-            WriteLearned();
-        });
+        _stateMachine = built;
         Command<GetLearnerStatus>(_ => Sender.Tell(Status()));
         Command<SaveSnapshotSuccess>(ok =>
         {
             DeleteMessages(ok.Metadata.SequenceNr);
             DeleteSnapshots(new SnapshotSelectionCriteria(ok.Metadata.SequenceNr - 1));
-            // Every slot below the snapshot is now durably held here: this node's acceptor may forget them.
-            if (_snapshotsInFlight.Remove(ok.Metadata.SequenceNr, out long below))
-                _directory.Resolve(Address.Acceptor(nodeId))?.Tell(new CompactBelow(below), Self);
+            if (_snapshotsInFlight.Remove(ok.Metadata.SequenceNr, out long nextToApply)) Step(new SnapshotSaved(nextToApply));
         });
         Command<SaveSnapshotFailure>(f =>
         {
             _snapshotsInFlight.Remove(f.Metadata.SequenceNr);
-            _log.Warning(f.Cause, "learner snapshot failed; the journal keeps everything");
+            Log.Warning(f.Cause, "learner snapshot failed; the journal keeps everything");
         });
         Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => _log.Warning(f.Cause, "learner journal compaction failed"));
+        Command<DeleteMessagesFailure>(f => Log.Warning(f.Cause, "learner journal compaction failed"));
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(_ => { });
     }
 
-    public override string PersistenceId { get; }
-    public ITimerScheduler Timers { get; set; } = null!;
+    /// <param name="create">Builds the learner for the state machine (its options say whether it can snapshot).</param>
+    /// <param name="stateMachine">Builds this incarnation's state machine: recovery rebuilds it from scratch.</param>
+    public static Props Props(Func<IStateMachine, Learner> create, Func<IActorContext, IStateMachine> stateMachine,
+        AgentDirectory directory, TimeSpan tick) =>
+        Akka.Actor.Props.Create(() => new LearnerActor(create, stateMachine, directory, tick));
 
-    public static Props Props(int nodeId, Func<IStateMachine, Learner> create, Func<IActorContext, IStateMachine> stateMachine,
-        RoleDirectory directory, TimeSpan tick, int snapshotEvery = 10_000) =>
-        Akka.Actor.Props.Create(() => new LearnerActor(nodeId, create, stateMachine, directory, tick, snapshotEvery));
-
-    protected override void OnReplaySuccess()
+    private static Learner Build(Func<IStateMachine, Learner> create, IStateMachine stateMachine, out IStateMachine built)
     {
-        _log.Info("learner {0} recovered: {1} slots applied", _learner.Id, _learner.NextToApply);
-        Timers.StartPeriodicTimer("tick", Tick.Instance, _tick);
+        built = stateMachine;
+        return create(stateMachine);
     }
 
-    private void Step(Action handle)
+    protected override void OnReplaySuccess() =>
+        Log.Info("learner {0} recovered: {1} slots decided from its journal", Agent.Node, Agent.NextToApply);
+
+    protected override void BeforeStep(IInput input)
     {
-        handle();
-        var ready = _learner.TakeReady();
-        _unjournaled.AddRange(ready.Events);
+        if (input is Tick) WriteLearned();
+    }
+
+    protected override void WriteCache(IReadOnlyList<IJournalRecord> records)
+    {
+        _unjournaled.AddRange(records);
         if (_unjournaled.Count >= JournalGroup) WriteLearned();
-        _directory.SendAll(_self, ready.Messages, Self);
-
-        if (_learner.InstalledSnapshot)
-        {
-            // A peer's state replaced ours: what the journal holds no longer leads here. Snapshot it, and
-            // tell our proposer how far the log is chosen.
-            _learner.InstalledSnapshot = false;
-            _unjournaled.Clear();
-            SaveLearnerSnapshot();
-            _directory.Resolve(Address.Proposer(_learner.Id))?.Tell(Status(), Self);
-        }
-        else if (_learner.NextToApply - _snapshotAt >= _snapshotEvery)
-            SaveLearnerSnapshot();
     }
+
+    protected override void ApplyChosen(Ready ready)
+    {
+        if (ready.Install is { } install) Snapshots.RestoreSnapshot(install.State);
+        foreach (var chosen in ready.Apply) _stateMachine.Apply(chosen.Slot, chosen.Value);
+        if (ready.SnapshotAt is { } at)
+        {
+            WriteLearned();
+            _snapshotsInFlight[LastSequenceNr] = at;
+            SaveSnapshot(new LearnerSnapshot(at, Snapshots.TakeSnapshot()));
+        }
+        if (ready.SendStateTo.Count > 0)
+        {
+            var transfer = new StateTransfer(Agent.NextToApply, Snapshots.TakeSnapshot());
+            foreach (int learner in ready.SendStateTo) Directory.Send(Agent.Id, new Outgoing(AgentId.Learner(learner), transfer), Self);
+        }
+    }
+
+    /// <summary>The learner asks for snapshots only when its options say the state machine takes them.</summary>
+    private ISnapshotStateMachine Snapshots => _stateMachine as ISnapshotStateMachine
+        ?? throw new InvalidOperationException($"learner {Agent.Node}: a snapshot was asked of a state machine that cannot take one");
 
     private void WriteLearned()
     {
@@ -137,17 +111,5 @@ public sealed class LearnerActor : ReceivePersistentActor, IWithTimers
         _unjournaled.Clear();
     }
 
-    private void SaveLearnerSnapshot()
-    {
-        if (_stateMachine is not ISnapshotStateMachine snapshots) return;
-        _snapshotAt = _learner.NextToApply;
-        _snapshotsInFlight[LastSequenceNr] = _learner.NextToApply;
-        SaveSnapshot(new LearnerSnapshot(_learner.NextToApply, snapshots.TakeSnapshot()));
-    }
-
-    private LearnerStatus Status() => new(_learner.Id, _learner.NextToApply, _learner.HighestDecided);
+    private LearnerStatus Status() => new(Agent.Node, Agent.NextToApply, Agent.HighestDecided);
 }
-
-/// <summary>From a node's learner to its acceptor: slots below <paramref name="Below"/> are in a durable
-/// learner snapshot on this node, so their accepted entries may go.</summary>
-public sealed record CompactBelow(long Below) : INoSerializationVerificationNeeded;

@@ -5,9 +5,6 @@ using PaxosActors.Core.Proposers;
 using PaxosActors.Core.Protocol;
 using PaxosActors.Routing;
 
-using Address = PaxosActors.Core.Protocol.Address;
-using Envelope = PaxosActors.Core.Protocol.Envelope;
-
 namespace PaxosActors.Actors;
 
 /// <summary>Asks a proposer where it stands; answered with <see cref="ProposerStatus"/>.</summary>
@@ -22,109 +19,33 @@ public sealed record ProposerStatus(int Node, ProposerPhase Phase, Ballot Ballot
     long FirstUnchosen, long NextSlot, int Pending, int InFlight, int Failures) : INoSerializationVerificationNeeded;
 
 /// <summary>
-/// The shell around <see cref="Proposer"/>. It persists the highest round before any Prepare that
-/// uses it (so a restarted proposer never reuses a ballot), then sends; it drives the core's clock. It tells
-/// the core whether recovery found a journaled round: without one, the core first asks the acceptors
-/// (<see cref="ProposerPhase.Discovering"/>), so that a lost journal cannot make it reuse a ballot either.
+/// The shell around <see cref="Proposer"/>: the round it reserves is durable before the Prepare that uses it leaves
+/// (<see cref="AgentActor{TAgent}"/>), so a restarted proposer never reuses a ballot; one that recovers no round asks
+/// the acceptors first (the core's <see cref="ProposerPhase.Discovering"/>). Its randomness is seeded here.
 /// </summary>
-public sealed class ProposerActor : ReceivePersistentActor, IWithTimers
+public sealed class ProposerActor : AgentActor<Proposer>
 {
-    private readonly Proposer _proposer;
-    private readonly RoleDirectory _directory;
-    private readonly TimeSpan _tick;
-    private readonly Address _self;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private bool _flushQueued;
-    private bool _recoveredAnything;
+    private const int SnapshotEvery = 1000;
 
-    public ProposerActor(int nodeId, Func<Random, Proposer> create, RoleDirectory directory, TimeSpan tick)
+    public ProposerActor(Func<Random, Proposer> create, AgentDirectory directory, TimeSpan tick)
+        : base(create(new Random(Random.Shared.Next())), directory, tick)
     {
-        _proposer = create(new Random(Random.Shared.Next()));
-        _directory = directory;
-        _tick = tick;
-        _self = Address.Proposer(nodeId);
-        PersistenceId = $"proposer-{nodeId}";
-
-        Recover<RoundReserved>(evt =>
-        {
-            _recoveredAnything = true;
-            _proposer.Apply(evt);
-        });
-        Recover<SnapshotOffer>(offer =>
-        {
-            _recoveredAnything = true;
-            _proposer.Apply((RoundReserved)offer.Snapshot);
-        });
-
-        Command<Propose>(p => Step(() => _proposer.Handle(p)));
-        Command<Promise>(p => Step(() => _proposer.Handle(p)));
-        Command<Nack>(n => Step(() => _proposer.Handle(n)));
-        Command<Chosen>(c => Step(() => _proposer.Handle(c)));
-        Command<Heartbeat>(h => Step(() => _proposer.Handle(h)));
-        Command<RoundReport>(r => Step(() => _proposer.Handle(r)));
-        Command<Tick>(_ => Step(_proposer.Tick));
-        Command<FlushForwards>(_ =>
-        {
-            _flushQueued = false;
-            Step(_proposer.FlushForwards);
-        });
-        Command<LearnerStatus>(s => _proposer.LearnerCaughtUp(s.NextToApply));
         Command<GetProposerStatus>(_ => Sender.Tell(Status()));
         Command<SaveSnapshotSuccess>(ok => DeleteMessages(ok.Metadata.SequenceNr));
-        Command<SaveSnapshotFailure>(_ => { });
+        Command<SaveSnapshotFailure>(f => Log.Warning(f.Cause, "proposer snapshot failed; the journal keeps every round"));
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(_ => { });
     }
 
-    public override string PersistenceId { get; }
-    public ITimerScheduler Timers { get; set; } = null!;
+    public static Props Props(Func<Random, Proposer> create, AgentDirectory directory, TimeSpan tick) =>
+        Akka.Actor.Props.Create(() => new ProposerActor(create, directory, tick));
 
-    public static Props Props(int nodeId, Func<Random, Proposer> create, RoleDirectory directory, TimeSpan tick) =>
-        Akka.Actor.Props.Create(() => new ProposerActor(nodeId, create, directory, tick));
-
-    protected override void OnReplaySuccess()
+    protected override void OnDurable(IJournalRecord record)
     {
-        if (_recoveredAnything)
-            _log.Info("proposer {0} recovered: highest round used {1}", _proposer.Id, _proposer.MaxRound);
-        else
-            _log.Info("proposer {0} has no journaled round (a new node, or its journal was lost): asking the " +
-                      "acceptors for their promises before its first Prepare", _proposer.Id);
-        Timers.StartPeriodicTimer("tick", Tick.Instance, _tick);
-        Step(() => _proposer.Recovered(journalEmpty: !_recoveredAnything));
-        // Learn how much of the log this node already has, so a restarted leader does not re-run it.
-        _directory.Resolve(Address.Learner(_proposer.Id))?.Tell(GetLearnerStatus.Instance, Self);
+        // Only the highest round matters: a snapshot of it lets the rounds before it go.
+        if (LastSequenceNr % SnapshotEvery == 0 && PendingWrites == 0) SaveSnapshot(new RoundReserved(Agent.MaxRound));
     }
 
-    private void Step(Action handle)
-    {
-        handle();
-        if (_proposer.HasForwards && !_flushQueued)
-        {
-            // Behind the messages already in the mailbox: whatever arrives in one burst leaves as one batch.
-            _flushQueued = true;
-            Self.Tell(FlushForwards.Instance);
-        }
-        var ready = _proposer.TakeReady();
-        if (ready.Events.Count == 0)
-        {
-            _directory.SendAll(_self, ready.Messages, Self);
-            return;
-        }
-        // Only the last reservation matters: it is the highest. Persist stashes incoming messages
-        // until the handler has run, so nothing overtakes the Prepare it guards.
-        Persist(ready.Events[^1], evt =>
-        {
-            _directory.SendAll(_self, ready.Messages, Self);
-            if (LastSequenceNr % 1000 == 0) SaveSnapshot(evt);
-        });
-    }
-
-    private sealed class FlushForwards : INoSerializationVerificationNeeded
-    {
-        public static readonly FlushForwards Instance = new();
-    }
-
-    private ProposerStatus Status() => new(_proposer.Id, _proposer.Phase, _proposer.Ballot, _proposer.MaxRound,
-        _proposer.Leader, _proposer.FirstUnchosen, _proposer.NextSlot, _proposer.PendingCount, _proposer.InFlightCount,
-        _proposer.Failures);
+    private ProposerStatus Status() => new(Agent.Node, Agent.Phase, Agent.Ballot, Agent.MaxRound,
+        Agent.Leader, Agent.FirstUnchosen, Agent.NextSlot, Agent.PendingCount, Agent.InFlightCount, Agent.Failures);
 }

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using Akka.Configuration;
+using PaxosActors.Core.Acceptors;
 using PaxosActors.Core.Learners;
+using PaxosActors.Core.Protocol;
 using PaxosActors.Core.Proposers;
 
 namespace PaxosActors.Configuration;
@@ -109,7 +111,21 @@ public sealed class PaxosSettings
         BackoffJitter = BackoffJitter,
     };
 
-    public LearnerOptions LearnerOptions => new() { CatchUpTicks = Ticks(CatchUpInterval) };
+    /// <summary>The learner's options, in ticks; <paramref name="snapshots"/>: whether the state machine can take snapshots.</summary>
+    public LearnerOptions LearnerOptions(bool snapshots = true, bool compactAcceptor = true) => new()
+    {
+        CatchUpTicks = Ticks(CatchUpInterval),
+        Snapshots = snapshots,
+        SnapshotEvery = SnapshotEvery,
+        CompactAcceptor = compactAcceptor,
+    };
+
+    /// <summary>The acceptor's options: the configured acceptor set, lost-state detection, the rebuild request.</summary>
+    public AcceptorOptions AcceptorOptions => new(new QuorumSet(Acceptors))
+    {
+        Rebuild = RebuildAcceptor,
+        StartupQueryTicks = Ticks(TimeSpan.FromMilliseconds(500)),
+    };
 
     private int Ticks(TimeSpan span) => (int)Math.Max(1, Math.Ceiling(span / TickInterval));
 

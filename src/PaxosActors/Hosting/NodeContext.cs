@@ -9,7 +9,7 @@ namespace PaxosActors.Hosting;
 
 /// <summary>What a role sees of the node it runs on: the ActorSystem, settings, the Paxos actors, and a
 /// small service registry through which roles and the HTTP front end find each other.</summary>
-public sealed class NodeContext(ActorSystem system, Config config, PaxosSettings settings, RoleDirectory directory,
+public sealed class NodeContext(ActorSystem system, Config config, PaxosSettings settings, AgentDirectory directory,
     IReadOnlySet<string> roles)
 {
     private readonly ConcurrentDictionary<Type, object> _services = new();
@@ -17,7 +17,7 @@ public sealed class NodeContext(ActorSystem system, Config config, PaxosSettings
     public ActorSystem System { get; } = system;
     public Config Config { get; } = config;
     public PaxosSettings Settings { get; } = settings;
-    public RoleDirectory Directory { get; } = directory;
+    public AgentDirectory Directory { get; } = directory;
 
     /// <summary>What the roles report about themselves, for /status.</summary>
     public NodeHealth Health { get; } = new();

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
-using PaxosActors.Cluster;
 using PaxosActors.Configuration;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
@@ -39,15 +38,9 @@ public sealed class PaxosNodeHost
         var settings = PaxosSettings.Create(full);
         var roleNames = full.GetStringList("akka.cluster.roles").Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).Distinct().ToList();
         var roles = (registry ?? RoleRegistry.FromConfig(full)).Create(roleNames);
-        var paxosRoles = PaxosRoles.None;
-        if (roleNames.Contains("acceptor"))
-        {
-            if (!settings.Acceptors.Contains(settings.NodeId))
-                throw new ConfigurationException($"akka.cluster.roles: node {settings.NodeId} runs an acceptor but is not in paxos.acceptors");
-            paxosRoles |= PaxosRoles.Acceptor;
-        }
-        if (roleNames.Contains("proposer")) paxosRoles |= PaxosRoles.Proposer;
-        if (roleNames.Contains("learner")) paxosRoles |= PaxosRoles.Learner;
+        var agents = AgentRoles.From(roleNames);
+        if (agents.HasFlag(PaxosAgents.Acceptor) && !settings.Acceptors.Contains(settings.NodeId))
+            throw new ConfigurationException($"akka.cluster.roles: node {settings.NodeId} runs an acceptor but is not in paxos.acceptors");
 
         JournalUnreadableException? unreadable = null;
         try
@@ -65,13 +58,13 @@ public sealed class PaxosNodeHost
             .WithFallback(full);
 
         var system = ActorSystem.Create(SystemName, systemConfig);
-        var context = new NodeContext(system, systemConfig, settings, new RoleDirectory(), roleNames.ToHashSet());
+        var context = new NodeContext(system, systemConfig, settings, new AgentDirectory(system.Log), roleNames.ToHashSet());
         try
         {
-            if (unreadable is not null) paxosRoles = WithoutJournal(context, unreadable, paxosRoles);
+            if (unreadable is not null) agents = WithoutJournal(context, unreadable, agents);
             foreach (var role in roles) role.Configure(context);
             context.Paxos = PaxosNode.Start(system, settings, context.Directory,
-                context.StateMachine ?? (_ => new DiscardingStateMachine()), paxosRoles, context.Health);
+                context.StateMachine ?? (_ => new DiscardingStateMachine()), agents, context.Health);
             system.ActorOf(ClusterDirectory.Props(context.Directory, settings.NodeId), "paxos-directory");
             foreach (var role in roles) role.Start(context);
         }
@@ -96,18 +89,18 @@ public sealed class PaxosNodeHost
     /// acceptors.</item>
     /// </list>
     /// Nothing in the process opens the file again (<see cref="SqliteJournal.Prepare"/> remembers it), so a
-    /// restart of the ActorSystem comes back the same way. Returns the Paxos roles to start.
+    /// restart of the ActorSystem comes back the same way. Returns the Paxos agents to start.
     /// </summary>
-    private static PaxosRoles WithoutJournal(NodeContext context, JournalUnreadableException unreadable, PaxosRoles roles)
+    private static PaxosAgents WithoutJournal(NodeContext context, JournalUnreadableException unreadable, PaxosAgents agents)
     {
         context.JournalError = $"{unreadable.Message}. {unreadable.Advice}";
         context.System.Log.Error("node {0}: {1}; the node runs without it: {2}its proposer and learner start from empty " +
                                  "in-memory journals. {3}",
             context.Settings.NodeId, unreadable.Message,
-            roles.HasFlag(PaxosRoles.Acceptor) ? "its acceptor does not vote in this process, " : "", unreadable.Advice);
-        if (!roles.HasFlag(PaxosRoles.Acceptor)) return roles;
+            agents.HasFlag(PaxosAgents.Acceptor) ? "its acceptor does not vote in this process, " : "", unreadable.Advice);
+        if (!agents.HasFlag(PaxosAgents.Acceptor)) return agents;
         context.Health.SetAcceptor(false, $"refusing: {unreadable.Message}; it will not vote in this process. {unreadable.Advice}");
-        return roles & ~PaxosRoles.Acceptor;
+        return agents & ~PaxosAgents.Acceptor;
     }
 
     /// <summary>Leaves the cluster gracefully and stops the ActorSystem.</summary>

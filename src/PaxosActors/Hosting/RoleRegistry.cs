@@ -4,12 +4,10 @@ namespace PaxosActors.Hosting;
 
 /// <summary>
 /// Maps role names to <see cref="INodeRole"/> classes: <c>paxos.roles { name = "Type, Assembly" }</c> in HOCON,
-/// plus roles registered in code. The Paxos roles themselves (acceptor, proposer, learner) are built in.
+/// plus roles registered in code. The roles that run Paxos agents (acceptor, proposer, learner) are built in (<see cref="AgentRoles"/>).
 /// </summary>
 public sealed class RoleRegistry
 {
-    public static readonly IReadOnlySet<string> PaxosRoleNames = new HashSet<string> { "acceptor", "proposer", "learner" };
-
     private readonly Dictionary<string, Func<INodeRole>> _roles = new(StringComparer.Ordinal);
 
     /// <summary>Reads <c>paxos.roles</c>; a type that cannot be loaded fails with a <see cref="ConfigurationException"/>.</summary>
@@ -32,7 +30,7 @@ public sealed class RoleRegistry
 
     public RoleRegistry Add(string name, Func<INodeRole> create)
     {
-        if (PaxosRoleNames.Contains(name)) throw new ConfigurationException($"paxos.roles.{name}: '{name}' is a built-in Paxos role");
+        if (AgentRoles.Names.Contains(name)) throw new ConfigurationException($"paxos.roles.{name}: '{name}' is a built-in Paxos role");
         _roles[name] = create;
         return this;
     }
@@ -43,9 +41,9 @@ public sealed class RoleRegistry
         var roles = new List<INodeRole>();
         foreach (string name in names)
         {
-            if (PaxosRoleNames.Contains(name) || name.StartsWith(Cluster.ClusterDirectory.NodeRolePrefix, StringComparison.Ordinal)) continue;
+            if (AgentRoles.Names.Contains(name) || name.StartsWith(Routing.ClusterDirectory.NodeRolePrefix, StringComparison.Ordinal)) continue;
             if (!_roles.TryGetValue(name, out var create))
-                throw new ConfigurationException($"akka.cluster.roles: no role named '{name}' (known: {string.Join(", ", PaxosRoleNames.Concat(_roles.Keys))}); map it in paxos.roles");
+                throw new ConfigurationException($"akka.cluster.roles: no role named '{name}' (known: {string.Join(", ", AgentRoles.Names.Concat(_roles.Keys))}); map it in paxos.roles");
             var role = create();
             if (role.Name != name) throw new ConfigurationException($"paxos.roles.{name}: the class says its name is '{role.Name}'");
             roles.Add(role);

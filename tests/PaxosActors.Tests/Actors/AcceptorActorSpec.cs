@@ -1,17 +1,17 @@
 using Akka.Actor;
 using Akka.TestKit;
 using PaxosActors.Actors;
+using PaxosActors.Core.Acceptors;
 using PaxosActors.Core.Protocol;
 using PaxosActors.Routing;
 using PaxosActors.Tests.Support;
-using Address = PaxosActors.Core.Protocol.Address;
 
 namespace PaxosActors.Tests.Actors;
 
 /// <summary>The acceptor actor against probes standing in for proposers and learners (Paxos Made Simple §2.2).</summary>
 public sealed class AcceptorActorSpec : Akka.TestKit.Xunit2.TestKit
 {
-    private readonly RoleDirectory _directory = new();
+    private readonly AgentDirectory _directory = new();
     private readonly TestProbe _proposer1;
     private readonly TestProbe _proposer2;
     private readonly TestProbe _learner1;
@@ -21,15 +21,17 @@ public sealed class AcceptorActorSpec : Akka.TestKit.Xunit2.TestKit
         _proposer1 = CreateTestProbe();
         _proposer2 = CreateTestProbe();
         _learner1 = CreateTestProbe();
-        _directory.Register(Address.Proposer(1), _proposer1);
-        _directory.Register(Address.Proposer(2), _proposer2);
-        _directory.Register(Address.Learner(1), _learner1);
+        _directory.Register(AgentId.Proposer(1), _proposer1);
+        _directory.Register(AgentId.Proposer(2), _proposer2);
+        _directory.Register(AgentId.Learner(1), _learner1);
     }
 
     private static SlotValue Value(string s) => SlotValue.Of(System.Text.Encoding.UTF8.GetBytes(s));
 
-    private IActorRef NewAcceptor(string? name = null) =>
-        Sys.ActorOf(AcceptorActor.Props(7, _directory), name ?? $"acceptor-{Guid.NewGuid():N}");
+    /// <summary>Acceptor 7, the only one of its set, with lost-state detection off: it votes as soon as it recovered.</summary>
+    private IActorRef NewAcceptor(string? name = null, AcceptorOptions? options = null) =>
+        Sys.ActorOf(AcceptorActor.Props(7, options ?? new AcceptorOptions(new QuorumSet([7])) { DetectLostState = false }, _directory,
+            TimeSpan.FromMilliseconds(10)), name ?? $"acceptor-{Guid.NewGuid():N}");
 
     [Fact]
     public async Task Acceptor_promises_a_higher_ballot_and_nacks_a_lower_one()
@@ -113,8 +115,8 @@ public sealed class AcceptorActorSpec : Akka.TestKit.Xunit2.TestKit
     public async Task Acceptor_that_lost_its_state_answers_no_round_query_while_waiting_or_refusing()
     {
         var other = CreateTestProbe();
-        _directory.Register(Address.Acceptor(8), other);
-        var acceptor = Sys.ActorOf(AcceptorActor.Props(7, _directory, startup: new AcceptorStartupOptions(new QuorumSet([7, 8]), Rebuild: false)));
+        _directory.Register(AgentId.Acceptor(8), other);
+        var acceptor = NewAcceptor(options: new AcceptorOptions(new QuorumSet([7, 8])));
         var question = await other.ExpectMsgAsync<StateQuery>();
 
         acceptor.Tell(new RoundQuery(1, 1)); // waiting: its journal is empty
@@ -122,7 +124,7 @@ public sealed class AcceptorActorSpec : Akka.TestKit.Xunit2.TestKit
 
         acceptor.Tell(new StateReport(8, question.Full, new Ballot(4, 1), 0, [], KnowsAsker: true), other);
         await AwaitAssertAsync(async () =>
-            Assert.Equal(Core.Acceptors.StartupVerdict.Refuse, (await acceptor.Ask<AcceptorState>(GetAcceptorState.Instance)).Startup));
+            Assert.Equal(AcceptorMode.Refusing, (await acceptor.Ask<AcceptorState>(GetAcceptorState.Instance)).Mode));
         acceptor.Tell(new RoundQuery(1, 2)); // refusing: it lost its state
         await _proposer1.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
     }

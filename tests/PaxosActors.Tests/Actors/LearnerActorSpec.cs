@@ -5,14 +5,13 @@ using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
 using PaxosActors.Routing;
 using PaxosActors.Tests.Support;
-using Address = PaxosActors.Core.Protocol.Address;
 
 namespace PaxosActors.Tests.Actors;
 
 /// <summary>The learner actor (Paxos Made Simple §2.3): a value is chosen when a majority of acceptors accepted it.</summary>
 public sealed class LearnerActorSpec : Akka.TestKit.Xunit2.TestKit
 {
-    private readonly RoleDirectory _directory = new();
+    private readonly AgentDirectory _directory = new();
     private readonly TestProbe _applied;
     private readonly TestProbe _otherLearner;
     private readonly TestProbe _proposer;
@@ -22,20 +21,26 @@ public sealed class LearnerActorSpec : Akka.TestKit.Xunit2.TestKit
         _applied = CreateTestProbe();
         _otherLearner = CreateTestProbe();
         _proposer = CreateTestProbe();
-        _directory.Register(Address.Learner(2), _otherLearner);
-        _directory.Register(Address.Proposer(1), _proposer);
+        _directory.Register(AgentId.Learner(2), _otherLearner);
+        _directory.Register(AgentId.Proposer(1), _proposer);
     }
 
     private static SlotValue Value(string s) => SlotValue.Of(System.Text.Encoding.UTF8.GetBytes(s));
 
-    private IActorRef NewLearner() => Sys.ActorOf(LearnerActor.Props(1,
-        sm => new Learner(1, new QuorumSet([1, 2, 3]), [1, 2], new LearnerOptions(), sm),
-        _ => new ProbeStateMachine(_applied), _directory, TimeSpan.FromMilliseconds(10)));
+    /// <summary>Learner 1, recovered from an empty journal: it tells its proposer that nothing is applied yet.</summary>
+    private async Task<IActorRef> NewLearnerAsync()
+    {
+        var learner = Sys.ActorOf(LearnerActor.Props(
+            _ => new Learner(1, new QuorumSet([1, 2, 3]), [1, 2], new LearnerOptions { Snapshots = false }),
+            _ => new ProbeStateMachine(_applied), _directory, TimeSpan.FromMilliseconds(10)));
+        Assert.Equal(new LocalDelivery(new LearnerProgress(0)), await _proposer.ExpectMsgAsync<LocalDelivery>());
+        return learner;
+    }
 
     [Fact]
     public async Task Learner_declares_a_value_chosen_only_at_a_quorum_of_distinct_acceptors()
     {
-        var learner = NewLearner();
+        var learner = await NewLearnerAsync();
         var ballot = new Ballot(1, 1);
         learner.Tell(new Accept(ballot, 0, Value("v")));
         learner.Tell(new Accepted(ballot, 0, 1));
@@ -55,7 +60,7 @@ public sealed class LearnerActorSpec : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Learner_does_not_mix_votes_of_different_ballots()
     {
-        var learner = NewLearner();
+        var learner = await NewLearnerAsync();
         learner.Tell(new Accept(new Ballot(1, 1), 0, Value("a")));
         learner.Tell(new Accept(new Ballot(2, 1), 0, Value("b")));
         learner.Tell(new Accepted(new Ballot(1, 1), 0, 1));
@@ -68,7 +73,7 @@ public sealed class LearnerActorSpec : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Learner_applies_in_slot_order_and_asks_a_peer_to_fill_a_gap()
     {
-        var learner = NewLearner();
+        var learner = await NewLearnerAsync();
         learner.Tell(new Chosen(1, Value("second")));
         await _applied.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
         var request = await _otherLearner.FishForMessageAsync<CatchUp>(_ => true, TimeSpan.FromSeconds(3));

@@ -5,23 +5,22 @@ using PaxosActors.Core.Proposers;
 using PaxosActors.Core.Protocol;
 using PaxosActors.Routing;
 using PaxosActors.Tests.Support;
-using Address = PaxosActors.Core.Protocol.Address;
 
 namespace PaxosActors.Tests.Actors;
 
 /// <summary>The proposer actor against probe acceptors (Paxos Made Simple §2.2, "P2c").</summary>
 public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
 {
-    private readonly RoleDirectory _directory = new();
+    private readonly AgentDirectory _directory = new();
     private readonly TestProbe[] _acceptors;
     private readonly TestProbe _learner;
 
     public ProposerActorSpec() : base(TestConfig.WithJournal(TestConfig.NewDatabasePath()))
     {
         _acceptors = [CreateTestProbe(), CreateTestProbe(), CreateTestProbe()];
-        for (int i = 0; i < 3; i++) _directory.Register(Address.Acceptor(i + 1), _acceptors[i]);
+        for (int i = 0; i < 3; i++) _directory.Register(AgentId.Acceptor(i + 1), _acceptors[i]);
         _learner = CreateTestProbe();
-        _directory.Register(Address.Learner(4), _learner);
+        _directory.Register(AgentId.Learner(4), _learner);
     }
 
     private static SlotValue Value(string s) => SlotValue.Of(System.Text.Encoding.UTF8.GetBytes(s));
@@ -32,7 +31,7 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
     };
 
     private IActorRef NewProposer(string name, ProposerOptions? options = null) =>
-        Sys.ActorOf(ProposerActor.Props(4,
+        Sys.ActorOf(ProposerActor.Props(
             random => new Proposer(4, new QuorumSet([1, 2, 3]), [4], options ?? Basic, random),
             _directory, TimeSpan.FromMilliseconds(10)), name);
 

@@ -5,9 +5,9 @@ using Akka.Pattern;
 using Akka.Persistence;
 using Akka.Persistence.TestKit;
 using PaxosActors.Actors;
+using PaxosActors.Core.Acceptors;
 using PaxosActors.Core.Protocol;
 using PaxosActors.Routing;
-using Address = PaxosActors.Core.Protocol.Address;
 
 namespace PaxosActors.Tests.Actors;
 
@@ -35,11 +35,12 @@ public sealed class SupervisionSpec : Akka.TestKit.Xunit2.TestKit
     {
         var journal = TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
         await journal.OnWrite.Fail();
-        var directory = new RoleDirectory();
+        var directory = new AgentDirectory();
         var learner = CreateTestProbe();
-        directory.Register(Address.Learner(1), learner);
+        directory.Register(AgentId.Learner(1), learner);
 
-        var supervisor = Sys.ActorOf(RoleSupervisor.Props(AcceptorActor.Props(7, directory), "acceptor",
+        var options = new AcceptorOptions(new QuorumSet([7])) { DetectLostState = false };
+        var supervisor = Sys.ActorOf(RoleSupervisor.Props(AcceptorActor.Props(7, options, directory, TimeSpan.FromMilliseconds(10)), "acceptor",
             minBackoff: TimeSpan.FromMilliseconds(200), maxBackoff: TimeSpan.FromSeconds(10), randomFactor: 0));
         var clock = Stopwatch.StartNew();
         var gaps = new List<TimeSpan>(); // from a child's stop to its successor's start

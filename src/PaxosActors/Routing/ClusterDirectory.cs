@@ -1,14 +1,14 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
-using PaxosActors.Routing;
+using PaxosActors.Core.Protocol;
+using PaxosActors.Hosting;
 using static Akka.Cluster.ClusterEvent;
-using Address = PaxosActors.Core.Protocol.Address;
 
-namespace PaxosActors.Cluster;
+namespace PaxosActors.Routing;
 
 /// <summary>
-/// Keeps the <see cref="RoleDirectory"/> in step with cluster membership: when a member is up, the roles
+/// Keeps the <see cref="AgentDirectory"/> in step with cluster membership: when a member is up, the agents
 /// it runs become reachable under its node id; when it is removed, they are forgotten. Membership is only
 /// for finding addresses: quorums are counted over the configured acceptor set, never over members.
 /// </summary>
@@ -17,12 +17,12 @@ public sealed class ClusterDirectory : ReceiveActor
     /// <summary>The cluster role that carries a member's node id, e.g. <c>node-2</c>.</summary>
     public const string NodeRolePrefix = "node-";
 
-    private readonly RoleDirectory _directory;
+    private readonly AgentDirectory _directory;
     private readonly int _self;
     private readonly Dictionary<int, UniqueAddress> _incarnations = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    public ClusterDirectory(RoleDirectory directory, int self)
+    public ClusterDirectory(AgentDirectory directory, int self)
     {
         _directory = directory;
         _self = self;
@@ -34,7 +34,7 @@ public sealed class ClusterDirectory : ReceiveActor
         Receive<MemberRemoved>(removed => Remove(removed.Member));
     }
 
-    public static Props Props(RoleDirectory directory, int self) =>
+    public static Props Props(AgentDirectory directory, int self) =>
         Akka.Actor.Props.Create(() => new ClusterDirectory(directory, self));
 
     /// <summary>The node id a member announced through its roles, if any.</summary>
@@ -56,15 +56,12 @@ public sealed class ClusterDirectory : ReceiveActor
     {
         if (NodeIdOf(member) is not { } id || id == _self) return;
         _incarnations[id] = member.UniqueAddress;
-        var root = new RootActorPath(member.Address) / "user";
         var provider = ((ExtendedActorSystem)Context.System).Provider;
-        foreach (var (role, address) in new[]
-                 {
-                     ("acceptor", Address.Acceptor(id)), ("proposer", Address.Proposer(id)), ("learner", Address.Learner(id)),
-                 })
+        foreach (var agent in Enum.GetValues<Agent>())
         {
-            if (member.HasRole(role))
-                _directory.Register(address, provider.ResolveActorRef(root / $"{role}-{id}"));
+            var agentId = new AgentId(agent, id);
+            if (member.HasRole(AgentRoles.NameOf(agent)))
+                _directory.Register(agentId, provider.ResolveActorRef(AgentDirectory.PathOn(member.Address, agentId)));
         }
         _log.Info("node {0} is up at {1} with roles {2}", id, member.Address, string.Join(",", member.Roles));
     }

@@ -1,0 +1,106 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using PaxosActors.Core.Protocol;
+using PaxosActors.Routing;
+
+namespace PaxosActors.Actors;
+
+/// <summary>
+/// The shell around one Paxos agent, written once for the three of them: it recovers the agent from its journal,
+/// steps it with every message and with the ticks of its clock, and carries out each <see cref="Ready"/>: events are
+/// persisted (asynchronously, so many share one SQLite transaction) and the messages that may reveal them leave only
+/// once they are durable (<see cref="Outbox"/>); a subclass applies what a learner hands out. No protocol decision is
+/// made here.
+/// </summary>
+public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers where TAgent : IAgent
+{
+    private readonly TimeSpan _tick;
+    private readonly Outbox _outbox = new();
+
+    protected AgentActor(TAgent agent, AgentDirectory directory, TimeSpan tick)
+    {
+        Agent = agent;
+        Directory = directory;
+        _tick = tick;
+        PersistenceId = agent.Id.ActorName;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is IJournalRecord record) Agent.Recover(record);
+        });
+        Recover<IJournalRecord>(record => Agent.Recover(record));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            Timers.StartPeriodicTimer("tick", new LocalDelivery(Tick.Instance), _tick);
+            Carry(Agent.Step(Recovered.Instance));
+        });
+
+        Command<IPaxosMessage>(message => Step(message));
+        Command<LocalDelivery>(local => Step(local.Input));
+        // A local input (a tick, news from an agent on this node) only arrives wrapped, which the wire cannot carry.
+        Command<ILocalInput>(input => Log.Warning("{0}: refusing the bare local input {1} from {2}", Agent.Id, input, Sender.Path));
+    }
+
+    public override string PersistenceId { get; }
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected TAgent Agent { get; }
+    protected AgentDirectory Directory { get; }
+
+    /// <summary>Journal writes not yet confirmed durable: the agent's memory is ahead of its journal by these.</summary>
+    protected int PendingWrites => _outbox.Pending;
+
+    /// <summary>Before an input is stepped (the learner writes its cached records on a tick).</summary>
+    protected virtual void BeforeStep(IInput input) { }
+
+    /// <summary>After an event of <see cref="Ready.Persist"/> is durable.</summary>
+    protected virtual void OnDurable(IJournalRecord record) { }
+
+    /// <summary><see cref="Ready.Cache"/>: records nothing waits for. Written at once unless a subclass groups them.</summary>
+    protected virtual void WriteCache(IReadOnlyList<IJournalRecord> records) => PersistAllAsync(records, _ => { });
+
+    /// <summary>The learner's part of a Ready: <see cref="Ready.Install"/>, <see cref="Ready.Apply"/>,
+    /// <see cref="Ready.SnapshotAt"/>, <see cref="Ready.SendStateTo"/>.</summary>
+    protected virtual void ApplyChosen(Ready ready) { }
+
+    /// <summary>After every Ready is carried out (status for /status, typically).</summary>
+    protected virtual void AfterStep() { }
+
+    protected void Step(IInput input)
+    {
+        BeforeStep(input);
+        Carry(Agent.Step(input));
+    }
+
+    /// <summary>Carries out one Ready in the order its contract gives.</summary>
+    protected void Carry(Ready ready)
+    {
+        if (ready.IsEmpty) return;
+        Directory.SendAll(Agent.Id, _outbox.Admit(ready), Self);
+        if (ready.Persist.Count > 0)
+        {
+            // One handler call per event, in order: each confirms one more durable event to the outbox.
+            PersistAllAsync(ready.Persist, durable =>
+            {
+                Directory.SendAll(Agent.Id, _outbox.Durable(), Self);
+                OnDurable(durable);
+            });
+        }
+        if (ready.Cache.Count > 0) WriteCache(ready.Cache);
+        ApplyChosen(ready);
+        if (ready.FlushWhenIdle) Self.Tell(new LocalDelivery(Flush.Instance)); // behind the mailbox: one burst, one batch
+        foreach (var notice in ready.Notices)
+        {
+            switch (notice.Level)
+            {
+                case NoticeLevel.Error: Log.Error(notice.Text); break;
+                case NoticeLevel.Warning: Log.Warning(notice.Text); break;
+                default: Log.Info(notice.Text); break;
+            }
+        }
+        AfterStep();
+    }
+
+    protected void SendAll(IReadOnlyList<Outgoing> messages) => Directory.SendAll(Agent.Id, messages, Self);
+}
