@@ -46,7 +46,7 @@ public sealed class CustomRoleSpec : IAsyncLifetime
         // The rest of the cluster sees the role too, on the members that run it.
         var members = Akka.Cluster.Cluster.Get(_cluster[2].System).State.Members;
         var withRole = members.Where(m => m.HasRole(RecordingRole.RoleName))
-            .Select(m => PaxosActors.Cluster.ClusterDirectory.NodeIdOf(m)).Order().ToList();
+            .Select(m => PaxosActors.Routing.ClusterDirectory.NodeIdOf(m)).Order().ToList();
         Assert.Equal([1, 3], withRole);
         // And the nodes still work as a key-value store.
         await _cluster.PutAsync(2, "k", "v", TimeSpan.FromSeconds(10));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using PaxosActors.Cluster.Tests.Support;
+using PaxosActors.Routing;
 
 namespace PaxosActors.Cluster.Tests;
 

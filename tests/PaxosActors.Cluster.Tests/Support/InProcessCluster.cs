@@ -2,7 +2,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.Configuration;
 using PaxosActors.Actors;
-using PaxosActors.Cluster;
+using PaxosActors.Routing;
 using PaxosActors.Hosting;
 using PaxosActors.Kv;
 using PaxosActors.Kv.Hosting;
