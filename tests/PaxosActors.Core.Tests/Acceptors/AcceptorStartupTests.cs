@@ -8,12 +8,19 @@ namespace PaxosActors.Core.Tests.Acceptors;
 /// <summary>An acceptor that lost its journal must not vote again from scratch (Paxos Made Live §5.1).</summary>
 public sealed class AcceptorStartupTests
 {
+    private static readonly Ballot B = new(4, 2);
 
     private static StateReport Report(int acceptor, bool knowsAsker, Ballot? promised = null) =>
         new(acceptor, false, promised ?? Ballot.Zero, 0, [], knowsAsker);
 
     private static StateReport Full(int acceptor, Ballot promised, long compacted = 0, params AcceptedEntry[] entries) =>
         new(acceptor, true, promised, compacted, entries.ToImmutableArray(), true) { KnownVoters = [1, 2, 3] };
+
+    /// <summary>An acceptor with an empty journal and lost-state detection on, as every real node runs it; not yet stepped.</summary>
+    private static Acceptor Empty(int id, QuorumSet acceptors, bool rebuild = false, int queryTicks = 50) =>
+        new(id, new AcceptorOptions(acceptors) { Rebuild = rebuild, StartupQueryTicks = queryTicks });
+
+    private static StateReport ReportIn(Ready ready) => Assert.IsType<StateReport>(Assert.Single(ready.Messages).Message);
 
     [Fact]
     public void Acceptor_with_a_journal_votes_at_once()
@@ -129,14 +136,7 @@ public sealed class AcceptorStartupTests
         Assert.False(ReportIn(acceptor.Step(new StateQuery(3, false, false))).KnowsAsker);
     }
 
-    private static StateReport ReportIn(Ready ready) => Assert.IsType<StateReport>(Assert.Single(ready.Messages).Message);
-
     // The acceptor runs the verdict itself from its first step on: Recovered, then the others' StateReports.
-
-    private static Acceptor Empty(int id, QuorumSet acceptors, bool rebuild = false, int queryTicks = 50) =>
-        new(id, new AcceptorOptions(acceptors) { Rebuild = rebuild, StartupQueryTicks = queryTicks });
-
-    private static readonly Ballot B = new(4, 2);
 
     [Fact] // it has no state of its own before its journal is replayed: a promise then would be a blank one
     public void Acceptor_ignores_prepares_accepts_and_queries_before_it_has_recovered_its_journal()
@@ -284,5 +284,65 @@ public sealed class AcceptorStartupTests
         acceptor.Step(Report(3, knowsAsker: true));
         Assert.Equal(AcceptorMode.Voting, acceptor.Mode);
         Assert.Empty(acceptor.Ticks(20).Messages); // a voting acceptor asks nothing
+    }
+
+    // Two specs the core fails today (found while migrating these tests; the core is not this change's to edit).
+
+    private const string CompactionMakesALostJournalLookRecovered =
+        "core bug: Acceptor.Step takes CompactBelow (and a StateQuery with Join) in any mode but Recovering, so an acceptor " +
+        "that refuses because it lost its journal still persists Compacted (or VoterJoined of another); on its next start " +
+        "the journal is no longer empty and AcceptorStartup votes at once from the blank state. Its node's learner sends " +
+        "CompactBelow after every snapshot it saves, so a node that merely catches up SnapshotEvery slots gets there.";
+
+    [Fact(Skip = CompactionMakesALostJournalLookRecovered)] // Paxos Made Live §5.1
+    public void Acceptor_that_refuses_writes_nothing_that_would_make_its_next_start_vote_from_the_blank_state()
+    {
+        var lost = Empty(3, Three);
+        lost.Step(Recovered.Instance);
+        lost.Step(Report(1, knowsAsker: true));
+        Assert.Equal(AcceptorMode.Refusing, lost.Mode);
+
+        // Its learner, caught up from the others, saved a snapshot and tells it to compact, as after every snapshot.
+        var journal = lost.Step(new CompactBelow(10_000)).Persist;
+
+        var restarted = Empty(3, Three);
+        foreach (var record in journal) restarted.Recover(record);
+        restarted.Step(Recovered.Instance);
+        Assert.NotEqual(AcceptorMode.Voting, restarted.Mode);
+        Assert.True(restarted.Step(new Prepare(new Ballot(1, 1), 10_000)).IsEmpty, "it promised from a blank state");
+    }
+
+    private const string BlankReportsCountTowardsARebuild =
+        "core bug: an acceptor that is Starting or Refusing answers a Full StateQuery from its blank state, and " +
+        "AcceptorStartup counts that report towards the rebuild majority, so with two acceptors rebuilding at once the " +
+        "majority of the others need not hold a value they chose together (README: an acceptor without its state " +
+        "'cannot answer their questions from a blank state either'). Only a voting acceptor should answer a rebuild.";
+
+    [Fact(Skip = BlankReportsCountTowardsARebuild)] // the intersection argument in AcceptorStartup
+    public void Rebuilding_acceptor_does_not_count_the_blank_report_of_another_acceptor_without_its_state()
+    {
+        // Slot 0 was chosen as v at 3.5 by acceptors 1, 2 and 5; then acceptors 1 and 2 lost their journals and both
+        // restart with --rebuild-acceptor. Only acceptor 5 of the others still holds v.
+        var v = SlotValue.Of([7]);
+        var others = new Dictionary<int, Acceptor>
+        {
+            [3] = Agents.VotingAcceptor(3, new Promised(new Ballot(3, 5))),
+            [4] = Agents.VotingAcceptor(4, new Promised(new Ballot(3, 5))),
+            [5] = Agents.VotingAcceptor(5, new Voted(0, new Ballot(3, 5), v)),
+            [2] = Empty(2, Five, rebuild: true),
+        };
+        others[2].Step(Recovered.Instance);
+        var rebuilding = Empty(1, Five, rebuild: true);
+        var query = rebuilding.Step(Recovered.Instance).Messages.ToDictionary(m => m.To.Node, m => m.Message);
+
+        foreach (int other in new[] { 2, 3, 4 }) // acceptor 5 answers last
+            foreach (var reply in others[other].Step(query[other]).Messages)
+                rebuilding.Step(reply.Message);
+
+        Assert.True(rebuilding.Mode != AcceptorMode.Voting || v.Equals(rebuilding.EntryAt(0)?.Value),
+            $"acceptor 1 votes without the value chosen in slot 0 (rebuilt: {rebuilding.State})");
+        foreach (var reply in others[5].Step(query[5]).Messages) rebuilding.Step(reply.Message);
+        Assert.Equal(AcceptorMode.Voting, rebuilding.Mode);
+        Assert.Equal(v, rebuilding.EntryAt(0)?.Value);
     }
 }
