@@ -12,8 +12,6 @@ public sealed class ProposerTests
     private static readonly ProposerOptions Basic = new() { MultiPaxos = false, BackoffBaseTicks = 4, BackoffJitter = 0 };
     private static readonly ProposerOptions Multi = new() { MultiPaxos = true, ElectionTimeoutTicks = 1, BackoffJitter = 0 };
 
-    private static Proposer NewProposer(int id, ProposerOptions options) => IdleProposer(id, options);
-
     /// <summary>A proposer as a shell builds it, not yet stepped: no journal, or the one given.</summary>
     private static Proposer Unstarted(int id, ProposerOptions options, params IJournalRecord[] journal)
     {
@@ -47,7 +45,7 @@ public sealed class ProposerTests
     [Fact] // DESIGN §3: a restart must never reuse a ballot, so the round is durable before the Prepare leaves
     public void Proposer_persists_RoundReserved_before_sending_the_prepare()
     {
-        var proposer = NewProposer(1, Basic);
+        var proposer = IdleProposer(1, Basic);
 
         var ready = proposer.Step(new Propose(Cmd(5), 0));
 
@@ -84,7 +82,7 @@ public sealed class ProposerTests
     [Fact] // §2.3 Phase 2(a)
     public void Proposer_adopts_the_value_of_the_highest_ballot_entry_among_the_promises()
     {
-        var proposer = NewProposer(1, Multi);
+        var proposer = IdleProposer(1, Multi);
         StandForElection(proposer);
 
         var ready = proposer.StepEach(
@@ -100,7 +98,7 @@ public sealed class ProposerTests
     [Fact] // Paxos Made Simple §3: a new leader fills gaps with no-ops
     public void New_leader_fills_the_gaps_below_a_reported_slot_with_no_ops()
     {
-        var proposer = NewProposer(1, Multi);
+        var proposer = IdleProposer(1, Multi);
 
         var bySlot = AcceptsBySlot(Elect(proposer, new AcceptedEntry(2, new Ballot(1, 3), Cmd(7))));
 
@@ -113,7 +111,7 @@ public sealed class ProposerTests
     [Fact] // Paxos Made Simple §3; found by the simulation (PAXOS_SIM_SEEDS=300000, seed 55428): slots 0 and 1 stayed holes forever
     public void New_leader_fills_with_no_ops_the_slots_below_one_it_learned_was_chosen_while_it_was_preparing()
     {
-        var proposer = NewProposer(1, Multi);
+        var proposer = IdleProposer(1, Multi);
         StandForElection(proposer);
         var chosen = proposer.Step(new Chosen(2, Cmd(9))); // another leader's slot 2, from this node's learner
         Assert.Empty(chosen.Sent<Accept>());
@@ -131,7 +129,7 @@ public sealed class ProposerTests
     [Fact] // Paxos Made Simple §3: a slot below a chosen one that nobody fills leaves a hole no learner can pass
     public void Leader_that_learns_of_a_chosen_slot_past_its_next_slot_proposes_no_ops_in_the_slots_it_skipped()
     {
-        var proposer = NewProposer(1, Multi);
+        var proposer = IdleProposer(1, Multi);
         Elect(proposer);
         Assert.Equal(0, proposer.NextSlot);
 
@@ -149,7 +147,7 @@ public sealed class ProposerTests
     [Fact]
     public void Leader_sends_each_accept_to_its_own_learner_too()
     {
-        var proposer = NewProposer(1, Multi);
+        var proposer = IdleProposer(1, Multi);
         Elect(proposer);
 
         var ready = proposer.Step(new Propose(Cmd(5), 0));
@@ -161,7 +159,7 @@ public sealed class ProposerTests
     [Fact] // DESIGN §3: a Nack lets a losing proposer back off at once
     public void Nack_makes_the_proposer_step_down_and_retry_with_a_higher_round_after_backoff()
     {
-        var proposer = NewProposer(1, Basic); // backoff base 4, no jitter: waits exactly 4 ticks
+        var proposer = IdleProposer(1, Basic); // backoff base 4, no jitter: waits exactly 4 ticks
         var first = proposer.Step(new Propose(Cmd(5), 0)).Sent<Prepare>(Agent.Acceptor)[0].Ballot;
 
         proposer.Step(new Nack(first, 2, new Ballot(5, 3)));
@@ -179,7 +177,7 @@ public sealed class ProposerTests
     [Fact]
     public void Nack_for_an_older_ballot_is_ignored()
     {
-        var proposer = NewProposer(1, Basic);
+        var proposer = IdleProposer(1, Basic);
         var ballot = proposer.Step(new Propose(Cmd(5), 0)).Sent<Prepare>(Agent.Acceptor)[0].Ballot;
 
         proposer.Step(new Nack(new Ballot(ballot.Round - 1, 1), 2, new Ballot(9, 3)));
@@ -191,7 +189,7 @@ public sealed class ProposerTests
     [Fact] // DESIGN §3: "a restart never reuses a ballot"
     public void Restarted_proposer_given_its_recovered_round_never_reuses_a_ballot()
     {
-        var before = NewProposer(1, Basic);
+        var before = IdleProposer(1, Basic);
         var journal = new List<IJournalRecord> { new RoundReserved(0) };
         var used = new HashSet<Ballot>();
         void Carry(Ready ready)
@@ -219,7 +217,7 @@ public sealed class ProposerTests
     [Fact]
     public void Follower_in_Multi_Paxos_forwards_client_commands_to_the_known_leader()
     {
-        var proposer = NewProposer(1, Multi);
+        var proposer = IdleProposer(1, Multi);
         proposer.Step(new Heartbeat(new Ballot(4, 2), 0));
 
         var ready = proposer.Step(new Propose(Cmd(5), 0));
@@ -231,7 +229,7 @@ public sealed class ProposerTests
     [Fact]
     public void Forwarding_stops_after_two_hops_and_the_command_waits_locally()
     {
-        var proposer = NewProposer(1, Multi);
+        var proposer = IdleProposer(1, Multi);
         proposer.Step(new Heartbeat(new Ballot(4, 2), 0));
 
         var ready = proposer.Step(new Propose(Cmd(5), 2));
@@ -243,7 +241,7 @@ public sealed class ProposerTests
     [Fact] // one message per burst of client commands instead of one per command
     public void Follower_with_BufferForwards_sends_a_burst_of_commands_to_the_leader_as_one_propose_on_flush()
     {
-        var proposer = NewProposer(1, Multi with { BufferForwards = true });
+        var proposer = IdleProposer(1, Multi with { BufferForwards = true });
         proposer.Step(new Heartbeat(new Ballot(4, 2), 0));
 
         var first = proposer.Step(new Propose(Cmd(1), 0));
@@ -269,7 +267,7 @@ public sealed class ProposerTests
     [Fact] // Multi-Paxos: a window of slots in flight, client commands batched into one slot value
     public void Leader_batches_commands_and_keeps_at_most_a_window_of_slots_in_flight()
     {
-        var proposer = NewProposer(1, Multi with { Window = 2, MaxBatchCommands = 2 });
+        var proposer = IdleProposer(1, Multi with { Window = 2, MaxBatchCommands = 2 });
         foreach (int c in new[] { 1, 2, 3, 4, 5 }) proposer.Step(new Propose(Cmd(c), 0));
 
         var accepts = Elect(proposer).Sent<Accept>(Agent.Learner);
@@ -288,7 +286,7 @@ public sealed class ProposerTests
     [Fact]
     public void Batch_respects_the_byte_limit_but_an_oversized_command_goes_alone()
     {
-        var proposer = NewProposer(1, Multi with { Window = 8, MaxBatchBytes = 8 });
+        var proposer = IdleProposer(1, Multi with { Window = 8, MaxBatchBytes = 8 });
         proposer.Step(new Propose(new SlotValue([Bytes(1), Bytes(2), Bytes(3), new byte[20], Bytes(4)]), 0));
 
         var accepts = Elect(proposer).Sent<Accept>(Agent.Learner);
@@ -300,7 +298,7 @@ public sealed class ProposerTests
     [Fact]
     public void Command_that_lost_its_slot_to_another_value_is_proposed_again_in_a_later_slot()
     {
-        var proposer = NewProposer(1, Multi);
+        var proposer = IdleProposer(1, Multi);
         Elect(proposer);
         Assert.Equal(0, proposer.Step(new Propose(Cmd(5), 0)).Sent<Accept>(Agent.Learner).Single().Slot);
 
@@ -313,7 +311,7 @@ public sealed class ProposerTests
     [Fact]
     public void Leader_in_Multi_Paxos_resends_stalled_accepts_at_the_same_ballot()
     {
-        var proposer = NewProposer(1, Multi with { PhaseTimeoutTicks = 5 });
+        var proposer = IdleProposer(1, Multi with { PhaseTimeoutTicks = 5 });
         Elect(proposer);
         proposer.Step(new Propose(Cmd(5), 0));
 
@@ -327,7 +325,7 @@ public sealed class ProposerTests
     [Fact]
     public void Leader_steps_down_on_a_heartbeat_from_a_higher_ballot_and_follows_it()
     {
-        var proposer = NewProposer(1, Multi);
+        var proposer = IdleProposer(1, Multi);
         Elect(proposer);
 
         proposer.Step(new Heartbeat(new Ballot(proposer.Ballot.Round + 1, 2), 0));
@@ -339,7 +337,7 @@ public sealed class ProposerTests
     [Fact] // Basic Paxos: every value needs both phases
     public void Basic_Paxos_runs_phase_one_again_with_a_higher_ballot_for_the_next_value()
     {
-        var proposer = NewProposer(1, Basic);
+        var proposer = IdleProposer(1, Basic);
         var b1 = proposer.Step(new Propose(Cmd(5), 0)).Sent<Prepare>(Agent.Acceptor)[0].Ballot;
         var accept = proposer.StepEach(
                 new Promise(b1, 1, 0, ImmutableArray<AcceptedEntry>.Empty),
@@ -397,7 +395,7 @@ public sealed class ProposerTests
     [Fact]
     public void Learner_progress_moves_the_first_unchosen_slot_and_drops_what_was_in_flight_below_it()
     {
-        var proposer = NewProposer(1, Multi with { PhaseTimeoutTicks = 5 });
+        var proposer = IdleProposer(1, Multi with { PhaseTimeoutTicks = 5 });
         Elect(proposer);
         proposer.StepEach(new Propose(Cmd(0), 0), new Propose(Cmd(1), 0), new Propose(Cmd(2), 0));
         Assert.Equal(3, proposer.InFlightCount);
@@ -415,7 +413,7 @@ public sealed class ProposerTests
     [Fact]
     public void Proposer_told_by_its_learner_how_far_the_log_is_applied_prepares_from_there()
     {
-        var proposer = NewProposer(1, Multi);
+        var proposer = IdleProposer(1, Multi);
 
         proposer.Step(new LearnerProgress(10));
         StandForElection(proposer);
@@ -430,7 +428,7 @@ public sealed class ProposerTests
     [Fact]
     public void Preparing_proposer_sends_its_prepare_from_the_first_unchosen_slot()
     {
-        var proposer = NewProposer(1, Multi);
+        var proposer = IdleProposer(1, Multi);
         proposer.Step(new LearnerProgress(4));
 
         var prepares = proposer.Ticks(10).Sent<Prepare>(Agent.Acceptor);
