@@ -199,7 +199,7 @@ public sealed class AcceptorStartupTests
         Assert.True(acceptor.Step(new Prepare(new Ballot(5, 1), 0)).IsEmpty);
         Assert.True(acceptor.Step(new Accept(new Ballot(5, 1), 0, SlotValue.Of([1]))).IsEmpty);
         Assert.True(acceptor.Step(Report(1, knowsAsker: false)).IsEmpty); // a refusal is final
-        Assert.True(acceptor.Ticks(200).Messages.Count == 0, "a refusing acceptor stops asking");
+        Assert.Empty(acceptor.Ticks(200).Messages); // a refusing acceptor stops asking
         Assert.Equal(AcceptorMode.Refusing, acceptor.Mode);
     }
 
@@ -208,7 +208,7 @@ public sealed class AcceptorStartupTests
     {
         var acceptor = Empty(1, Three);
         acceptor.Step(Recovered.Instance);
-        Assert.True(acceptor.Step(Report(2, knowsAsker: false)).Messages.Count == 0);
+        Assert.Empty(acceptor.Step(Report(2, knowsAsker: false)).Messages);
 
         var join = acceptor.Step(Report(3, knowsAsker: false));
 
@@ -217,7 +217,7 @@ public sealed class AcceptorStartupTests
         Assert.Equal(
             [new Outgoing(AgentId.Acceptor(2), new StateQuery(1, false, Join: true)), new Outgoing(AgentId.Acceptor(3), new StateQuery(1, false, Join: true))],
             join.Messages);
-        Assert.True(acceptor.Step(Report(2, knowsAsker: true)).Persist.Count == 0);
+        Assert.Empty(acceptor.Step(Report(2, knowsAsker: true)).Persist);
         Assert.Equal(AcceptorMode.Starting, acceptor.Mode);
 
         var vote = acceptor.Step(Report(3, knowsAsker: true));
