@@ -102,9 +102,11 @@ public sealed class Acceptor : IAgent
             case Accept m when Mode == AcceptorMode.Voting: Handle(m); break;
             // Only a voting acceptor's promise is its own: one that lost its state would report a blank one.
             case RoundQuery m when Mode == AcceptorMode.Voting: Handle(m); break;
-            case StateQuery m when Mode != AcceptorMode.Recovering: Handle(m); break;
+            // A rebuild must hear only from acceptors whose state is their own (the intersection argument of
+            // AcceptorStartup); "do you know me?" is answered while starting too, or a new cluster could never form.
+            case StateQuery m when Mode == AcceptorMode.Voting || (Mode != AcceptorMode.Recovering && !m.Full): Handle(m); break;
             case StateReport m when Mode == AcceptorMode.Starting: Handle(m); break;
-            case CompactBelow m when Mode != AcceptorMode.Recovering: Compact(m.Below); break;
+            case CompactBelow m when Mode == AcceptorMode.Voting: Compact(m.Below); break;
             case Tick: OnTick(); break;
         }
         return _ready.Take();
@@ -121,9 +123,13 @@ public sealed class Acceptor : IAgent
             BecomeVoting(_recoveredAnything ? "recovered its journal" : "a new acceptor (lost-state detection off)");
             return;
         }
-        if (_options.Rebuild && _recoveredAnything)
-            _ready.Notice(NoticeLevel.Warning, $"acceptor {Node}: the journal holds state, so the rebuild request is ignored");
-        _startup = new AcceptorStartup(Node, _options.Acceptors, journalEmpty: !_recoveredAnything, _options.Rebuild);
+        // Its state is its own only if it joined as a voter itself: every acceptor records VoterJoined for itself
+        // before its first vote. What a starting or refusing acceptor wrote (others joining) does not make a blank
+        // state its own.
+        bool ownState = Knows(Node);
+        if (_options.Rebuild && ownState)
+            _ready.Notice(NoticeLevel.Warning, $"acceptor {Node}: the journal holds its own state, so the rebuild request is ignored");
+        _startup = new AcceptorStartup(Node, _options.Acceptors, journalEmpty: !ownState, _options.Rebuild);
         Carry(_startup);
     }
 
