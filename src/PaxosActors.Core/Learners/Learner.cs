@@ -55,6 +55,7 @@ public sealed class Learner : IAgent
     private readonly ReadyBuilder _ready = new();
     private bool _recovering = true;
     private long _snapshotAt;
+    private bool _snapshotDue;
     private long _now;
     private long _gapSince = -1;
     private long _lastProbe;
@@ -122,6 +123,14 @@ public sealed class Learner : IAgent
                 case SnapshotSaved m: OnSnapshotSaved(m.NextToApply); break;
                 case ProgressQuery: Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply)); break;
             }
+        }
+        if (_snapshotDue)
+        {
+            // At the end of the step: the state machine holds every slot this step applied, not only those before the
+            // one that made the snapshot due.
+            _snapshotDue = false;
+            _snapshotAt = NextToApply;
+            _ready.SnapshotAt(NextToApply);
         }
         return _ready.Take();
     }
@@ -210,8 +219,7 @@ public sealed class Learner : IAgent
         JumpTo(transfer.NextToApply);
         _ready.Install(new StateInstall(transfer.NextToApply, transfer.State));
         ApplyDecided();
-        _snapshotAt = NextToApply;
-        _ready.SnapshotAt(NextToApply);
+        _snapshotDue = true;
         Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply));
     }
 
@@ -266,10 +274,7 @@ public sealed class Learner : IAgent
             _retainedFrom += drop;
         }
         if (!_recovering && _options.Snapshots && _options.SnapshotEvery > 0 && NextToApply - _snapshotAt >= _options.SnapshotEvery)
-        {
-            _snapshotAt = NextToApply;
-            _ready.SnapshotAt(NextToApply);
-        }
+            _snapshotDue = true;
     }
 
     private SlotValue? KnownChosen(long slot) =>

@@ -266,10 +266,20 @@ public sealed class Proposer : IAgent
     }
 
     /// <summary>This node's learner has applied every slot below <paramref name="nextToApply"/>: after a
-    /// restart, the proposer need not run Phase 1 for the log it already knows is chosen.</summary>
+    /// restart, the proposer need not run Phase 1 for the log it already knows is chosen. A learner that knows less than
+    /// this proposer was told has lost what it knew (it restarted, and its journal is only a cache): what it forgot may be
+    /// known to no learner at all, so the proposer forgets it too, and a leader runs Phase 1 again from there, which
+    /// proposes those slots again with the values the acceptors hold, so that every learner learns them.</summary>
     private void LearnerCaughtUp(long nextToApply)
     {
-        if (nextToApply <= FirstUnchosen) return;
+        if (nextToApply < FirstUnchosen)
+        {
+            FirstUnchosen = nextToApply;
+            _chosenAbove.Clear();
+            if (Phase is ProposerPhase.Leading or ProposerPhase.Preparing) StartPhase1();
+            return;
+        }
+        if (nextToApply == FirstUnchosen) return;
         FirstUnchosen = nextToApply;
         _chosenAbove.RemoveWhere(s => s < nextToApply);
         // Whatever was in flight below is decided; a client whose command lost such a slot retries it.

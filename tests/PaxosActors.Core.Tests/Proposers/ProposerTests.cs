@@ -406,8 +406,25 @@ public sealed class ProposerTests
         Assert.Equal(2, proposer.FirstUnchosen);
         Assert.Equal(1, proposer.InFlightCount);
         Assert.Equal([2L, 2L, 2L], proposer.Ticks(5).Sent<Accept>(Agent.Acceptor).Select(a => a.Slot)); // only slot 2 is resent
-        proposer.Step(new LearnerProgress(1)); // older news changes nothing
-        Assert.Equal(2, proposer.FirstUnchosen);
+    }
+
+    [Fact] // found by the simulation with learner crashes: no learner knew slot 0 any more, and the leader never proposed it again
+    public void Leader_whose_learner_forgot_chosen_slots_prepares_again_from_where_its_learner_stands()
+    {
+        var proposer = IdleProposer(1, Multi);
+        Elect(proposer);
+        var ballot = proposer.Ballot;
+        foreach (long slot in new[] { 0L, 1L, 2L }) proposer.Step(new Chosen(slot, Cmd((int)slot)));
+        Assert.Equal(3, proposer.FirstUnchosen);
+
+        // Its learner restarted with a journal (a cache) that had not kept slots 0-2 yet.
+        var ready = proposer.Step(new LearnerProgress(0));
+
+        Assert.Equal(0, proposer.FirstUnchosen);
+        Assert.Equal(ProposerPhase.Preparing, proposer.Phase);
+        Assert.True(proposer.Ballot > ballot);
+        Assert.Equal(Enumerable.Repeat(new Prepare(proposer.Ballot, 0), 3), ready.Sent<Prepare>(Agent.Acceptor));
+        Assert.Single(ready.Persist); // the new round is durable before its Prepare leaves
     }
 
     [Fact]

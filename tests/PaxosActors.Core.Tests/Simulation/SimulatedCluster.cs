@@ -15,7 +15,10 @@
 // at once) and the cluster must apply every command on every learner within a bounded number of steps.
 //
 // Checked on every step: agreement (no two learners apply different values for a slot, checked at
-// apply time), validity (every applied command was submitted), in-order gap-free application.
+// apply time), validity (every applied command was submitted), in-order gap-free application; and, against
+// what the acceptors durably voted (the definition of chosen): one ballot carries one value per slot, no
+// slot has two values each voted by a majority at some ballot, and every value a learner applies was voted
+// by a majority at one ballot.
 //
 // Replay a failing seed: PAXOS_SIM_SEED=1234 dotnet test tests/PaxosActors.Core.Tests \
 //   --filter "FullyQualifiedName~Simulation" --logger "console;verbosity=detailed"
@@ -56,19 +59,30 @@ public sealed record SimulationConfig
     public int ClientRetrySteps { get; init; } = 60;
     /// <summary>Chance per step that one learner crashes (and that one down learner restarts).</summary>
     public double LearnerCrashRate { get; init; }
-    /// <summary>A deliberately broken shell, to show the checker has teeth: acceptor replies leave before
-    /// their event is durable, so a crash can make an acceptor forget a promise or vote it already sent.</summary>
-    public bool UnsafeReplyBeforePersist { get; init; }
+    /// <summary>Chance that an acceptor crash also loses its whole journal (a deleted disk). It then restarts empty,
+    /// finds that the others know it, refuses to vote, and is rebuilt by the simulated operator. Taken only while every
+    /// other acceptor is up and voting, the fault model the rebuild is proved for.</summary>
+    public double AcceptorJournalLossRate { get; init; }
+    /// <summary>Chance per step that the operator restarts a refusing acceptor with a rebuild (always once healed).</summary>
+    public double RebuildRate { get; init; } = 0.05;
+    /// <summary>Chance per step that the network splits into two sides for a while (at most one split at a time).</summary>
+    public double PartitionRate { get; init; }
     /// <summary>Acceptors ask each other before their first vote whether they lost their state (off: they vote at once).</summary>
     public bool DetectLostAcceptorState { get; init; }
+    /// <summary>A deliberately broken variant, to show the checks have teeth (<see cref="Mutation"/>).</summary>
+    public Mutation Mutation { get; init; }
     public ProposerOptions Proposer { get; init; } = new();
     public LearnerOptions Learner { get; init; } = new() { CatchUpTicks = 5, SnapshotEvery = 0 };
 
+    /// <summary>A run of the variety the sweep covers, derived from the seed: 3 or 5 nodes, Multi or Basic Paxos, loss,
+    /// duplication, delay, crashes of every agent (proposers and acceptors sometimes losing their journal), partitions,
+    /// snapshots and compaction at small intervals (so state transfer runs), and the production proposer's forwarding.</summary>
     public static SimulationConfig ForSeed(int seed)
     {
         var r = new Random(seed ^ 0x5eed);
         bool multi = (seed & 1) == 0;
         int nodes = (seed & 2) == 0 ? 3 : 5;
+        bool lostAcceptors = r.Next(3) == 0;
         return new SimulationConfig
         {
             Nodes = nodes,
@@ -79,6 +93,10 @@ public sealed record SimulationConfig
             MaxDelay = 1 + r.Next(4),
             AcceptorCrashRate = r.NextDouble() * 0.08,
             ProposerCrashRate = r.NextDouble() * 0.05,
+            LearnerCrashRate = r.NextDouble() * 0.04,
+            PartitionRate = r.Next(2) == 0 ? 0 : r.NextDouble() * 0.04,
+            DetectLostAcceptorState = lostAcceptors,
+            AcceptorJournalLossRate = lostAcceptors ? r.NextDouble() * 0.5 : 0,
             FlushRate = 0.3 + r.NextDouble() * 0.7,
             Proposer = new ProposerOptions
             {
@@ -90,6 +108,14 @@ public sealed record SimulationConfig
                 BackoffCapTicks = 32,
                 Window = 1 + r.Next(4),
                 MaxBatchCommands = 1 + r.Next(3),
+                BatchDelayTicks = r.Next(3),
+                BufferForwards = r.Next(4) != 0, // on in production
+            },
+            Learner = new LearnerOptions
+            {
+                CatchUpTicks = 5,
+                SnapshotEvery = r.Next(4) == 0 ? 0 : 1 + r.Next(6),
+                RetainedValues = 1 + r.Next(8),
             },
             ProposerJournalLossRate = r.NextDouble() * 0.5,
         };
@@ -97,15 +123,40 @@ public sealed record SimulationConfig
 
     public override string ToString() =>
         $"{Nodes} nodes, {(MultiPaxos ? "Multi" : "Basic")}-Paxos, {Commands} commands, loss {LossRate:F2}, dup {DuplicateRate:F2}, " +
-        $"delay<={MaxDelay}, acceptor crash {AcceptorCrashRate:F3}, proposer crash {ProposerCrashRate:F3} " +
-        $"(journal lost {ProposerJournalLossRate:F2}), flush {FlushRate:F2}";
+        $"delay<={MaxDelay}, partitions {PartitionRate:F3}, acceptor crash {AcceptorCrashRate:F3} (journal lost {AcceptorJournalLossRate:F2}), " +
+        $"proposer crash {ProposerCrashRate:F3} (journal lost {ProposerJournalLossRate:F2}), learner crash {LearnerCrashRate:F3}, " +
+        $"flush {FlushRate:F2}, snapshot every {Learner.SnapshotEvery}, retain {Learner.RetainedValues}" +
+        (Mutation == Mutation.None ? "" : $", MUTATION {Mutation}");
+}
+
+/// <summary>Deliberately broken variants of the agents or their shell (negative controls): each breaks one thing
+/// Paxos depends on, and the checks must catch it.</summary>
+public enum Mutation
+{
+    None,
+    /// <summary>Acceptor replies leave before their event is durable: a crash can make an acceptor forget a promise or a
+    /// vote it already sent.</summary>
+    ReplyBeforePersist,
+    /// <summary>A proposer ignores the accepted values its promises report (P2c broken): it proposes its own or a no-op.</summary>
+    ProposerIgnoresAcceptedValues,
+    /// <summary>A learner counts every vote twice, as if a duplicate came from another acceptor.</summary>
+    LearnerCountsVotesTwice,
+    /// <summary>An acceptor forgets everything when it restarts (a lost disk) and votes again from scratch, with no
+    /// lost-state detection.</summary>
+    AcceptorForgetsItsJournalOnRestart,
+    /// <summary>Compaction goes past what is chosen: a learner tells its acceptor to drop slots that are not chosen yet.</summary>
+    CompactionBeyondChosen,
 }
 
 /// <summary>A broken invariant, with the seed that shows it.</summary>
 public sealed class SimulationFailure(string message) : Exception(message);
 
 /// <summary>What one run measured.</summary>
-public sealed record SimulationResult(int Seed, int StepsToHeal, int DuplicateApplies, int ClientRetries, int Rounds, int Nacks);
+public sealed record SimulationResult(int Seed, int StepsToHeal, int DuplicateApplies, int ClientRetries, int Rounds, int Nacks)
+{
+    public int StateTransfers { get; init; }
+    public int Rebuilds { get; init; }
+}
 
 /// <summary>N simulated nodes and their network; see the comment at the top of the file.</summary>
 public sealed class SimulatedCluster
@@ -120,9 +171,12 @@ public sealed class SimulatedCluster
     private readonly Host[] _learners;
     private readonly RecordingLog[] _logs;
     private readonly Dictionary<long, SlotValue> _chosen = new();      // the first value any learner applied, per slot
+    private readonly Votes _votes;
     private readonly PriorityQueue<(Host From, Outgoing Message), (long At, long Seq)> _network = new();
     private readonly Dictionary<int, (long SubmittedAt, int Node)> _submitted = new();
     private readonly List<string>? _trace;
+    private HashSet<int>? _partitionSide;  // while the network is split: the nodes on one side
+    private long _partitionUntil;
     private long _now;
     private long _seq;
     private bool _faulty = true;
@@ -135,6 +189,7 @@ public sealed class SimulatedCluster
         _trace = trace ? new List<string>() : null;
         _ids = Enumerable.Range(1, config.Nodes).ToArray();
         _quorum = new QuorumSet(_ids);
+        _votes = new Votes(this);
         _logs = _ids.Select(id => new RecordingLog(this, id)).ToArray();
         _acceptors = _ids.Select(id => new Host(AgentId.Acceptor(id))).ToArray();
         _proposers = _ids.Select(id => new Host(AgentId.Proposer(id))).ToArray();
@@ -147,6 +202,8 @@ public sealed class SimulatedCluster
     public int Rounds { get; private set; }
     public int Nacks { get; private set; }
     public int ClientRetries { get; private set; }
+    public int StateTransfers { get; private set; }
+    public int Rebuilds { get; private set; }
     public IReadOnlyList<string> Trace => _trace ?? (IReadOnlyList<string>)Array.Empty<string>();
 
     /// <summary>Runs the fault period, heals, and returns once every command is applied everywhere.</summary>
@@ -158,7 +215,7 @@ public sealed class SimulatedCluster
             // Clients submit their commands spread over the first half of the fault period.
             if (nextCommand <= _config.Commands && _rng.Next(_config.FaultSteps / 2) < _config.Commands)
                 Submit(nextCommand++, isRetry: false);
-            InjectCrashes();
+            InjectFaults();
             Step();
         }
         while (nextCommand <= _config.Commands) Submit(nextCommand++, isRetry: false);
@@ -167,11 +224,16 @@ public sealed class SimulatedCluster
         for (int step = 0; step < _config.MaxHealSteps; step++)
         {
             if (AllAppliedEverywhere())
-                return new SimulationResult(_seed, step, _logs.Sum(l => l.Duplicates), ClientRetries, Rounds, Nacks);
+                return new SimulationResult(_seed, step, _logs.Sum(l => l.Duplicates), ClientRetries, Rounds, Nacks)
+                {
+                    StateTransfers = StateTransfers, Rebuilds = Rebuilds,
+                };
             Step();
         }
         var missing = _logs.Select(l => $"learner-{l.Node}: applied {l.Commands.Count}/{_config.Commands}, next slot {LearnerOf(l.Node).NextToApply}");
-        throw Fail($"liveness: not every command applied on every learner {_config.MaxHealSteps} steps after healing ({string.Join("; ", missing)})");
+        var acceptors = _acceptors.Select(a => $"{a.Id} {AcceptorOf(a.Id.Node).Mode}");
+        throw Fail($"liveness: not every command applied on every learner {_config.MaxHealSteps} steps after healing " +
+                   $"({string.Join("; ", missing)}; {string.Join(", ", acceptors)})");
     }
 
     /// <summary>Submits a client command to a node. Exposed for scenario tests.</summary>
@@ -188,6 +250,7 @@ public sealed class SimulatedCluster
     public void Step()
     {
         _now++;
+        if (_partitionSide is not null && _now >= _partitionUntil) EndPartition();
         while (_network.TryPeek(out _, out var due) && due.At <= _now)
         {
             var (from, message) = _network.Dequeue();
@@ -197,16 +260,20 @@ public sealed class SimulatedCluster
             if (host.Up) StepAgent(host, Tick.Instance);
         foreach (var host in _acceptors.Concat(_proposers).Concat(_learners))
             if (host.Up && (!_faulty || _rng.NextDouble() < _config.FlushRate)) Flush(host);
+        if (!_faulty) RebuildRefusingAcceptors();
         ClientRetry();
     }
 
-    /// <summary>Ends every fault: from now on nothing is lost or duplicated and every agent is up.</summary>
+    /// <summary>Ends every fault: from now on nothing is lost or duplicated, the network is whole and every agent is up;
+    /// the operator rebuilds every acceptor that refuses to vote.</summary>
     public void Heal()
     {
         _faulty = false;
         TraceLine("--- heal ---");
+        EndPartition();
         foreach (var host in _acceptors.Concat(_learners).Concat(_proposers))
             if (!host.Up) Restart(host);
+        foreach (var host in _acceptors.Concat(_learners).Concat(_proposers)) Flush(host);
     }
 
     public bool AllAppliedEverywhere() => _logs.All(l => l.Commands.Count == _config.Commands);
@@ -232,23 +299,37 @@ public sealed class SimulatedCluster
                 Submit(command, isRetry: true);
     }
 
-    private void InjectCrashes()
+    private void InjectFaults()
     {
         CrashOrRestartOne(_acceptors, _config.AcceptorCrashRate);
         CrashOrRestartOne(_proposers, _config.ProposerCrashRate);
         CrashOrRestartOne(_learners, _config.LearnerCrashRate);
+        if (_config.PartitionRate > 0 && _partitionSide is null && _rng.NextDouble() < _config.PartitionRate) StartPartition();
+        if (_config.RebuildRate > 0 && _rng.NextDouble() < _config.RebuildRate) RebuildRefusingAcceptors(one: true);
     }
 
     private void CrashOrRestartOne(Host[] hosts, double rate)
     {
         if (rate <= 0 || _rng.NextDouble() >= rate) return;
         var host = hosts[_rng.Next(hosts.Length)];
-        if (host.Up) Crash(host); else Restart(host);
+        if (!host.Up) Restart(host);
+        // With lost-state detection an acceptor that crashes before it has joined, or loses its disk, comes back refusing
+        // until rebuilt from the others: it may go down only while every other acceptor holds its own state.
+        else if (host.Id.Agent != Agent.Acceptor || !_config.DetectLostAcceptorState || OthersVote(host)) Crash(host);
     }
+
+    private bool OthersVote(Host acceptor) =>
+        _acceptors.All(a => a == acceptor || (a.Up && AcceptorOf(a.Id.Node).Mode == AcceptorMode.Voting));
 
     private void Crash(Host host)
     {
-        bool loseJournal = host.Id.Agent == Agent.Proposer && _rng.NextDouble() < _config.ProposerJournalLossRate;
+        bool loseJournal = host.Id.Agent switch
+        {
+            Agent.Proposer => _rng.NextDouble() < _config.ProposerJournalLossRate,
+            // A lost acceptor disk is survivable while every other acceptor still holds its own state.
+            Agent.Acceptor => _config.AcceptorJournalLossRate > 0 && _rng.NextDouble() < _config.AcceptorJournalLossRate && OthersVote(host),
+            _ => false,
+        };
         TraceLine($"{host.Id} crashes, losing {host.Unflushed.Count} unflushed record(s)" +
                   (loseJournal ? $" and its whole journal of {host.Journal.Count}" : ""));
         if (loseJournal) host.Journal.Clear();
@@ -257,26 +338,62 @@ public sealed class SimulatedCluster
         host.Outbox = new Outbox(); // what waited for the lost records is lost with them
     }
 
-    private void Restart(Host host)
+    private void Restart(Host host, bool rebuild = false)
     {
-        TraceLine($"{host.Id} restarts from {host.Journal.Count} durable record(s)");
-        Start(host);
+        TraceLine($"{host.Id} restarts from {host.Journal.Count} durable record(s)" + (rebuild ? ", told to rebuild" : ""));
+        Start(host, rebuild);
     }
 
-    /// <summary>A new incarnation: recover what is durable, then step <see cref="Recovered"/>, as the actor shell does.</summary>
-    private void Start(Host host)
+    /// <summary>The operator's part: an acceptor that refuses to vote (it lost its journal) is restarted once with a
+    /// rebuild request, as the README's procedure says.</summary>
+    private void RebuildRefusingAcceptors(bool one = false)
     {
-        host.Agent = NewAgent(host.Id);
+        foreach (var host in _acceptors)
+        {
+            if (!host.Up || AcceptorOf(host.Id.Node).Mode != AcceptorMode.Refusing) continue;
+            Rebuilds++;
+            Restart(host, rebuild: true);
+            if (one) return;
+        }
+    }
+
+    private void StartPartition()
+    {
+        var side = _ids.Where(_ => _rng.Next(2) == 0).ToHashSet();
+        if (side.Count == 0 || side.Count == _ids.Length) return;
+        _partitionSide = side;
+        _partitionUntil = _now + 5 + _rng.Next(40);
+        TraceLine($"partition: [{string.Join(",", side)}] | [{string.Join(",", _ids.Except(side))}] until step {_partitionUntil}");
+    }
+
+    private void EndPartition()
+    {
+        if (_partitionSide is null) return;
+        _partitionSide = null;
+        TraceLine("partition healed");
+    }
+
+    private bool Partitioned(int a, int b) => _partitionSide is { } side && side.Contains(a) != side.Contains(b);
+
+    /// <summary>A new incarnation: recover what is durable, then step <see cref="Recovered"/>, as the actor shell does.</summary>
+    private void Start(Host host, bool rebuild = false)
+    {
+        host.Agent = NewAgent(host.Id, rebuild);
         host.Up = true;
         host.Outbox = new Outbox();
         if (host.Id.Agent == Agent.Learner) _logs[host.Id.Node - 1].Reset(); // a fresh state machine, rebuilt by recovery
-        foreach (var record in host.Journal) host.Agent.Recover(record);
+        bool forget = _config.Mutation == Mutation.AcceptorForgetsItsJournalOnRestart && host.Id.Agent == Agent.Acceptor;
+        if (!forget)
+            foreach (var record in host.Journal) host.Agent.Recover(record);
         StepAgent(host, Recovered.Instance);
     }
 
-    private IAgent NewAgent(AgentId id) => id.Agent switch
+    private IAgent NewAgent(AgentId id, bool rebuild) => id.Agent switch
     {
-        Agent.Acceptor => new Acceptor(id.Node, new AcceptorOptions(_quorum) { DetectLostState = _config.DetectLostAcceptorState, StartupQueryTicks = 10 }),
+        Agent.Acceptor => new Acceptor(id.Node, new AcceptorOptions(_quorum)
+        {
+            DetectLostState = _config.DetectLostAcceptorState, StartupQueryTicks = 10, Rebuild = rebuild,
+        }),
         Agent.Proposer => new Proposer(id.Node, _quorum, _ids, _config.Proposer, new Random(_rng.Next())),
         _ => new Learner(id.Node, _quorum, _ids, _config.Learner),
     };
@@ -286,8 +403,19 @@ public sealed class SimulatedCluster
         TraceLine($"deliver to {message.To}: {Describe(message.Message)}");
         var host = HostOf(message.To);
         if (!host.Up) return;
-        StepAgent(host, message.Message);
+        var input = Mutate(host, message.Message);
+        StepAgent(host, input);
+        if (_config.Mutation == Mutation.LearnerCountsVotesTwice && input is Accepted vote)
+            StepAgent(host, vote with { Acceptor = vote.Acceptor % _config.Nodes + 1 }); // the same vote, counted again
     }
+
+    /// <summary>The mutations that change what an agent is given.</summary>
+    private IInput Mutate(Host host, IInput input) => (_config.Mutation, input) switch
+    {
+        (Mutation.ProposerIgnoresAcceptedValues, Promise p) => p with { Entries = [] },
+        (Mutation.CompactionBeyondChosen, CompactBelow c) => new CompactBelow(c.Below + 3),
+        _ => input,
+    };
 
     private Host HostOf(AgentId id) => id.Agent switch
     {
@@ -309,7 +437,7 @@ public sealed class SimulatedCluster
         }
         host.Unflushed.AddRange(ready.Persist);
         host.Unflushed.AddRange(ready.Cache);
-        if (_config.UnsafeReplyBeforePersist && host.Id.Agent == Agent.Acceptor)
+        if (_config.Mutation == Mutation.ReplyBeforePersist && host.Id.Agent == Agent.Acceptor)
         {
             foreach (var m in ready.Messages) Send(host, m); // the broken shell: no waiting for durability
             host.Outbox.Admit(new Ready { Persist = ready.Persist });
@@ -326,14 +454,18 @@ public sealed class SimulatedCluster
             host.Unflushed.Add(new LearnerSnapshot(at, log.Snapshot()));
         }
         foreach (int learner in ready.SendStateTo)
+        {
+            StateTransfers++;
             Send(host, new Outgoing(AgentId.Learner(learner), new StateTransfer(log!.NextSlot, log.Snapshot())));
+        }
         if (ready.FlushWhenIdle) Enqueue(host, new Outgoing(host.Id, PaxosActors.Core.Protocol.Flush.Instance), 1);
         foreach (var notice in ready.Notices) TraceLine($"{host.Id} {notice.Level}: {notice.Text}");
         if (!_faulty) Flush(host);
     }
 
     /// <summary>Makes every pending journal write of <paramref name="host"/> durable and releases what waited for it.
-    /// A learner snapshot replaces the journal before it, as the actor's delete after a saved snapshot does.</summary>
+    /// A learner snapshot replaces the journal before it, as the actor's delete after a saved snapshot does. A durable
+    /// vote is recorded in the votes oracle.</summary>
     private void Flush(Host host)
     {
         if (host.Unflushed.Count == 0) return;
@@ -343,12 +475,28 @@ public sealed class SimulatedCluster
         var saved = new List<long>();
         foreach (var record in records)
         {
-            if (record is LearnerSnapshot snapshot)
+            switch (record)
             {
-                host.Journal.Clear();
-                saved.Add(snapshot.NextToApply);
+                case LearnerSnapshot snapshot:
+                    host.Journal.Clear();
+                    saved.Add(snapshot.NextToApply);
+                    break;
+                case Learned:
+                    break;
+                case Voted v:
+                    _votes.Record(host.Id.Node, v.Slot, v.Ballot, v.Value);
+                    durableEvents++;
+                    break;
+                case Rebuilt r:
+                    // A rebuilt acceptor holds the entries it adopted as if it had accepted them, and votes for them again
+                    // when their Accept is resent.
+                    foreach (var e in r.State.Entries) _votes.Record(host.Id.Node, e.Slot, e.Ballot, e.Value);
+                    durableEvents++;
+                    break;
+                default:
+                    durableEvents++;
+                    break;
             }
-            else if (record is not Learned) durableEvents++;
             host.Journal.Add(record);
         }
         foreach (var m in host.Outbox.Durable(durableEvents)) Send(host, m);
@@ -360,7 +508,7 @@ public sealed class SimulatedCluster
         bool local = message.To.Node == from.Id.Node;
         if (!local && message.Message is ILocalInput)
             throw Fail($"{from.Id} sent a local input off its node: {Describe(message.Message)} to {message.To}");
-        if (!local && _faulty && _rng.NextDouble() < _config.LossRate)
+        if (!local && _faulty && (_rng.NextDouble() < _config.LossRate || Partitioned(from.Id.Node, message.To.Node)))
         {
             TraceLine($"lost to {message.To}: {Describe(message.Message)}");
             return;
@@ -394,7 +542,11 @@ public sealed class SimulatedCluster
             if (!earlier.Equals(value))
                 throw Fail($"agreement: slot {slot} applied as {DescribeValue(earlier)} elsewhere but as {DescribeValue(value)} on learner-{node}");
         }
-        else _chosen[slot] = value;
+        else
+        {
+            _votes.CheckChosen(node, slot, value);
+            _chosen[slot] = value;
+        }
     }
 
     private SimulationFailure Fail(string what)
@@ -413,7 +565,7 @@ public sealed class SimulatedCluster
         Accept a => $"Accept({a.Ballot}, slot {a.Slot}, {DescribeValue(a.Value)})",
         Chosen c => $"Chosen(slot {c.Slot}, {DescribeValue(c.Value)})",
         Propose p => $"Propose({DescribeValue(p.Commands)}, hops {p.Hops})",
-        Promise p => $"Promise({p.Ballot}, from {p.Acceptor}, entries {string.Join(" ", p.Entries.Select(e => $"{e.Slot}@{e.Ballot}={DescribeValue(e.Value)}"))})",
+        Promise p => $"Promise({p.Ballot}, from {p.Acceptor}, compacted below {p.CompactedBelow}, entries {string.Join(" ", p.Entries.Select(e => $"{e.Slot}@{e.Ballot}={DescribeValue(e.Value)}"))})",
         ChosenRange r => $"ChosenRange(from {r.FromSlot}, {string.Join(" ", r.Values.Select(DescribeValue))})",
         StateTransfer t => $"StateTransfer(next {t.NextToApply}, {t.State.Length} B)",
         _ => m.ToString() ?? "?",
@@ -430,6 +582,45 @@ public sealed class SimulatedCluster
         /// <summary>Written but not durable yet: lost by a crash.</summary>
         public List<IJournalRecord> Unflushed { get; } = new();
         public Outbox Outbox { get; set; } = new();
+    }
+
+    /// <summary>
+    /// Every durable vote any acceptor ever cast, whatever it forgot since: the oracle of what is chosen (Paxos Made Simple
+    /// §2.1: a value is chosen when a majority of acceptors have accepted it, at one ballot). It checks that one ballot
+    /// carries one value per slot, that no slot gets two values each voted by a majority at some ballot, and that what a
+    /// learner applies was voted by a majority at one ballot.
+    /// </summary>
+    private sealed class Votes(SimulatedCluster cluster)
+    {
+        private readonly Dictionary<(long Slot, Ballot Ballot), (SlotValue Value, HashSet<int> Acceptors)> _byBallot = new();
+        private readonly Dictionary<long, SlotValue> _chosenByVotes = new();
+
+        public void Record(int acceptor, long slot, Ballot ballot, SlotValue value)
+        {
+            if (!_byBallot.TryGetValue((slot, ballot), out var votes))
+                _byBallot[(slot, ballot)] = votes = (value, new HashSet<int>());
+            else if (!votes.Value.Equals(value))
+                throw cluster.Fail($"votes: acceptor {acceptor} voted {DescribeValue(value)} for slot {slot} at ballot {ballot}, " +
+                                   $"which others voted {DescribeValue(votes.Value)} (one ballot, one value)");
+            votes.Acceptors.Add(acceptor);
+            if (votes.Acceptors.Count < cluster._quorum.Majority) return;
+            if (_chosenByVotes.TryGetValue(slot, out var chosen))
+            {
+                if (!chosen.Equals(value))
+                    throw cluster.Fail($"agreement by votes: slot {slot} has {DescribeValue(chosen)} voted by a majority, and now " +
+                                       $"{DescribeValue(value)} by acceptors {string.Join(",", votes.Acceptors.Order())} at ballot {ballot}");
+            }
+            else _chosenByVotes[slot] = value;
+        }
+
+        public void CheckChosen(int learner, long slot, SlotValue value)
+        {
+            bool voted = _byBallot.Any(kv => kv.Key.Slot == slot && kv.Value.Acceptors.Count >= cluster._quorum.Majority &&
+                                             kv.Value.Value.Equals(value));
+            if (!voted)
+                throw cluster.Fail($"chosen without votes: learner-{learner} applies {DescribeValue(value)} at slot {slot}, but no " +
+                                   "majority of acceptors durably voted for it at any one ballot");
+        }
     }
 
     /// <summary>The state machine each learner drives: the applied log itself, checked at apply time. Its snapshot is

@@ -73,6 +73,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
                              $"(client retries in {ok.Count(r => r.ClientRetries > 0)} runs; duplicates without any client retry, " +
                              $"i.e. from the proposers' own re-proposals: {ok.Count(r => r.DuplicateApplies > 0 && r.ClientRetries == 0)} runs)");
             output.WriteLine($"rounds (Phase 1 attempts) per run: mean {ok.Average(r => r.Rounds):F1}, max {ok.Max(r => r.Rounds)}");
+            output.WriteLine($"runs with a state transfer: {ok.Count(r => r.StateTransfers > 0)}, with an acceptor rebuilt: {ok.Count(r => r.Rebuilds > 0)}");
         }
         foreach (var kind in failures.GroupBy(FailureKind).OrderByDescending(g => g.Count()))
             output.WriteLine($"  {kind.Count()} x {kind.Key}");
@@ -80,30 +81,65 @@ public sealed class SimulationTests(ITestOutputHelper output)
         Assert.True(failures.IsEmpty, $"{failures.Count} of {seeds.Length} seeds failed ({what}), for example:\n" + string.Join("\n", sample));
     }
 
-    [Fact] // the reason the design says "persist before reply" (DESIGN §3, acceptor rules)
-    public void Checker_catches_an_acceptor_shell_that_replies_before_its_event_is_durable_and_the_safe_shell_passes_the_same_schedules()
+    /// <summary>The negative controls: each mutation breaks one thing Paxos depends on, on schedules chosen to reach it;
+    /// the checks must catch it in most of a small sweep, and the same schedules without it must pass.</summary>
+    [Theory]
+    [InlineData(Mutation.ReplyBeforePersist)]               // DESIGN §3: persist before reply
+    [InlineData(Mutation.ProposerIgnoresAcceptedValues)]    // Paxos Made Simple §2.2, P2c
+    [InlineData(Mutation.LearnerCountsVotesTwice)]          // §2.3: a majority of distinct acceptors
+    [InlineData(Mutation.AcceptorForgetsItsJournalOnRestart)] // §2.3: an acceptor remembers across failures
+    [InlineData(Mutation.CompactionBeyondChosen)]           // compaction only below what is chosen and snapshotted
+    public void Checks_catch_a_deliberately_broken_variant_in_most_seeds_and_the_same_schedules_pass_without_it(Mutation mutation)
     {
-        const int seeds = 1500;
-        var unsafeViolations = new ConcurrentBag<string>();
+        const int seeds = 200;
+        var caught = new ConcurrentBag<string>();
         var safeFailures = new ConcurrentBag<string>();
         Parallel.For(0, seeds, seed =>
         {
-            // Heavy acceptor crashes, slow flushes, and Basic Paxos (a contested Phase 1 for every slot).
-            var config = SimulationConfig.ForSeed(seed) with
-            {
-                MultiPaxos = false, Proposer = SimulationConfig.ForSeed(seed).Proposer with { MultiPaxos = false },
-                Commands = 8, AcceptorCrashRate = 0.4, FlushRate = 0.1, LossRate = 0.1, ProposerCrashRate = 0,
-            };
-            try { new SimulatedCluster(seed, config with { UnsafeReplyBeforePersist = true }).Run(); }
-            catch (SimulationFailure f) when (f.Message.Contains("agreement")) { unsafeViolations.Add(f.Message); }
-            catch (SimulationFailure) { }
+            var config = ScheduleFor(mutation, seed);
+            try { new SimulatedCluster(seed, config with { Mutation = mutation }).Run(); }
+            catch (SimulationFailure f) { caught.Add(f.Message); }
             try { new SimulatedCluster(seed, config).Run(); }
             catch (SimulationFailure f) { safeFailures.Add(f.Message); }
         });
-        output.WriteLine($"unsafe shell: agreement violated in {unsafeViolations.Count} of {seeds} seeds, e.g. {unsafeViolations.FirstOrDefault()}");
-        output.WriteLine($"safe shell, same schedules: {safeFailures.Count} failures");
-        Assert.NotEmpty(unsafeViolations);
-        Assert.True(safeFailures.IsEmpty, string.Join("\n", safeFailures.Take(5)));
+        output.WriteLine($"{mutation}: caught in {caught.Count} of {seeds} seeds, e.g. {caught.OrderBy(m => m.Length).FirstOrDefault()}");
+        foreach (var kind in caught.GroupBy(FailureKind).OrderByDescending(g => g.Count())) output.WriteLine($"  {kind.Count()} x {kind.Key}");
+        Assert.True(safeFailures.IsEmpty, "the same schedules without the mutation must pass:\n" + string.Join("\n", safeFailures.Take(5)));
+        Assert.True(caught.Count > seeds / 2, $"{mutation} was caught in only {caught.Count} of {seeds} seeds");
+    }
+
+    /// <summary>Schedules that give each mutation the occasion to do harm.</summary>
+    private static SimulationConfig ScheduleFor(Mutation mutation, int seed)
+    {
+        var basis = SimulationConfig.ForSeed(seed) with { FaultSteps = 200 }; // longer fault periods: more occasions
+        return mutation switch
+        {
+            // Contested Phase 1 for every slot, acceptors crashing while their writes are slow to become durable.
+            // Leaders deposed while their Accepts are still being resent, and acceptors that come back blank to take them.
+            Mutation.AcceptorForgetsItsJournalOnRestart => basis with
+            {
+                Nodes = 3, MultiPaxos = true, Proposer = basis.Proposer with { MultiPaxos = true }, Commands = 16,
+                AcceptorCrashRate = 0.3, ProposerCrashRate = 0.05, LossRate = 0.2, PartitionRate = 0.05,
+                DetectLostAcceptorState = false, AcceptorJournalLossRate = 0,
+            },
+            Mutation.ReplyBeforePersist => basis with
+            {
+                Nodes = 3, MultiPaxos = false, Proposer = basis.Proposer with { MultiPaxos = false },
+                Commands = 8, AcceptorCrashRate = 0.4, FlushRate = 0.1, LossRate = 0.1, ProposerCrashRate = 0,
+                DetectLostAcceptorState = false, AcceptorJournalLossRate = 0, PartitionRate = 0,
+            },
+            Mutation.LearnerCountsVotesTwice => basis with { Nodes = 3, Commands = 6 },
+            // Leaders that change while values are half accepted.
+            Mutation.ProposerIgnoresAcceptedValues => basis with
+            {
+                Commands = 12, ProposerCrashRate = 0.15, LossRate = 0.2, PartitionRate = 0.05,
+            },
+            Mutation.CompactionBeyondChosen => basis with
+            {
+                Commands = 6, Learner = basis.Learner with { SnapshotEvery = 1 },
+            },
+            _ => basis,
+        };
     }
 
     [Fact] // a proposer that loses its journal must not reuse a ballot (Proposer.Recovered)
