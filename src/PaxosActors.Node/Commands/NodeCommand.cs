@@ -112,13 +112,13 @@ public static class NodeCommand
         if (cl.Get("node-id") is { } id) overrides.Add($"paxos.node-id = {cl.GetInt("node-id", 0, 1)}");
         if (cl.Get("http-port") is not null) overrides.Add($"paxos.http.port = {cl.GetInt("http-port", 0, 1, 65535)}");
         if (cl.Get("remote-port") is not null) overrides.Add($"akka.remote.dot-netty.tcp.port = {cl.GetInt("remote-port", 0, 0, 65535)}");
-        if (cl.Get("host") is { } host) overrides.Add($"akka.remote.dot-netty.tcp.hostname = {Quote(host)}\npaxos.http.host = {Quote(host)}");
-        if (cl.Get("data-dir") is { } dir) overrides.Add($"paxos.data-dir = {Quote(dir)}");
-        if (cl.Get("seeds") is { } seeds) overrides.Add($"paxos.seeds = {Quote(seeds)}");
-        if (cl.Get("mode") is { } mode) overrides.Add($"paxos.mode = {Quote(mode)}");
+        if (cl.Get("host") is { } host) overrides.Add($"akka.remote.dot-netty.tcp.hostname = {HoconString.Quote(host)}\npaxos.http.host = {HoconString.Quote(host)}");
+        if (cl.Get("data-dir") is { } dir) overrides.Add($"paxos.data-dir = {HoconString.Quote(dir)}");
+        if (cl.Get("seeds") is { } seeds) overrides.Add($"paxos.seeds = {HoconString.Quote(seeds)}");
+        if (cl.Get("mode") is { } mode) overrides.Add($"paxos.mode = {HoconString.Quote(mode)}");
         if (cl.Get("acceptors") is { } acceptors) overrides.Add($"paxos.acceptors = [{acceptors}]");
         if (cl.Has("rebuild-acceptor")) overrides.Add("paxos.rebuild-acceptor = on");
-        if (cl.Get("log-level") is { } level) overrides.Add($"akka.loglevel = {Quote(level)}");
+        if (cl.Get("log-level") is { } level) overrides.Add($"akka.loglevel = {HoconString.Quote(level)}");
         try
         {
             return ConfigurationFactory.ParseString(string.Join("\n", overrides))
@@ -129,6 +129,4 @@ public static class NodeCommand
             throw new UsageException($"the configuration does not parse: {e.Message}");
         }
     }
-
-    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using PaxosActors.Actors;
 using PaxosActors.Cluster;
+using PaxosActors.Configuration;
 using PaxosActors.Hosting;
 using PaxosActors.Kv;
 using PaxosActors.Kv.Hosting;
@@ -47,8 +48,8 @@ public sealed class InProcessCluster : IAsyncDisposable
               node-id = {{id}}
               acceptors = [{{string.Join(", ", ports.Keys.OrderBy(i => i))}}]
               mode = {{mode}}
-              data-dir = "{{dataDir.Replace("\\", "\\\\")}}"
-              seeds = "{{seeds}}"
+              data-dir = {{HoconString.Quote(dataDir)}}
+              seeds = {{HoconString.Quote(seeds)}}
               election-timeout = 300ms
               heartbeat-interval = 50ms
               phase-timeout = 200ms
