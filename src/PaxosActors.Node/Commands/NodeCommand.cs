@@ -1,6 +1,8 @@
 using System.Reflection;
 using Akka.Configuration;
 using PaxosActors.Configuration;
+using PaxosActors.Hosting;
+using PaxosActors.Kv.Hosting;
 using PaxosActors.Node.Http;
 
 namespace PaxosActors.Node.Commands;
@@ -8,10 +10,17 @@ namespace PaxosActors.Node.Commands;
 /// <summary>
 /// <c>node</c>: runs one cluster node with its HTTP API. Configuration is HOCON (<c>--config FILE</c>, else
 /// the built-in hocon/node.hocon), where environment variables fill the <c>${?PAXOS_*}</c> slots and
-/// command-line options override both.
+/// command-line options override both; the executable's own defaults (reference.conf here: the HTTP endpoint, the
+/// default roles) and the library's fill in the rest.
 /// </summary>
 public static class NodeCommand
 {
+    /// <summary>The executable's embedded defaults: <c>paxos.http</c> and <c>akka.cluster.roles</c>.</summary>
+    public static Config Defaults { get; } = EmbeddedConfig.Load(typeof(NodeCommand).Assembly, "PaxosActors.Node.reference.conf");
+
+    /// <summary>The roles this executable brings besides the Paxos ones: the key-value store.</summary>
+    public static RoleRegistry Roles() => new RoleRegistry().Add("kv", () => new KvRole());
+
     public static readonly string[] Options =
         ["config", "node-id", "http-port", "remote-port", "host", "data-dir", "seeds", "mode", "acceptors", "log-level"];
 
@@ -30,13 +39,13 @@ public static class NodeCommand
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
-        string httpHost = config.GetString("paxos.http.host", "127.0.0.1");
-        int httpPort = config.GetInt("paxos.http.port", 8081);
+        string httpHost = config.GetString("paxos.http.host");
+        int httpPort = config.GetInt("paxos.http.port");
 
         // Only the chaos harness turns this on: it wraps the transport and adds the /admin endpoints.
         FaultInjection? faults = FaultInjection.IsOn(config) ? new FaultInjection() : null;
         if (faults is not null) config = FaultInjection.Enable(config);
-        var runner = new NodeRunner(config, Console.Error) { Started = faults is null ? null : faults.OnStarted };
+        var runner = new NodeRunner(config, Console.Error) { Started = faults is null ? null : faults.OnStarted, Roles = Roles() };
         try
         {
             runner.Start();
@@ -122,7 +131,8 @@ public static class NodeCommand
         try
         {
             return ConfigurationFactory.ParseString(string.Join("\n", overrides))
-                .WithFallback(ConfigurationFactory.ParseString(HoconEnvironment.Resolve(text)));
+                .WithFallback(ConfigurationFactory.ParseString(HoconEnvironment.Resolve(text)))
+                .WithFallback(Defaults);
         }
         catch (Exception e) when (e is not UsageException)
         {

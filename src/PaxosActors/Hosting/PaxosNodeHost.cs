@@ -32,13 +32,14 @@ public sealed class PaxosNodeHost
     /// <summary>Cluster defaults (formation tuning, split brain resolver) shipped in the assembly.</summary>
     public static Config ClusterDefaults { get; } = EmbeddedConfig.Load(typeof(PaxosNodeHost).Assembly, "PaxosActors.cluster.conf");
 
-    /// <summary>Starts a node from <paramref name="config"/>; every setting is checked before anything starts.</summary>
+    /// <summary>Starts a node from <paramref name="config"/>; every setting is checked before anything starts. Its roles
+    /// are those of <paramref name="registry"/> and those <c>paxos.roles</c> maps.</summary>
     public static PaxosNodeHost Start(Config config, RoleRegistry? registry = null)
     {
         var full = config.WithFallback(ClusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
         var settings = PaxosSettings.Create(full);
         var roleNames = full.GetStringList("akka.cluster.roles").Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).Distinct().ToList();
-        var roles = (registry ?? RoleRegistry.FromConfig(full)).Create(roleNames);
+        var roles = RoleRegistry.FromConfig(full, registry).Create(roleNames);
         var paxosRoles = PaxosRoles.None;
         if (roleNames.Contains("acceptor"))
         {

@@ -72,13 +72,19 @@ public sealed class InProcessCluster : IAsyncDisposable
             """);
     }
 
-    public Config ConfigOf(int id) => NodeConfig(id, Ports, DataDir, Mode, _extraConfig(id));
+    /// <summary>Node <paramref name="id"/>'s configuration: unless its extra configuration says otherwise, it runs the
+    /// key-value store too, as the node executable does.</summary>
+    public Config ConfigOf(int id) => NodeConfig(id, Ports, DataDir, Mode, _extraConfig(id))
+        .WithFallback(ConfigurationFactory.ParseString("akka.cluster.roles = [acceptor, proposer, learner, kv]"));
+
+    /// <summary>The roles these nodes can run besides the Paxos ones: the node executable's (the key-value store).</summary>
+    public static RoleRegistry Roles() => PaxosActors.Node.Commands.NodeCommand.Roles();
 
     /// <summary>Starts (or restarts, on the same data dir and port) node <paramref name="id"/>.</summary>
     public PaxosNodeHost Start(int id, RoleRegistry? registry = null)
     {
         if (_hosts.ContainsKey(id)) throw new InvalidOperationException($"node {id} is running");
-        var host = PaxosNodeHost.Start(ConfigOf(id), registry);
+        var host = PaxosNodeHost.Start(ConfigOf(id), registry ?? Roles());
         _hosts[id] = host;
         return host;
     }

@@ -1,12 +1,11 @@
 using Akka.Configuration;
-using PaxosActors.Hosting;
 
-namespace PaxosActors.Node.Http;
+namespace PaxosActors.Hosting;
 
 /// <summary>
 /// Keeps one node running: starts its ActorSystem, and if the cluster downs it (the split brain resolver
 /// or a partition), starts a new one that recovers from the same SQLite file and joins again, without an
-/// operator. The HTTP front end always talks to <see cref="Current"/>.
+/// operator. A front end (the node executable's HTTP API) always talks to <see cref="Current"/>.
 /// </summary>
 public sealed class NodeRunner(Config config, TextWriter log)
 {
@@ -18,9 +17,12 @@ public sealed class NodeRunner(Config config, TextWriter log)
     /// <summary>Called with each new ActorSystem, the first and every restart.</summary>
     public Action<PaxosNodeHost>? Started { get; init; }
 
+    /// <summary>Roles registered in code, started with every ActorSystem (besides those <c>paxos.roles</c> maps).</summary>
+    public RoleRegistry? Roles { get; init; }
+
     public PaxosNodeHost Start()
     {
-        var host = PaxosNodeHost.Start(config);
+        var host = PaxosNodeHost.Start(config, Roles);
         Started?.Invoke(host);
         _current = host;
         return host;
