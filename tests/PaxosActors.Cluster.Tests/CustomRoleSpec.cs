@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Akka.Configuration;
 using PaxosActors.Cluster.Tests.Support;
 using PaxosActors.Hosting;
+using PaxosActors.Node.Launch;
 
 namespace PaxosActors.Cluster.Tests;
 

@@ -7,6 +7,7 @@ using PaxosActors.Configuration;
 using PaxosActors.Hosting;
 using PaxosActors.Kv;
 using PaxosActors.Kv.Hosting;
+using PaxosActors.Node.Launch;
 
 namespace PaxosActors.Cluster.Tests.Support;
 

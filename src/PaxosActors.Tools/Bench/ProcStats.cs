@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace PaxosActors.Node.Bench;
+namespace PaxosActors.Tools.Bench;
 
 /// <summary>CPU time and peak memory of a process, from Linux's <c>/proc</c>; null where it cannot be read.</summary>
 public static class ProcStats

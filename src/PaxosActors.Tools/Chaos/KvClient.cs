@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
-namespace PaxosActors.Node.Chaos;
+namespace PaxosActors.Tools.Chaos;
 
 /// <summary>The outcome of one HTTP call, in history terms: ok (with what it returned), fail (certainly
 /// not applied) or info (unknown).</summary>

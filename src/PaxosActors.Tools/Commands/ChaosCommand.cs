@@ -1,6 +1,8 @@
-using PaxosActors.Node.Chaos;
+using PaxosActors.Node;
+using PaxosActors.Node.Commands;
+using PaxosActors.Tools.Chaos;
 
-namespace PaxosActors.Node.Commands;
+namespace PaxosActors.Tools.Commands;
 
 /// <summary>
 /// <c>chaos</c>: real node processes on loopback under SIGKILL, SIGSTOP and network partitions while clients

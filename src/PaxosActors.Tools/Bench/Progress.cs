@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace PaxosActors.Node.Bench;
+namespace PaxosActors.Tools.Bench;
 
 /// <summary>
 /// Shows how a run is going: on a terminal one line redrawn in place (a bar, elapsed/total seconds, ops/s so

@@ -1,12 +1,12 @@
-using System.Net;
-using System.Net.Sockets;
+using PaxosActors.Node.Launch;
 
-namespace PaxosActors.Node.Chaos;
+namespace PaxosActors.Tools.Chaos;
 
 /// <summary>
 /// N node processes on loopback with free ports and a fresh data directory, plus the faults the harness
 /// injects into them: SIGKILL and restart, SIGSTOP and SIGCONT, and partitions (each side blackholes the
-/// other's remoting endpoint through the node's fault-injection admin endpoint).
+/// other's remoting endpoint through the node's fault-injection admin endpoint). Each node's output is
+/// appended to node-N.log in the run's directory.
 /// </summary>
 public sealed class ChaosCluster : IDisposable
 {
@@ -19,14 +19,11 @@ public sealed class ChaosCluster : IDisposable
         _kv = kv;
         string data = Path.Combine(dir, "data");
         Directory.CreateDirectory(data);
-        var ports = FreePorts(2 * count);
-        var ids = Enumerable.Range(1, count).ToList();
-        string seeds = string.Join(",", ids.Take(3).Select(i => $"127.0.0.1:{ports[count + i - 1]}"));
-        Nodes = ids.Select(id => new NodeProcess(id, ports[id - 1], ports[count + id - 1], [
-            "node", "--node-id", $"{id}", "--http-port", $"{ports[id - 1]}", "--remote-port", $"{ports[count + id - 1]}",
-            "--seeds", seeds, "--acceptors", string.Join(",", ids), "--data-dir", data, "--mode", mode,
-            "--log-level", "WARNING", "--exit-with-stdin",
-        ], Path.Combine(dir, $"node-{id}.log"))).ToList();
+        // Fault injection on: the throttler transport adapter and POST /admin/block, /admin/heal.
+        var environment = new Dictionary<string, string> { ["PAXOS_FAULT_INJECTION"] = "on", ["DOTNET_gcServer"] = "0" };
+        Nodes = NodeLaunch.LoopbackCluster(FreePorts.Take(count), FreePorts.Take(count), data, mode, "WARNING")
+            .Select(l => new NodeProcess(l with { Environment = environment }, outputFile: Path.Combine(dir, $"node-{l.NodeId}.log"), keepLines: 200))
+            .ToList();
     }
 
     public IReadOnlyList<NodeProcess> Nodes { get; }
@@ -35,14 +32,30 @@ public sealed class ChaosCluster : IDisposable
 
     public void StartAll()
     {
-        foreach (var n in Nodes) n.Start();
+        foreach (var n in Nodes) n.Start(BlockedAtStart(n));
     }
 
-    public void Restart(NodeProcess node)
+    /// <summary>Starts a dead node again, cut off from its first moment by the partitions that still hold; false if it
+    /// cannot start because a port of its is taken (noted in its log; healing tries again).</summary>
+    public bool Restart(NodeProcess node)
     {
-        node.BlockedAtStart = Blocks().Where(b => b.From == node.Id).Select(b => this[b.To].RemoteEndpoint).ToList();
-        node.Start();
+        try
+        {
+            node.Start(BlockedAtStart(node));
+            return true;
+        }
+        catch (PortInUseException e)
+        {
+            node.Note($"cannot restart: {e.Message}");
+            return false;
+        }
     }
+
+    /// <summary>The endpoints a node starting now must not reach (a partition that outlives a crash).</summary>
+    private Dictionary<string, string> BlockedAtStart(NodeProcess node) => new()
+    {
+        ["PAXOS_FAULT_BLOCKED"] = string.Join(",", Blocks().Where(b => b.From == node.Id).Select(b => this[b.To].RemoteEndpoint)),
+    };
 
     /// <summary>The leader as the first answering node reports it, or null.</summary>
     public async Task<int?> LeaderAsync(CancellationToken ct)
@@ -114,18 +127,5 @@ public sealed class ChaosCluster : IDisposable
     public void Dispose()
     {
         foreach (var n in Nodes) n.Dispose();
-    }
-
-    private static List<int> FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ =>
-        {
-            var l = new TcpListener(IPAddress.Loopback, 0);
-            l.Start();
-            return l;
-        }).ToList();
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
-        foreach (var l in listeners) l.Stop();
-        return ports;
     }
 }

@@ -1,4 +1,4 @@
-namespace PaxosActors.Node.Chaos;
+namespace PaxosActors.Tools.Chaos;
 
 /// <summary>What a chaos session runs: <paramref name="Duration"/> of fault phases in total, cut into runs of at
 /// most <paramref name="RunSeconds"/>, each on a fresh cluster.</summary>

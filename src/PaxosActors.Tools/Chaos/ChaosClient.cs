@@ -1,4 +1,6 @@
-namespace PaxosActors.Node.Chaos;
+using PaxosActors.Node.Launch;
+
+namespace PaxosActors.Tools.Chaos;
 
 /// <summary>
 /// One closed-loop client: picks a node and an operation at random (writes of unique values, reads, and

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using PaxosActors.Checker;
 
-namespace PaxosActors.Node.Chaos;
+namespace PaxosActors.Tools.Chaos;
 
 /// <summary>
 /// One run: a fresh cluster, concurrent clients recording a history, a seeded fault schedule, then every

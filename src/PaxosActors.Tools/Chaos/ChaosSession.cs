@@ -1,4 +1,4 @@
-namespace PaxosActors.Node.Chaos;
+namespace PaxosActors.Tools.Chaos;
 
 /// <summary>Runs chaos runs back to back until the duration is spent, and sums them up.</summary>
 public static class ChaosSession

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using HdrHistogram;
 
-namespace PaxosActors.Node.Bench;
+namespace PaxosActors.Tools.Bench;
 
 /// <summary>What one <c>bench</c> run measured, and its one-line JSON form.</summary>
 public sealed record BenchResult

@@ -1,6 +1,6 @@
 using PaxosActors.Checker;
 
-namespace PaxosActors.Node.Chaos;
+namespace PaxosActors.Tools.Chaos;
 
 /// <summary>What one run did and found.</summary>
 public sealed record RunResult(

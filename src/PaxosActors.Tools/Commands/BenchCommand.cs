@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using PaxosActors.Node.Bench;
+using PaxosActors.Tools.Bench;
 
-namespace PaxosActors.Node.Commands;
+namespace PaxosActors.Tools.Commands;
 
 /// <summary>
 /// <c>bench</c>: closed-loop load (PUT /kv/{key}, and GET with --read-ratio) against given endpoints, or

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using HdrHistogram;
 
-namespace PaxosActors.Node.Bench;
+namespace PaxosActors.Tools.Bench;
 
 /// <summary>
 /// Closed-loop load: each worker sends its next request as soon as the previous one answers. Worker i starts

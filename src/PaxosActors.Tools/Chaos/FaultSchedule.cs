@@ -1,4 +1,4 @@
-namespace PaxosActors.Node.Chaos;
+namespace PaxosActors.Tools.Chaos;
 
 /// <summary>
 /// Injects faults one after another for a given time, every choice (which fault, which node, how long)
@@ -58,8 +58,7 @@ public sealed class FaultSchedule(ChaosCluster cluster, Random random, Action<st
                 log($"SIGKILL {who}; restart in {down.TotalSeconds:0.0} s");
                 node.Kill();
                 await Task.Delay(down, ct);
-                cluster.Restart(node);
-                log($"restarted node {target}");
+                log(cluster.Restart(node) ? $"restarted node {target}" : $"node {target} did not restart: a port of its is taken (see its log)");
                 break;
             }
             case "pause":

@@ -1,7 +1,8 @@
 using System.Globalization;
+using PaxosActors.Node;
 using PaxosActors.Node.Commands;
 
-namespace PaxosActors.Node.Bench;
+namespace PaxosActors.Tools.Bench;
 
 /// <summary>The settings of one <c>bench</c> run, parsed from its command line.</summary>
 public sealed record BenchOptions
