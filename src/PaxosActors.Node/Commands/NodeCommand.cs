@@ -30,9 +30,13 @@ public static class NodeCommand
         cl.AllowOnly([.. Options, "exit-with-stdin", "rebuild-acceptor"]);
         var config = Load(cl);
         PaxosSettings settings;
+        FaultInjection? faults;
         try
         {
             settings = PaxosSettings.Create(config);
+            // Only the chaos harness turns this on: it wraps the transport and adds the /admin endpoints.
+            faults = FaultInjection.IsOn(config) ? new FaultInjection() : null;
+            if (faults is not null) config = FaultInjection.Enable(config);
         }
         catch (ConfigurationException e)
         {
@@ -41,10 +45,6 @@ public static class NodeCommand
         }
         string httpHost = config.GetString("paxos.http.host");
         int httpPort = config.GetInt("paxos.http.port");
-
-        // Only the chaos harness turns this on: it wraps the transport and adds the /admin endpoints.
-        FaultInjection? faults = FaultInjection.IsOn(config) ? new FaultInjection() : null;
-        if (faults is not null) config = FaultInjection.Enable(config);
         var runner = new NodeRunner(config, Console.Error) { Started = faults is null ? null : faults.OnStarted, Roles = Roles() };
         try
         {
