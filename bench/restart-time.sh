@@ -4,13 +4,14 @@
 #   bench/restart-time.sh [--commands 1000000] [--workers 64] [--keys 1000]
 #
 # Starts a 3-node cluster of the Release build on ports 18081-18083 (HTTP) and 14051-14053 (remoting) in a fresh
-# temporary directory, loads it with `paxos-actors bench` (100-byte PUTs) until at least --commands writes were
+# temporary directory, loads it with `paxos-tools bench` (100-byte PUTs) until at least --commands writes were
 # acknowledged (each acknowledged write was applied once on every node), then:
 #   1. kills node 3 with SIGKILL, starts it again and times (a) until its /status answers and (b) until a
 #      linearizable GET through it answers 200 (the node is back in the cluster, has caught up and serves);
 #   2. stops the whole cluster with SIGKILL, starts all three and times until a PUT and a GET succeed through
 #      each node.
-# Prints one JSON line. Needs: dotnet build -c Release src/PaxosActors.Node, curl, python3.
+# Prints one JSON line. Needs: dotnet build -c Release src/PaxosActors.Tools (builds the node executable too), curl,
+# python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 commands=1000000 workers=64 keys=1000
@@ -23,7 +24,10 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 dll=src/PaxosActors.Node/bin/Release/net10.0/paxos-actors.dll
-[[ -f $dll ]] || { echo "build first: dotnet build -c Release src/PaxosActors.Node" >&2; exit 2; }
+tools=src/PaxosActors.Tools/bin/Release/net10.0/paxos-tools.dll
+for f in "$dll" "$tools"; do
+  [[ -f $f ]] || { echo "build first: dotnet build -c Release src/PaxosActors.Tools" >&2; exit 2; }
+done
 dir=$(mktemp -d /tmp/paxos-restart.XXXXXX)
 declare -A pids
 endpoints=http://127.0.0.1:18081,http://127.0.0.1:18082,http://127.0.0.1:18083
@@ -60,7 +64,7 @@ written=0
 while (( written < commands )); do
   left=$((commands - written))
   seconds=$(( left / 3000 + 5 )); (( seconds > 120 )) && seconds=120
-  line=$(dotnet "$dll" bench --endpoints "$endpoints" --workers "$workers" --duration "$seconds" --warmup 0 \
+  line=$(dotnet "$tools" bench --endpoints "$endpoints" --workers "$workers" --duration "$seconds" --warmup 0 \
     --keys "$keys" --json-only 2>/dev/null)
   ops=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['ops'])" "$line")
   written=$((written + ops))

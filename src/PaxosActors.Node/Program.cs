@@ -2,7 +2,7 @@ using PaxosActors.Node.Commands;
 
 namespace PaxosActors.Node;
 
-/// <summary>The paxos-actors executable: one command per job.</summary>
+/// <summary>The paxos-actors executable, the product: one command per job (local, node, demo).</summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -16,8 +16,7 @@ public static class Program
                 "local" => await LocalCommand.RunAsync(rest),
                 "node" => await NodeCommand.RunAsync(rest),
                 "demo" => await BasicPaxosDemo.RunAsync(rest),
-                "chaos" => await ChaosCommand.RunAsync(rest),
-                "bench" => await BenchCommand.RunAsync(rest),
+                "chaos" or "bench" => Usage(2, $"'{command}' moved to paxos-tools: dotnet run -c Release --project src/PaxosActors.Tools -- {command} ..."),
                 "help" or "--help" or "-h" => Usage(0),
                 _ => Usage(2, $"unknown command '{command}'"),
             };
@@ -48,27 +47,15 @@ public static class Program
                   variables and these options override it. --rebuild-acceptor rebuilds an acceptor that
                   lost its journal from a majority of the others (see README, "Recovering an acceptor").
 
-              chaos [--duration SECONDS] [--seed N] [--nodes 3|5] [--clients N] [--out DIR] [--mode multi|basic]
-                    [--run-seconds S] [--keys K]
-                  Fault injection: fresh clusters of node processes under SIGKILL, SIGSTOP and partitions while
-                  clients write, read and cas; runs of S (60) seconds until SECONDS (60) of faults are spent.
-                  Checks every history, recovery and convergence; prints a summary, exits 1 on any anomaly.
-
               demo [--data-dir DIR] [--values A,B]
                   Basic Paxos, visibly: three acceptors and two competing proposers in one process,
                   every Prepare / Promise / Accept / Accepted printed as it happens, then the chosen
                   values. The journal is DIR/demo.db (default ./data); run it again and the earlier
                   slots are still chosen.
 
-              bench [--endpoints URL,...] [--nodes N] [--mode multi|basic] [--workers N] [--duration S] [--warmup S]
-                    [--value-size B] [--keys K] [--read-ratio R] [--timeout-ms T] [--seed N] [--json-only]
-                    [--log-level LEVEL]
-                  Closed-loop load: N workers (16) each send PUT /kv/{key} (GET with probability R, default 0)
-                  as soon as the previous request answers, for S seconds (10) after a warmup (2), on K uniform
-                  keys (1000) with B-byte values (100). Without --endpoints it starts N nodes (3) on free ports
-                  in a temporary directory and removes them at the end. Prints progress, then one JSON line:
-                  ops, errors, ops_per_s, p50/p90/p99/p999/max_ms, server_cpu_s, peak_rss_mb, bench_cpu_s, ...
-                  --json-only: nothing but that line on stdout (progress goes to stderr).
+            The chaos harness and the benchmark are not part of this executable: they are paxos-tools
+            (dotnet run -c Release --project src/PaxosActors.Tools -- chaos|bench ...), which starts its node
+            processes from this one.
             """);
         return code;
     }

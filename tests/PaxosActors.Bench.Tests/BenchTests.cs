@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using PaxosActors.Node;
-using PaxosActors.Node.Bench;
+using PaxosActors.Tools.Bench;
 
 namespace PaxosActors.Bench.Tests;
 
@@ -137,7 +137,7 @@ public class BenchEndToEndTests
     [Fact(Timeout = 120_000)]
     public async Task BenchAgainstASelfStartedOneNodeCluster()
     {
-        string dll = typeof(BenchOptions).Assembly.Location; // paxos-actors.dll, with its runtimeconfig beside it
+        string dll = typeof(BenchOptions).Assembly.Location; // paxos-tools.dll, with its runtimeconfig and paxos-actors.dll beside it
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,

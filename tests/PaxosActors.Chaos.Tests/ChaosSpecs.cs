@@ -1,4 +1,4 @@
-using PaxosActors.Node.Chaos;
+using PaxosActors.Tools.Chaos;
 using Xunit.Abstractions;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
@@ -8,7 +8,7 @@ namespace PaxosActors.Chaos.Tests;
 /// <summary>
 /// A short chaos schedule against real node processes on loopback: SIGKILL, SIGSTOP and partitions, the
 /// leader first, while clients write, read and cas. Every history must check, every node must serve and
-/// converge after healing. The long version is <c>paxos-actors chaos --duration 600</c>.
+/// converge after healing. The long version is <c>paxos-tools chaos --duration 600</c>.
 /// </summary>
 public sealed class ChaosSpecs(ITestOutputHelper output)
 {

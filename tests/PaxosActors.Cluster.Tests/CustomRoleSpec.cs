@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Akka.Configuration;
 using PaxosActors.Cluster.Tests.Support;
 using PaxosActors.Hosting;
+using PaxosActors.Node.Launch;
 
 namespace PaxosActors.Cluster.Tests;
 
@@ -84,7 +85,7 @@ public sealed class CustomRoleSpec : IAsyncLifetime
         var config = InProcessCluster.NodeConfig(1, new Dictionary<int, int> { [1] = ports[0] }, dataDir, "multi",
             "akka.cluster.roles = [acceptor, proposer, learner, kv, no-such-role]");
 
-        var e = Assert.Throws<ConfigurationException>(() => PaxosNodeHost.Start(config));
+        var e = Assert.Throws<ConfigurationException>(() => PaxosNodeHost.Start(config, InProcessCluster.Roles()));
 
         Assert.Contains("akka.cluster.roles", e.Message);
         Assert.Contains("no-such-role", e.Message);

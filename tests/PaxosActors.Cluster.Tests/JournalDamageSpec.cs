@@ -7,6 +7,7 @@ using Microsoft.Data.Sqlite;
 using PaxosActors.Actors;
 using PaxosActors.Cluster.Tests.Support;
 using PaxosActors.Hosting;
+using PaxosActors.Node.Launch;
 using Xunit.Abstractions;
 
 namespace PaxosActors.Cluster.Tests;
@@ -288,13 +289,9 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
     private IEnumerable<string> JournalFiles() =>
         new[] { "", "-wal", "-shm" }.Select(s => DbFile + s).Where(File.Exists);
 
-    private NodeProcess NewNode(int id, params string[] extra) => new(id, _httpPorts[id - 1], [
-        "node", "--node-id", $"{id}", "--http-port", $"{_httpPorts[id - 1]}", "--remote-port", $"{_remotePorts[id - 1]}",
-        "--seeds", string.Join(",", _remotePorts.Select(p => $"127.0.0.1:{p}")), "--acceptors", "1,2,3", "--data-dir", _dataDir,
-        "--mode", "multi", "--log-level", "WARNING",
-        // The node stops when its stdin (held by this test) closes: no orphans if the test host dies.
-        "--exit-with-stdin", .. extra,
-    ]);
+    // The node stops when its stdin (held by this test) closes: no orphans if the test host dies.
+    private NodeProcess NewNode(int id, params string[] extra) =>
+        new(NodeLaunch.LoopbackCluster(_httpPorts, _remotePorts, _dataDir, "multi", "WARNING")[id - 1] with { ExtraArgs = extra });
 
     private async Task<HttpStatusCode> PutAsync(NodeProcess node, string key, string value)
     {
@@ -308,12 +305,8 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
         return doc.RootElement.Clone();
     }
 
-    private Task AwaitStatusAsync(NodeProcess node, TimeSpan timeout) => Eventually.Holds(async () =>
-    {
-        Assert.True(node.Running, $"node {node.Id} exited:\n{string.Join("\n", node.Output.TakeLast(30))}");
-        using var resp = await _http.GetAsync($"{node.Url}/status");
-        Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
-    }, timeout, TimeSpan.FromMilliseconds(200));
+    /// <summary>Until this incarnation of the node (not another process on its port) answers /status; fails at once if it exits.</summary>
+    private static Task AwaitStatusAsync(NodeProcess node, TimeSpan timeout) => node.WaitReadyAsync(timeout);
 
     private void Log(string what) => output.WriteLine($"{_watch.Elapsed.TotalSeconds,6:0.00} s  {what}");
 }

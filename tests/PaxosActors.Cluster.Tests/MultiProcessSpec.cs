@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using PaxosActors.Cluster.Tests.Support;
+using PaxosActors.Node.Launch;
 using Xunit.Abstractions;
 
 namespace PaxosActors.Cluster.Tests;
@@ -46,18 +47,9 @@ public sealed class MultiProcessSpec(ITestOutputHelper output) : IDisposable
         {
             var http = FreePorts.Take(3);
             var remote = FreePorts.Take(3);
-            string seeds = string.Join(",", remote.Select(p => $"127.0.0.1:{p}"));
-            for (int i = 0; i < 3; i++)
-            {
-                int id = i + 1;
-                _nodes.Add(new NodeProcess(id, http[i], [
-                    "node", "--node-id", $"{id}", "--http-port", $"{http[i]}", "--remote-port", $"{remote[i]}",
-                    "--seeds", seeds, "--acceptors", "1,2,3", "--data-dir", _dataDir, "--mode", "multi", "--log-level", "WARNING",
-                    // The node stops when its stdin (held by this test) closes: no orphans if the test host dies.
-                    "--exit-with-stdin",
-                ]));
-            }
-            Log($"nodes: http {string.Join(",", http)}, remoting {string.Join(",", remote)}, data {_dataDir}, dll {NodeProcess.NodeDll}");
+            // Each node stops when its stdin (held by this test) closes: no orphans if the test host dies.
+            _nodes.AddRange(NodeLaunch.LoopbackCluster(http, remote, _dataDir, "multi", "WARNING").Select(l => new NodeProcess(l)));
+            Log($"nodes: http {string.Join(",", http)}, remoting {string.Join(",", remote)}, data {_dataDir}, dll {NodeExecutable.Dll}");
             foreach (var node in _nodes) node.Start();
             foreach (var node in _nodes) await AwaitStatusAsync(node, TimeSpan.FromSeconds(60));
             Log("every node answers /status");
@@ -181,12 +173,8 @@ public sealed class MultiProcessSpec(ITestOutputHelper output) : IDisposable
         return resp.StatusCode;
     }
 
-    private Task AwaitStatusAsync(NodeProcess node, TimeSpan timeout) => Eventually.Holds(async () =>
-    {
-        Assert.True(node.Running, $"node {node.Id} exited:\n{string.Join("\n", node.Output.TakeLast(30))}");
-        using var resp = await _http.GetAsync($"{node.Url}/status");
-        Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
-    }, timeout, TimeSpan.FromMilliseconds(200));
+    /// <summary>Until this incarnation of the node (not another process on its port) answers /status; fails at once if it exits.</summary>
+    private static Task AwaitStatusAsync(NodeProcess node, TimeSpan timeout) => node.WaitReadyAsync(timeout);
 
     /// <summary>The leader every node's /status names, once every acceptor votes (a new acceptor votes only after
     /// every other one has recorded it; killing a node before that tests a cluster still forming).</summary>

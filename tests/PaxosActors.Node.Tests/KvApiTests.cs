@@ -313,7 +313,7 @@ public sealed class NoQuorumTests
     public async Task A_node_without_a_reachable_quorum_answers_a_put_with_503_json_within_the_request_timeout()
     {
         var timeout = TimeSpan.FromSeconds(2);
-        using var node = NodeProcess.Start(acceptors: "1,2,3",
+        using var node = TestNode.Start(acceptors: "1,2,3",
             configText: $"paxos.kv.request-timeout = {timeout.TotalMilliseconds}ms\n");
         await node.WaitForStatusAsync(TimeSpan.FromSeconds(60));
         var watch = Stopwatch.StartNew();

@@ -5,11 +5,11 @@ namespace PaxosActors.Node.Tests;
 /// <summary>One node that is a whole cluster (acceptors = [1]), shared by the tests of a class.</summary>
 public sealed class SingleNodeFixture : IAsyncLifetime
 {
-    public NodeProcess Node { get; private set; } = null!;
+    public TestNode Node { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        Node = NodeProcess.Start();
+        Node = TestNode.Start();
         try
         {
             await Node.WaitForWritesAsync(TimeSpan.FromSeconds(60));

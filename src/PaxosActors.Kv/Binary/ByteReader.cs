@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using PaxosActors.Core.Wire;
 
 namespace PaxosActors.Kv.Binary;
 
@@ -31,24 +32,17 @@ internal ref struct ByteReader
 
     public ulong ReadVarUInt64(string field)
     {
-        ulong result = 0;
-        for (int shift = 0; shift < 64; shift += 7)
+        var status = Varint.TryRead(_data[_position..], out ulong value, out int length);
+        _position += length;
+        return status switch
         {
-            if (Remaining < 1) throw Truncated(field);
-            byte b = _data[_position++];
-            // The tenth byte may only carry the top bit of a 64-bit value.
-            if (shift == 63 && b > 1) throw Malformed($"{field} is a varint longer than 64 bits");
-            result |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return result;
-        }
-        throw Malformed($"{field} is a varint longer than 64 bits");
+            Varint.Status.Ok => value,
+            Varint.Status.Truncated => throw Truncated(field),
+            _ => throw Malformed($"{field} is a varint longer than 64 bits"),
+        };
     }
 
-    public long ReadVarInt64(string field)
-    {
-        ulong raw = ReadVarUInt64(field);
-        return (long)(raw >> 1) ^ -(long)(raw & 1);
-    }
+    public long ReadVarInt64(string field) => Varint.UnZigZag(ReadVarUInt64(field));
 
     /// <summary>A count of items that each take at least <paramref name="minBytesEach"/> bytes: bounded by what is left.</summary>
     public int ReadCount(string field, int minBytesEach)

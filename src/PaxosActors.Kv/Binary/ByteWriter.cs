@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using PaxosActors.Core.Wire;
 
 namespace PaxosActors.Kv.Binary;
 
@@ -25,20 +26,15 @@ internal sealed class ByteWriter
         _buffer[_length++] = b;
     }
 
-    /// <summary>Unsigned LEB128: 7 bits a byte, high bit set on every byte but the last.</summary>
+    /// <summary>Unsigned LEB128 (<see cref="Varint"/>).</summary>
     public void WriteVarUInt64(ulong value)
     {
-        Reserve(10);
-        while (value >= 0x80)
-        {
-            _buffer[_length++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-        _buffer[_length++] = (byte)value;
+        Reserve(Varint.MaxLength);
+        _length += Varint.Write(_buffer.AsSpan(_length), value);
     }
 
     /// <summary>ZigZag, so small negative numbers (AppliedSlot = -1) stay one byte.</summary>
-    public void WriteVarInt64(long value) => WriteVarUInt64((ulong)((value << 1) ^ (value >> 63)));
+    public void WriteVarInt64(long value) => WriteVarUInt64(Varint.ZigZag(value));
 
     public void WriteLengthPrefixed(ReadOnlySpan<byte> bytes)
     {

@@ -34,15 +34,24 @@ public sealed class KvService
 
     public KvSettings Settings => _settings;
 
-    /// <summary>The state machine the learner currently applies to (a new one after each learner restart).</summary>
+    /// <summary>The state machine the learner currently applies to (a new one after each learner restart). It is not
+    /// thread-safe: only the learner's thread may touch it. Other threads read <see cref="KeyCount"/>.</summary>
     public KvStateMachine? StateMachine => _replica?.Current;
 
-    private Replica? _replica;
+    private volatile Replica? _replica;
+
+    // Written by the learner's thread after each apply or restore, read by any thread (the HTTP API's /status).
+    private int _keyCount;
+
+    /// <summary>How many keys the store held after the last slot the learner applied; null before the learner
+    /// created its state machine. Safe to read from any thread.</summary>
+    public int? KeyCount => _replica is null ? null : Volatile.Read(ref _keyCount);
 
     /// <summary>Called by the learner actor when it (re)starts: a fresh state machine, rebuilt by recovery.</summary>
     public ISnapshotStateMachine CreateStateMachine()
     {
-        var replica = new Replica(new KvStateMachine(_settings.SessionExpirySlots, OnApplied), this);
+        var replica = new Replica(this);
+        Volatile.Write(ref _keyCount, 0);
         _replica = replica;
         return replica;
     }
@@ -115,15 +124,44 @@ public sealed class KvService
 
     /// <summary>The learner's view of the store: the current <see cref="KvStateMachine"/>, replaced whole when
     /// a snapshot is restored.</summary>
-    private sealed class Replica(KvStateMachine current, KvService service) : ISnapshotStateMachine
+    private sealed class Replica : ISnapshotStateMachine
     {
-        public KvStateMachine Current { get; private set; } = current;
+        private readonly KvService _service;
 
-        public void Apply(long slot, SlotValue value) => Current.Apply(slot, value);
+        public Replica(KvService service)
+        {
+            _service = service;
+            Current = new KvStateMachine(service._settings.SessionExpirySlots, Notify);
+        }
+
+        public KvStateMachine Current { get; private set; }
+
+        public void Apply(long slot, SlotValue value)
+        {
+            Current.Apply(slot, value);
+            Publish();
+        }
 
         public byte[] TakeSnapshot() => Current.Snapshot();
 
-        public void RestoreSnapshot(byte[] state) =>
-            Current = KvStateMachine.Restore(state, service._settings.SessionExpirySlots, service.OnApplied);
+        public void RestoreSnapshot(byte[] state)
+        {
+            Current = KvStateMachine.Restore(state, _service._settings.SessionExpirySlots, Notify);
+            Publish();
+        }
+
+        // The state machine calls this once the whole slot is applied: the count is published before any request
+        // hears its answer, so a client never sees a count older than its own write.
+        private void Notify(CommandId id, KvResult result)
+        {
+            Publish();
+            _service.OnApplied(id, result);
+        }
+
+        // Only the learner's current replica speaks for the store: one replaced by a learner restart stays silent.
+        private void Publish()
+        {
+            if (ReferenceEquals(_service._replica, this)) Volatile.Write(ref _service._keyCount, Current.Count);
+        }
     }
 }

@@ -1,8 +1,10 @@
 using Akka.Configuration;
+using PaxosActors.Configuration;
 
 namespace PaxosActors.Kv.Hosting;
 
-/// <summary>The typed <c>paxos.kv</c> section: request limits and timeouts of the key-value front end.</summary>
+/// <summary>The typed <c>paxos.kv</c> section: request limits and timeouts of the key-value front end. Its defaults
+/// ship in this assembly (reference.conf).</summary>
 public sealed class KvSettings
 {
     public int MaxValueBytes { get; private init; }
@@ -11,9 +13,13 @@ public sealed class KvSettings
     public TimeSpan RetryInterval { get; private init; }
     public long SessionExpirySlots { get; private init; }
 
+    /// <summary>The embedded defaults of <c>paxos.kv</c>.</summary>
+    public static Config DefaultConfig { get; } = EmbeddedConfig.Load(typeof(KvSettings).Assembly, "PaxosActors.Kv.reference.conf");
+
+    /// <summary>Reads <c>paxos.kv</c> of <paramref name="config"/>, defaults filled in.</summary>
     public static KvSettings Create(Config config)
     {
-        var c = config.GetConfig("paxos.kv") ?? throw new ConfigurationException("paxos.kv: the section is missing");
+        var c = config.WithFallback(DefaultConfig).GetConfig("paxos.kv") ?? throw new ConfigurationException("paxos.kv: the section is missing");
         var s = new KvSettings
         {
             MaxValueBytes = (int)Math.Min(int.MaxValue, c.GetByteSize("max-value-bytes") ?? 0),

@@ -1,15 +1,19 @@
 using System.Runtime.InteropServices;
+using PaxosActors.Node.Launch;
 
 namespace PaxosActors.Node.Commands;
 
 /// <summary>
 /// <c>local</c>: a cluster of N node processes on loopback (HTTP 8081.., remoting 4051..), one SQLite file
-/// each under the data directory. Each node is this program's own <c>node</c> command in a child process,
-/// so killing one (say with <c>kill -9</c>) is a real crash; the launcher restarts it and it recovers from
-/// its journal. Ctrl-C or SIGTERM stops them all.
+/// each under the data directory. Each node is this program's own <c>node</c> command in a child process
+/// (<see cref="NodeProcess"/>), so killing one (say with <c>kill -9</c>) is a real crash; the launcher restarts it
+/// and it recovers from its journal. Ctrl-C or SIGTERM stops them all. It refuses to start when a port it needs is
+/// taken (a cluster already running there), and a node that exits before the cluster is ready fails the start.
 /// </summary>
 public static class LocalCommand
 {
+    private static readonly TimeSpan ReadyLimit = TimeSpan.FromSeconds(60);
+
     public static async Task<int> RunAsync(string[] args)
     {
         var cl = new CommandLine(args, "no-restart");
@@ -24,35 +28,94 @@ public static class LocalCommand
         bool restart = !cl.Has("no-restart");
 
         var ids = Enumerable.Range(1, nodes).ToList();
-        string seeds = string.Join(",", ids.Take(3).Select(i => $"127.0.0.1:{remoteBase + i - 1}"));
-        string acceptors = string.Join(",", ids);
+        var launches = NodeLaunch.LoopbackCluster(ids.Select(i => httpBase + i - 1).ToList(), ids.Select(i => remoteBase + i - 1).ToList(),
+            dataDir, mode, logLevel);
+        try
+        {
+            foreach (var launch in launches) NodeProcess.CheckPorts(launch);
+        }
+        catch (PortInUseException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
         using var stopping = new CancellationTokenSource();
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopping.Cancel(); };
 
-        var children = ids.Select(id => new LocalNodeProcess(id, LocalNodeProcess.NodeArgs(
-            id, httpBase + id - 1, remoteBase + id - 1, seeds, acceptors, dataDir, mode, logLevel))).ToList();
-        Console.WriteLine($"starting {nodes} nodes ({mode}-Paxos), data in {dataDir}");
-        foreach (var c in children) c.Start();
-
-        var endpoints = ids.Select(i => $"http://127.0.0.1:{httpBase + i - 1}").ToList();
-        var ready = LocalNodeProcess.WaitReadyAsync(endpoints, stopping.Token);
-        var watch = Task.WhenAll(children.Select(c => c.KeepAliveAsync(restart, stopping.Token)));
-        if (await Task.WhenAny(ready, watch) == ready && await ready)
+        var output = NodeOutputLine.ToWriters(Console.Out, Console.Error);
+        var children = launches.Select(l => new NodeProcess(l, output, keepLines: 100)).ToList();
+        try
         {
-            Console.WriteLine($"""
+            Console.WriteLine($"starting {nodes} nodes ({mode}-Paxos), data in {dataDir}");
+            foreach (var c in children) c.Start();
 
-                cluster ready: {string.Join(", ", endpoints)}
-                  curl -X PUT --data hello {endpoints[0]}/kv/greeting
-                  curl {endpoints[^1]}/kv/greeting
-                  curl {endpoints[0]}/status
-                Ctrl-C stops the cluster; the data stays in {dataDir}.
+            var endpoints = children.Select(c => c.Url).ToList();
+            var failure = await WaitReadyAsync(children, stopping.Token);
+            if (stopping.IsCancellationRequested) return 0;
+            if (failure is null)
+            {
+                Console.WriteLine($"""
 
-                """);
+                    cluster ready: {string.Join(", ", endpoints)}
+                      curl -X PUT --data hello {endpoints[0]}/kv/greeting
+                      curl {endpoints[^1]}/kv/greeting
+                      curl {endpoints[0]}/status
+                    Ctrl-C stops the cluster; the data stays in {dataDir}.
+
+                    """);
+            }
+            else if (children.Any(c => c.Exited.IsCompleted))
+            {
+                // A node that dies before it ever served is misconfigured or blocked; restarting it would not help.
+                Console.Error.WriteLine($"error: {failure.Reason}; stopping the cluster");
+                return 1;
+            }
+            else
+            {
+                Console.Error.WriteLine($"warning: {failure.Reason}; the nodes keep running");
+            }
+            await Task.WhenAll(children.Select(c => c.KeepAliveAsync(restart, stopping.Token)));
+            return 0;
         }
-        await watch;
-        Console.WriteLine("stopping the nodes");
-        await Task.WhenAll(children.Select(c => c.StopAsync()));
-        return 0;
+        catch (PortInUseException e) // taken between the check and the start
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        finally
+        {
+            Console.WriteLine("stopping the nodes");
+            await Task.WhenAll(children.Select(c => c.StopAsync()));
+            foreach (var c in children) c.Dispose();
+        }
+    }
+
+    /// <summary>Waits until every node answers <c>/status</c> as itself; the first node that exits or times out ends the
+    /// wait. Null when all are ready (or <paramref name="ct"/> was cancelled), else what went wrong.</summary>
+    private static async Task<NodeNotReadyException?> WaitReadyAsync(IReadOnlyList<NodeProcess> children, CancellationToken ct)
+    {
+        using var startup = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var waits = children.Select(async c =>
+        {
+            try
+            {
+                await c.WaitReadyAsync(ReadyLimit, startup.Token);
+            }
+            catch (NodeNotReadyException)
+            {
+                await startup.CancelAsync();
+                throw;
+            }
+        }).ToList();
+        try
+        {
+            await Task.WhenAll(waits);
+        }
+        catch (Exception) when (waits.Any(t => t.IsFaulted) || ct.IsCancellationRequested)
+        {
+        }
+        return waits.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException).OfType<NodeNotReadyException>().FirstOrDefault();
     }
 }

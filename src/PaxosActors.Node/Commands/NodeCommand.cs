@@ -1,6 +1,8 @@
 using System.Reflection;
 using Akka.Configuration;
 using PaxosActors.Configuration;
+using PaxosActors.Hosting;
+using PaxosActors.Kv.Hosting;
 using PaxosActors.Node.Http;
 
 namespace PaxosActors.Node.Commands;
@@ -8,10 +10,17 @@ namespace PaxosActors.Node.Commands;
 /// <summary>
 /// <c>node</c>: runs one cluster node with its HTTP API. Configuration is HOCON (<c>--config FILE</c>, else
 /// the built-in hocon/node.hocon), where environment variables fill the <c>${?PAXOS_*}</c> slots and
-/// command-line options override both.
+/// command-line options override both; the executable's own defaults (reference.conf here: the HTTP endpoint, the
+/// default roles) and the library's fill in the rest.
 /// </summary>
 public static class NodeCommand
 {
+    /// <summary>The executable's embedded defaults: <c>paxos.http</c> and <c>akka.cluster.roles</c>.</summary>
+    public static Config Defaults { get; } = EmbeddedConfig.Load(typeof(NodeCommand).Assembly, "PaxosActors.Node.reference.conf");
+
+    /// <summary>The roles this executable brings besides the Paxos ones: the key-value store.</summary>
+    public static RoleRegistry Roles() => new RoleRegistry().Add("kv", () => new KvRole());
+
     public static readonly string[] Options =
         ["config", "node-id", "http-port", "remote-port", "host", "data-dir", "seeds", "mode", "acceptors", "log-level"];
 
@@ -21,22 +30,22 @@ public static class NodeCommand
         cl.AllowOnly([.. Options, "exit-with-stdin", "rebuild-acceptor"]);
         var config = Load(cl);
         PaxosSettings settings;
+        FaultInjection? faults;
         try
         {
             settings = PaxosSettings.Create(config);
+            // Only the chaos harness turns this on: it wraps the transport and adds the /admin endpoints.
+            faults = FaultInjection.IsOn(config) ? new FaultInjection() : null;
+            if (faults is not null) config = FaultInjection.Enable(config);
         }
         catch (ConfigurationException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
-        string httpHost = config.GetString("paxos.http.host", "127.0.0.1");
-        int httpPort = config.GetInt("paxos.http.port", 8081);
-
-        // Only the chaos harness turns this on: it wraps the transport and adds the /admin endpoints.
-        FaultInjection? faults = FaultInjection.IsOn(config) ? new FaultInjection() : null;
-        if (faults is not null) config = FaultInjection.Enable(config);
-        var runner = new NodeRunner(config, Console.Error) { Started = faults is null ? null : faults.OnStarted };
+        string httpHost = config.GetString("paxos.http.host");
+        int httpPort = config.GetInt("paxos.http.port");
+        var runner = new NodeRunner(config, Console.Error) { Started = faults is null ? null : faults.OnStarted, Roles = Roles() };
         try
         {
             runner.Start();
@@ -112,23 +121,22 @@ public static class NodeCommand
         if (cl.Get("node-id") is { } id) overrides.Add($"paxos.node-id = {cl.GetInt("node-id", 0, 1)}");
         if (cl.Get("http-port") is not null) overrides.Add($"paxos.http.port = {cl.GetInt("http-port", 0, 1, 65535)}");
         if (cl.Get("remote-port") is not null) overrides.Add($"akka.remote.dot-netty.tcp.port = {cl.GetInt("remote-port", 0, 0, 65535)}");
-        if (cl.Get("host") is { } host) overrides.Add($"akka.remote.dot-netty.tcp.hostname = {Quote(host)}\npaxos.http.host = {Quote(host)}");
-        if (cl.Get("data-dir") is { } dir) overrides.Add($"paxos.data-dir = {Quote(dir)}");
-        if (cl.Get("seeds") is { } seeds) overrides.Add($"paxos.seeds = {Quote(seeds)}");
-        if (cl.Get("mode") is { } mode) overrides.Add($"paxos.mode = {Quote(mode)}");
+        if (cl.Get("host") is { } host) overrides.Add($"akka.remote.dot-netty.tcp.hostname = {HoconString.Quote(host)}\npaxos.http.host = {HoconString.Quote(host)}");
+        if (cl.Get("data-dir") is { } dir) overrides.Add($"paxos.data-dir = {HoconString.Quote(dir)}");
+        if (cl.Get("seeds") is { } seeds) overrides.Add($"paxos.seeds = {HoconString.Quote(seeds)}");
+        if (cl.Get("mode") is { } mode) overrides.Add($"paxos.mode = {HoconString.Quote(mode)}");
         if (cl.Get("acceptors") is { } acceptors) overrides.Add($"paxos.acceptors = [{acceptors}]");
         if (cl.Has("rebuild-acceptor")) overrides.Add("paxos.rebuild-acceptor = on");
-        if (cl.Get("log-level") is { } level) overrides.Add($"akka.loglevel = {Quote(level)}");
+        if (cl.Get("log-level") is { } level) overrides.Add($"akka.loglevel = {HoconString.Quote(level)}");
         try
         {
             return ConfigurationFactory.ParseString(string.Join("\n", overrides))
-                .WithFallback(ConfigurationFactory.ParseString(HoconEnvironment.Resolve(text)));
+                .WithFallback(ConfigurationFactory.ParseString(HoconEnvironment.Resolve(text)))
+                .WithFallback(Defaults);
         }
         catch (Exception e) when (e is not UsageException)
         {
             throw new UsageException($"the configuration does not parse: {e.Message}");
         }
     }
-
-    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

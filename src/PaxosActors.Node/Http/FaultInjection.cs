@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Remote;
 using Akka.Remote.Transport;
+using PaxosActors.Configuration;
 using PaxosActors.Hosting;
 
 namespace PaxosActors.Node.Http;
@@ -32,12 +33,10 @@ public sealed class FaultInjection
     /// <summary>The configuration with the throttler adapter applied; seeds given as host:port get its scheme.</summary>
     public static Config Enable(Config config)
     {
-        string seeds = config.GetString("paxos.seeds", "");
-        var list = seeds.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Select(s => s.Contains("://") ? s : $"akka.trttl.tcp://{PaxosNodeHost.SystemName}@{s}");
+        var seeds = SeedList.Parse(config.GetString("paxos.seeds", ""), PaxosNodeHost.SystemName, "akka.trttl.tcp");
         return ConfigurationFactory.ParseString($"""
                 akka.remote.dot-netty.tcp.applied-adapters = [trttl]
-                paxos.seeds = "{string.Join(",", list)}"
+                paxos.seeds = {HoconString.Quote(string.Join(",", seeds))}
                 """)
             .WithFallback(config);
     }

@@ -1,17 +1,19 @@
 using Akka.Actor;
 using PaxosActors.Actors;
+using PaxosActors.Hosting;
+using PaxosActors.Kv.Hosting;
 using PaxosActors.Routing;
 
 namespace PaxosActors.Node.Http;
 
 /// <summary>One cluster member as <c>/status</c> shows it.</summary>
-public sealed record MemberStatus(int? NodeId, string Address, string Status, bool Reachable, IReadOnlyList<string> Roles);
+public sealed record MemberView(int? NodeId, string Address, string Status, bool Reachable, IReadOnlyList<string> Roles);
 
 /// <summary>The answer of <c>GET /status</c>.</summary>
 public sealed record StatusResponse(
     int NodeId, IReadOnlyList<string> Roles, string Mode, int? Leader, string? Ballot, string? Phase,
-    long? FirstUnchosenSlot, long? AppliedSlot, long? Keys, AcceptorHealth? Acceptor, IReadOnlyList<MemberStatus> Members,
-    string Journal, string? JournalError);
+    long? FirstUnchosenSlot, long? AppliedSlot, long? Keys, AcceptorHealth? Acceptor, IReadOnlyList<MemberView> Members,
+    string Journal, string? JournalError, int Pid, string? Instance);
 
 /// <summary>Whether this node's acceptor votes, and if not, why.</summary>
 public sealed record AcceptorHealth(bool Votes, string State);
@@ -19,9 +21,17 @@ public sealed record AcceptorHealth(bool Votes, string State);
 /// <summary><c>GET /status</c>: what this node knows of the protocol and the cluster, as JSON.</summary>
 public static class StatusApi
 {
-    public static void Map(WebApplication app, NodeRunner runner) => app.MapGet("/status", () => Status(runner));
+    /// <summary>Set by whoever launched this process (<see cref="Launch.NodeProcess"/>) to a value of its own, and echoed
+    /// as <c>instance</c>: a launcher waiting for its node can tell its answer from another process's on the same port.</summary>
+    public const string InstanceVariable = "PAXOS_INSTANCE";
 
-    private static async Task<IResult> Status(NodeRunner runner)
+    public static void Map(WebApplication app, NodeRunner runner)
+    {
+        string? instance = Environment.GetEnvironmentVariable(InstanceVariable);
+        app.MapGet("/status", () => Status(runner, instance));
+    }
+
+    private static async Task<IResult> Status(NodeRunner runner, string? instance)
     {
         if (runner.Current is not { } host) return KvApi.Error(503, "this node is starting or restarting");
         var paxos = host.Context.Paxos;
@@ -39,18 +49,19 @@ public static class StatusApi
         }
         var cluster = Akka.Cluster.Cluster.Get(host.System);
         var state = cluster.State;
-        var members = state.Members.Select(m => new MemberStatus(ClusterDirectory.NodeIdOf(m), m.Address.ToString(),
+        var members = state.Members.Select(m => new MemberView(ClusterDirectory.NodeIdOf(m), m.Address.ToString(),
                 m.Status.ToString(), !state.Unreachable.Contains(m),
                 m.Roles.Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).OrderBy(r => r).ToList()))
             .OrderBy(m => m.NodeId).ToList();
-        var kv = host.Context.Service<PaxosActors.Kv.Hosting.KvService>()?.StateMachine;
+        // Not the state machine itself: it belongs to the learner's thread.
+        var kv = host.Context.Service<KvService>();
         var settings = host.Settings;
         var body = new StatusResponse(settings.NodeId, host.Context.Roles.OrderBy(r => r).ToList(),
             settings.MultiPaxos ? "multi" : "basic", proposer?.Leader, proposer?.Ballot.ToString(), proposer?.Phase.ToString(),
-            proposer?.FirstUnchosen, learner is null ? null : learner.NextToApply - 1, kv?.Count,
+            proposer?.FirstUnchosen, learner is null ? null : learner.NextToApply - 1, kv?.KeyCount,
             host.Context.Roles.Contains("acceptor") ? new AcceptorHealth(host.Context.Health.AcceptorVotes, host.Context.Health.Acceptor) : null,
             members,
-            Path.GetFullPath(settings.DatabasePath), host.Context.JournalError);
+            Path.GetFullPath(settings.DatabasePath), host.Context.JournalError, Environment.ProcessId, instance);
         return Results.Json(body, KvJson.Default.StatusResponse);
     }
 }

@@ -16,12 +16,9 @@ public static partial class HoconEnvironment
         return Assignment().Replace(hocon, m =>
         {
             string? value = environment(m.Groups["var"].Value);
-            return value is null ? "" : $"{m.Groups["key"].Value}{m.Groups["sep"].Value}{Quote(value)}";
+            return value is null ? "" : $"{m.Groups["key"].Value}{m.Groups["sep"].Value}{HoconString.Quote(value)}";
         });
     }
-
-    private static string Quote(string s) =>
-        "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n").Replace("\r", "\\r") + "\"";
 
     [GeneratedRegex(@"^(?<key>[ \t]*[A-Za-z0-9_.""-]+)(?<sep>[ \t]*[=:][ \t]*)\$\{\?(?<var>[A-Za-z_][A-Za-z0-9_]*)\}[ \t]*$",
         RegexOptions.Multiline)]

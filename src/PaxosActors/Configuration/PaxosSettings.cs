@@ -129,13 +129,7 @@ public sealed class PaxosSettings
 
     private int Ticks(TimeSpan span) => (int)Math.Max(1, Math.Ceiling(span / TickInterval));
 
-    private static Config LoadDefaults()
-    {
-        using var stream = typeof(PaxosSettings).Assembly.GetManifestResourceStream("PaxosActors.reference.conf")
-                           ?? throw new InvalidOperationException("reference.conf is not embedded");
-        using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
-    }
+    private static Config LoadDefaults() => EmbeddedConfig.Load(typeof(PaxosSettings).Assembly, "PaxosActors.reference.conf");
 
     private static ConfigurationException Bad(string key, string why) => new($"paxos.{key}: {why}");
 

@@ -29,15 +29,16 @@ public sealed class PaxosNodeHost
     public Task WhenTerminated => System.WhenTerminated;
 
     /// <summary>Cluster defaults (formation tuning, split brain resolver) shipped in the assembly.</summary>
-    public static Config ClusterDefaults { get; } = LoadEmbedded("PaxosActors.cluster.conf");
+    public static Config ClusterDefaults { get; } = EmbeddedConfig.Load(typeof(PaxosNodeHost).Assembly, "PaxosActors.cluster.conf");
 
-    /// <summary>Starts a node from <paramref name="config"/>; every setting is checked before anything starts.</summary>
+    /// <summary>Starts a node from <paramref name="config"/>; every setting is checked before anything starts. Its roles
+    /// are those of <paramref name="registry"/> and those <c>paxos.roles</c> maps.</summary>
     public static PaxosNodeHost Start(Config config, RoleRegistry? registry = null)
     {
         var full = config.WithFallback(ClusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
         var settings = PaxosSettings.Create(full);
         var roleNames = full.GetStringList("akka.cluster.roles").Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).Distinct().ToList();
-        var roles = (registry ?? RoleRegistry.FromConfig(full)).Create(roleNames);
+        var roles = RoleRegistry.FromConfig(full, registry).Create(roleNames);
         var agents = AgentRoles.From(roleNames);
         if (agents.HasFlag(PaxosAgents.Acceptor) && !settings.Acceptors.Contains(settings.NodeId))
             throw new ConfigurationException($"akka.cluster.roles: node {settings.NodeId} runs an acceptor but is not in paxos.acceptors");
@@ -52,7 +53,7 @@ public sealed class PaxosNodeHost
             unreadable = e;
         }
         var systemConfig = ConfigurationFactory.ParseString(
-                $"akka.cluster.roles = [{string.Join(", ", roleNames.Append($"{ClusterDirectory.NodeRolePrefix}{settings.NodeId}").Select(r => $"\"{r}\""))}]\n" +
+                $"akka.cluster.roles = {HoconString.QuoteList(roleNames.Append($"{ClusterDirectory.NodeRolePrefix}{settings.NodeId}"))}\n" +
                 SeedNodes(full))
             .WithFallback(unreadable is null ? SqliteJournal.Config(settings.DatabasePath) : SqliteJournal.InMemoryConfig)
             .WithFallback(full);
@@ -109,19 +110,8 @@ public sealed class PaxosNodeHost
     /// <summary><c>paxos.seeds</c> ("host:port,host:port"), when set, replaces <c>akka.cluster.seed-nodes</c>.</summary>
     private static string SeedNodes(Config config)
     {
-        string seeds = config.GetString("paxos.seeds", "");
-        if (string.IsNullOrWhiteSpace(seeds)) return "";
-        var list = seeds.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Select(s => s.Contains("://") ? s : $"akka.tcp://{SystemName}@{s}");
-        return $"akka.cluster.seed-nodes = [{string.Join(", ", list.Select(s => $"\"{s}\""))}]";
-    }
-
-    private static Config LoadEmbedded(string name)
-    {
-        using var stream = typeof(PaxosNodeHost).Assembly.GetManifestResourceStream(name)
-                           ?? throw new InvalidOperationException($"{name} is not embedded");
-        using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+        var seeds = SeedList.Parse(config.GetString("paxos.seeds", ""), SystemName);
+        return seeds.Count == 0 ? "" : $"akka.cluster.seed-nodes = {HoconString.QuoteList(seeds)}";
     }
 
     /// <summary>For a node without a state-machine role: chosen values are learned and dropped.</summary>

@@ -10,10 +10,13 @@ public sealed class RoleRegistry
 {
     private readonly Dictionary<string, Func<INodeRole>> _roles = new(StringComparer.Ordinal);
 
-    /// <summary>Reads <c>paxos.roles</c>; a type that cannot be loaded fails with a <see cref="ConfigurationException"/>.</summary>
-    public static RoleRegistry FromConfig(Config config)
+    /// <summary>The roles registered in code in <paramref name="registered"/> (not changed), plus those <c>paxos.roles</c>
+    /// maps, which win for a name in both; a type that cannot be loaded fails with a <see cref="ConfigurationException"/>.</summary>
+    public static RoleRegistry FromConfig(Config config, RoleRegistry? registered = null)
     {
         var registry = new RoleRegistry();
+        if (registered is not null)
+            foreach (var (name, create) in registered._roles) registry._roles[name] = create;
         var section = config.GetConfig("paxos.roles");
         if (section is null || section.IsEmpty) return registry;
         foreach (var (name, _) in section.AsEnumerable())

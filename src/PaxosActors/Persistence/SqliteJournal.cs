@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Akka.Configuration;
 using Microsoft.Data.Sqlite;
+using PaxosActors.Configuration;
 
 namespace PaxosActors.Persistence;
 
@@ -123,7 +124,7 @@ public static class SqliteJournal
     /// </summary>
     public static Config Config(string databasePath)
     {
-        string path = Path.GetFullPath(databasePath).Replace("\\", "\\\\").Replace("\"", "\\\"");
+        string path = HoconString.Quote(Path.GetFullPath(databasePath));
         return ConfigurationFactory.ParseString($$"""
             akka.persistence {
               journal {
@@ -131,7 +132,7 @@ public static class SqliteJournal
                 paxos-sqlite {
                   class = "PaxosActors.Persistence.SqliteWriteJournal, PaxosActors"
                   plugin-dispatcher = "akka.actor.default-dispatcher"
-                  path = "{{path}}"
+                  path = {{path}}
                   max-batch = 1024
                 }
               }
@@ -140,7 +141,7 @@ public static class SqliteJournal
                 paxos-sqlite {
                   class = "PaxosActors.Persistence.SqliteSnapshotStore, PaxosActors"
                   plugin-dispatcher = "akka.actor.default-dispatcher"
-                  path = "{{path}}"
+                  path = {{path}}
                 }
               }
             }

@@ -7,6 +7,7 @@ using PaxosActors.Core.Acceptors;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Proposers;
 using PaxosActors.Core.Protocol;
+using PaxosActors.Core.Wire;
 
 namespace PaxosActors.Serialization;
 
@@ -302,24 +303,10 @@ internal ref struct WireWriter
 
     public int Position { get; private set; }
 
-    public void UInt64(ulong v)
-    {
-        if (_sizing)
-        {
-            // 1 byte per started group of 7 bits; 0 still takes one byte.
-            Position += (70 - System.Numerics.BitOperations.LeadingZeroCount(v | 1)) / 7;
-            return;
-        }
-        while (v >= 0x80)
-        {
-            _buffer[Position++] = (byte)(v | 0x80);
-            v >>= 7;
-        }
-        _buffer[Position++] = (byte)v;
-    }
+    public void UInt64(ulong v) => Position += _sizing ? Varint.Length(v) : Varint.Write(_buffer[Position..], v);
 
     /// <summary>Zig-zag, so small negative numbers stay short too.</summary>
-    public void Int64(long v) => UInt64((ulong)((v << 1) ^ (v >> 63)));
+    public void Int64(long v) => UInt64(Varint.ZigZag(v));
 
     public void Count(int n) => UInt64((uint)n);
 
@@ -389,23 +376,17 @@ internal ref struct WireReader
 
     public ulong UInt64()
     {
-        ulong result = 0;
-        for (int shift = 0; ; shift += 7)
+        var status = Varint.TryRead(_bytes.AsSpan(_position), out ulong value, out int length);
+        _position += length;
+        return status switch
         {
-            if (_position >= _bytes.Length) throw Fail("truncated inside a varint");
-            byte b = _bytes[_position++];
-            // The tenth byte holds only bit 63; anything more does not fit in 64 bits.
-            if (shift == 63 && b > 1) throw Fail("varint longer than 64 bits");
-            result |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return result;
-        }
+            Varint.Status.Ok => value,
+            Varint.Status.Truncated => throw Fail("truncated inside a varint"),
+            _ => throw Fail("varint longer than 64 bits"),
+        };
     }
 
-    public long Int64()
-    {
-        ulong u = UInt64();
-        return (long)(u >> 1) ^ -(long)(u & 1);
-    }
+    public long Int64() => Varint.UnZigZag(UInt64());
 
     public int Int32()
     {

@@ -2,10 +2,12 @@ using System.Text;
 using Akka.Actor;
 using Akka.Configuration;
 using PaxosActors.Actors;
+using PaxosActors.Configuration;
 using PaxosActors.Routing;
 using PaxosActors.Hosting;
 using PaxosActors.Kv;
 using PaxosActors.Kv.Hosting;
+using PaxosActors.Node.Launch;
 
 namespace PaxosActors.Cluster.Tests.Support;
 
@@ -47,8 +49,8 @@ public sealed class InProcessCluster : IAsyncDisposable
               node-id = {{id}}
               acceptors = [{{string.Join(", ", ports.Keys.OrderBy(i => i))}}]
               mode = {{mode}}
-              data-dir = "{{dataDir.Replace("\\", "\\\\")}}"
-              seeds = "{{seeds}}"
+              data-dir = {{HoconString.Quote(dataDir)}}
+              seeds = {{HoconString.Quote(seeds)}}
               election-timeout = 300ms
               heartbeat-interval = 50ms
               phase-timeout = 200ms
@@ -71,13 +73,19 @@ public sealed class InProcessCluster : IAsyncDisposable
             """);
     }
 
-    public Config ConfigOf(int id) => NodeConfig(id, Ports, DataDir, Mode, _extraConfig(id));
+    /// <summary>Node <paramref name="id"/>'s configuration: unless its extra configuration says otherwise, it runs the
+    /// key-value store too, as the node executable does.</summary>
+    public Config ConfigOf(int id) => NodeConfig(id, Ports, DataDir, Mode, _extraConfig(id))
+        .WithFallback(ConfigurationFactory.ParseString("akka.cluster.roles = [acceptor, proposer, learner, kv]"));
+
+    /// <summary>The roles these nodes can run besides the Paxos ones: the node executable's (the key-value store).</summary>
+    public static RoleRegistry Roles() => PaxosActors.Node.Commands.NodeCommand.Roles();
 
     /// <summary>Starts (or restarts, on the same data dir and port) node <paramref name="id"/>.</summary>
     public PaxosNodeHost Start(int id, RoleRegistry? registry = null)
     {
         if (_hosts.ContainsKey(id)) throw new InvalidOperationException($"node {id} is running");
-        var host = PaxosNodeHost.Start(ConfigOf(id), registry);
+        var host = PaxosNodeHost.Start(ConfigOf(id), registry ?? Roles());
         _hosts[id] = host;
         return host;
     }

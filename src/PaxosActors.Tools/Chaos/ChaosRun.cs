@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using PaxosActors.Checker;
+
+namespace PaxosActors.Tools.Chaos;
+
+/// <summary>
+/// One run: a fresh cluster, concurrent clients recording a history, a seeded fault schedule, then every
+/// fault healed and the invariants checked. The cluster must serve a write through every node and all
+/// nodes must reach the same applied slot within <see cref="RecoveryBound"/>; a final read of every key
+/// through every node goes into the history, so an acknowledged write that was lost shows up as a
+/// linearizability violation; the whole history must check.
+/// </summary>
+public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan faultPhase, TextWriter console)
+{
+    /// <summary>From the start of healing: a killed node's restart alone takes 10-20 s on a loaded 2-core box.</summary>
+    public static readonly TimeSpan RecoveryBound = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly List<string> _anomalies = new();
+    private readonly List<string> _warnings = new();
+    private readonly Stopwatch _clock = new();
+    private StreamWriter? _log;
+
+    public async Task<RunResult> RunAsync(CancellationToken ct)
+    {
+        string dir = Path.GetFullPath(Path.Combine(options.Out, $"run-{index:D3}-seed-{seed}"));
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        Directory.CreateDirectory(dir);
+        using var log = new StreamWriter(Path.Combine(dir, "chaos.log")) { AutoFlush = true };
+        _log = log;
+        _clock.Start();
+        var random = new Random(seed);
+        using var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2), PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5) };
+        // Above the node's own request timeout (5 s), so the node usually answers before the client gives up.
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(7) };
+        var kv = new KvClient(http);
+        var history = new HistoryLog(Path.Combine(dir, "history.jsonl"));
+        var schedule = new FaultSchedule(null!, random, Log);
+        TimeSpan? served = null, converged = null;
+        CheckSummary? summary = null;
+        using (var cluster = new ChaosCluster(options.Nodes, options.Mode, dir, kv))
+        {
+            schedule = new FaultSchedule(cluster, random, Log);
+            Log($"run {index}, seed {seed}: {options.Nodes} nodes ({options.Mode}), {options.Clients} clients, {faultPhase.TotalSeconds:0} s of faults");
+            cluster.StartAll();
+            if (!await ServesAsync(cluster, kv, history, 1000, TimeSpan.FromSeconds(60), ct))
+            {
+                _anomalies.Add("the cluster did not start serving within 60 s");
+            }
+            else
+            {
+                var keys = Enumerable.Range(0, options.Keys).Select(k => $"k{k}").ToList();
+                using var stop = new CancellationTokenSource();
+                var clients = Enumerable.Range(0, options.Clients)
+                    .Select(i => new ChaosClient(i, options.Clients, cluster.Nodes, keys, kv, history, new Random(seed * 31 + i + 1)))
+                    .ToList();
+                var running = clients.Select(c => Task.Run(() => c.RunAsync(stop.Token), CancellationToken.None)).ToList();
+                var healed = TimeSpan.Zero;
+                try
+                {
+                    await schedule.RunAsync(faultPhase, ct);
+                }
+                finally
+                {
+                    Log("healing every fault");
+                    healed = _clock.Elapsed;
+                    await cluster.HealAllAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+                }
+                // The clients keep going while the cluster recovers: serving again means serving them too.
+                bool serves = await ServesAsync(cluster, kv, history, 2000, RecoveryBound - (_clock.Elapsed - healed), ct);
+                served = _clock.Elapsed - healed;
+                if (serves) Log($"every node served a write {served.Value.TotalSeconds:0.0} s after healing");
+                else _anomalies.Add($"not every node served a write within {RecoveryBound.TotalSeconds:0} s of healing");
+                stop.Cancel();
+                await Task.WhenAll(running);
+                var written = clients.SelectMany(c => c.KeysWritten).Distinct().OrderBy(k => k).ToList();
+                await FinalReadsAsync(cluster, kv, history, written, ct);
+                converged = await ConvergeAsync(cluster, kv, ct);
+            }
+            Log($"faults injected: {schedule.Total} ({string.Join(", ", schedule.Counts.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"))})");
+        }
+        history.Dispose();
+
+        try
+        {
+            var ops = HistoryReader.Read(history.Path);
+            var result = LinearizabilityChecker.Check(ops, CheckTimeout, ct);
+            summary = result.Summary;
+            Log($"history: {result}");
+            foreach (var v in result.Violations)
+                _anomalies.Add($"NOT linearizable on key {v.Key}:\n{v.Explanation}");
+            if (result.Verdict == Verdict.Unknown)
+                _warnings.Add($"the checker ran out of time on {result.Summary.UnknownKeys} key(s): not proven linearizable");
+        }
+        catch (FormatException e)
+        {
+            _anomalies.Add($"the history does not read: {e.Message}");
+        }
+
+        foreach (var a in _anomalies) Log($"ANOMALY: {a}");
+        foreach (var w in _warnings) Log($"WARNING: {w}");
+        // A clean run keeps its history and logs but not the databases.
+        if (_anomalies.Count == 0)
+        {
+            try { Directory.Delete(Path.Combine(dir, "data"), recursive: true); } catch (IOException) { }
+        }
+        _log = null;
+        return new RunResult(index, seed, dir, schedule.Counts.ToDictionary(), summary, served, converged, _anomalies.ToList(), _warnings.ToList());
+    }
+
+    /// <summary>Writes a fresh value through every node until each has answered ok once (recorded in the
+    /// history as its own process and key), or the bound.</summary>
+    private async Task<bool> ServesAsync(ChaosCluster cluster, KvClient kv, HistoryLog history, int processBase, TimeSpan bound, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + bound;
+        int attempt = 0;
+        foreach (var node in cluster.Nodes)
+        {
+            int process = processBase + node.Id * 100;
+            while (true)
+            {
+                string key = $"probe-{node.Id}", value = $"p{processBase}-{node.Id}-{++attempt}";
+                history.Invoke(process, "write", key, value);
+                var o = await kv.WriteAsync(node.Url, key, value, ct);
+                history.Complete(process, o.Type, "write", key, o.Value, o.Error);
+                if (o.Type == "ok") break;
+                if (o.Type == "info") process++;
+                if (DateTime.UtcNow > deadline)
+                {
+                    Log($"node {node.Id} does not serve a write: {o.Error}");
+                    return false;
+                }
+                await Task.Delay(200, ct);
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Reads every written key through every node (retrying failures), into the history: each read
+    /// must see the latest acknowledged write or something newer.</summary>
+    private async Task FinalReadsAsync(ChaosCluster cluster, KvClient kv, HistoryLog history, List<string> keys, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + RecoveryBound;
+        int unread = 0;
+        foreach (var node in cluster.Nodes)
+        {
+            int process = 5000 + node.Id;
+            foreach (string key in keys)
+            {
+                while (true)
+                {
+                    history.Invoke(process, "read", key, null);
+                    var o = await kv.ReadAsync(node.Url, key, ct);
+                    history.Complete(process, o.Type, "read", key, o.Value, o.Error);
+                    if (o.Type == "ok") break;
+                    if (DateTime.UtcNow > deadline) { unread++; break; }
+                    await Task.Delay(200, ct);
+                }
+            }
+        }
+        if (unread > 0) _anomalies.Add($"{unread} final read(s) failed within {RecoveryBound.TotalSeconds:0} s of healing");
+        else Log($"final reads: {keys.Count} keys through {cluster.Nodes.Count} nodes");
+    }
+
+    /// <summary>Waits until every node reports the same applied slot and key count.</summary>
+    private async Task<TimeSpan?> ConvergeAsync(ChaosCluster cluster, KvClient kv, CancellationToken ct)
+    {
+        var start = _clock.Elapsed;
+        var deadline = DateTime.UtcNow + RecoveryBound;
+        string last = "";
+        while (true)
+        {
+            var statuses = new List<NodeStatus?>();
+            foreach (var n in cluster.Nodes) statuses.Add(await kv.StatusAsync(n.Url, TimeSpan.FromSeconds(2), ct));
+            last = string.Join(", ", statuses.Select((s, i) => $"node {i + 1}: " + (s is null ? "no answer" : $"applied {s.AppliedSlot}, keys {s.Keys}")));
+            if (statuses.All(s => s is { AppliedSlot: not null }) &&
+                statuses.Select(s => (s!.AppliedSlot, s.Keys)).Distinct().Count() == 1)
+            {
+                var took = _clock.Elapsed - start;
+                Log($"converged: {last}");
+                return took;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                _anomalies.Add($"the nodes did not converge within {RecoveryBound.TotalSeconds:0} s: {last}");
+                return null;
+            }
+            await Task.Delay(250, ct);
+        }
+    }
+
+    private void Log(string line)
+    {
+        string text = $"[run {index} {_clock.Elapsed.TotalSeconds,6:0.0}s] {line}";
+        _log?.WriteLine(text);
+        console.WriteLine(text);
+    }
+}
