@@ -31,6 +31,10 @@ public sealed record LearnerOptions
     /// <summary>Most values in one <see cref="ChosenRange"/> reply.</summary>
     public int MaxCatchUpBatch { get; init; } = 1024;
 
+    /// <summary>Slots between a reconfiguration and the first slot it governs; the same on every node
+    /// (<see cref="MembershipHistory.DefaultAlpha"/>; only tests change it).</summary>
+    public int ReconfigurationAlpha { get; init; } = MembershipHistory.DefaultAlpha;
+
     /// <summary>Applied values kept in memory to answer peers' catch-up requests.</summary>
     public int RetainedValues { get; init; } = 100_000;
 }
@@ -44,8 +48,9 @@ public sealed record LearnerOptions
 /// </summary>
 public sealed class Learner : IAgent
 {
-    private readonly QuorumSet _acceptors;
-    private readonly ImmutableArray<int> _peers; // every node with a learner, this one included
+    private readonly MembershipHistory _configs;
+    private readonly ImmutableArray<int> _staticPeers; // nodes with a learner named in settings, this one included
+    private ImmutableArray<int> _peers;               // those and every member of the latest configuration
     private readonly LearnerOptions _options;
 
     private readonly Dictionary<long, SlotValue> _decided = new();              // chosen, not yet applied (a gap before them)
@@ -56,6 +61,7 @@ public sealed class Learner : IAgent
     private bool _recovering = true;
     private long _snapshotAt;
     private bool _snapshotDue;
+    private bool _progressed;
     private long _now;
     private long _gapSince = -1;
     private long _lastProbe;
@@ -63,15 +69,22 @@ public sealed class Learner : IAgent
     private int _leader = -1;
     private int _catchUpCursor;
 
-    public Learner(int id, QuorumSet acceptors, IEnumerable<int> peers, LearnerOptions options)
+    public Learner(int id, Membership seed, IEnumerable<int> peers, LearnerOptions options)
     {
         Id = AgentId.Learner(id);
-        _acceptors = acceptors;
-        _peers = peers.ToImmutableArray();
+        _configs = new MembershipHistory(seed, options.ReconfigurationAlpha);
+        _staticPeers = peers.ToImmutableArray();
         _options = options;
+        UpdatePeers();
     }
 
+    public Learner(int id, QuorumSet acceptors, IEnumerable<int> peers, LearnerOptions options)
+        : this(id, new Membership(acceptors.Members), peers, options) { }
+
     public AgentId Id { get; }
+
+    /// <summary>Which configuration governs which slot, as far as this learner has applied the log.</summary>
+    public MembershipHistory Configurations => _configs;
 
     public int Node => Id.Node;
 
@@ -87,7 +100,7 @@ public sealed class Learner : IAgent
         {
             case LearnerSnapshot snapshot:
                 // The state machine gets the snapshot with the first step's Ready, before the values replayed after it.
-                JumpTo(snapshot.NextToApply);
+                JumpTo(snapshot.NextToApply, snapshot.Configurations);
                 _snapshotAt = snapshot.NextToApply;
                 _ready.Install(new StateInstall(snapshot.NextToApply, snapshot.State));
                 break;
@@ -105,7 +118,7 @@ public sealed class Learner : IAgent
             {
                 _recovering = false;
                 // What replay decided is in this step's Apply; the proposer learns where the log stands.
-                Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply));
+                _progressed = true;
             }
         }
         else if (!_recovering)
@@ -121,8 +134,13 @@ public sealed class Learner : IAgent
                 case Heartbeat m: Handle(m); break;
                 case StateTransfer m: Handle(m); break;
                 case SnapshotSaved m: OnSnapshotSaved(m.NextToApply); break;
-                case ProgressQuery: Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply)); break;
+                case ProgressQuery: _progressed = true; break;
             }
+        }
+        if (_progressed && !_recovering)
+        {
+            _progressed = false;
+            ReportProgress();
         }
         if (_snapshotDue)
         {
@@ -148,16 +166,23 @@ public sealed class Learner : IAgent
         }
         var tally = TallyFor(accept.Slot, accept.Ballot);
         tally.Value ??= accept.Value;
-        if (tally.Votes.Result == VoteResult.Won) Decide(accept.Slot, tally.Value, announce: true);
+        DecideIfQuorum(accept.Slot, tally);
     }
 
-    /// <summary>An acceptor's vote. Duplicates and non-members change nothing.</summary>
+    /// <summary>An acceptor's vote. Duplicates change nothing; only acceptors of the configuration that governs the slot
+    /// count, and not before that configuration is known.</summary>
     private void Handle(Accepted accepted)
     {
         if (accepted.Slot < NextToApply || _decided.ContainsKey(accepted.Slot)) return;
         var tally = TallyFor(accepted.Slot, accepted.Ballot);
-        if (tally.Votes.Record(accepted.Acceptor, true) == VoteResult.Won && tally.Value is not null)
-            Decide(accepted.Slot, tally.Value, announce: true);
+        if (tally.Voters.Add(accepted.Acceptor)) DecideIfQuorum(accepted.Slot, tally);
+    }
+
+    private void DecideIfQuorum(long slot, Tally tally)
+    {
+        if (tally.Value is null || !_configs.Knows(slot)) return;
+        var config = _configs.At(slot);
+        if (config.CountVotes(tally.Voters) >= config.Majority) Decide(slot, tally.Value, announce: true);
     }
 
     private void Handle(ChosenRange range)
@@ -216,11 +241,11 @@ public sealed class Learner : IAgent
     private void Handle(StateTransfer transfer)
     {
         if (transfer.NextToApply <= NextToApply || !_options.Snapshots) return;
-        JumpTo(transfer.NextToApply);
+        JumpTo(transfer.NextToApply, transfer.Configurations);
         _ready.Install(new StateInstall(transfer.NextToApply, transfer.State));
         ApplyDecided();
         _snapshotDue = true;
-        Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply));
+        _progressed = true;
     }
 
     /// <summary>The snapshot at <paramref name="nextToApply"/> is durable: this node's acceptor may forget the slots below.</summary>
@@ -229,8 +254,11 @@ public sealed class Learner : IAgent
         if (_options.CompactAcceptor && nextToApply <= NextToApply) Send(AgentId.Acceptor(Node), new CompactBelow(nextToApply));
     }
 
-    private void JumpTo(long nextToApply)
+    private void JumpTo(long nextToApply, ImmutableArray<MembershipEpoch> configurations)
     {
+        if (!configurations.IsDefaultOrEmpty) _configs.Reset(configurations, nextToApply);
+        else _configs.Reset(_configs.Epochs, nextToApply); // a state from before reconfiguration existed keeps the seed
+        UpdatePeers();
         NextToApply = nextToApply;
         HighestDecided = Math.Max(HighestDecided, nextToApply - 1);
         foreach (long slot in _decided.Keys.Where(k => k < nextToApply).ToList()) _decided.Remove(slot);
@@ -261,11 +289,28 @@ public sealed class Learner : IAgent
     /// <summary>Hands every decided slot with no gap before it to the shell, in order; snapshots when one is due.</summary>
     private void ApplyDecided()
     {
+        long knewThrough = _configs.KnownThrough;
         while (_decided.Remove(NextToApply, out var next))
         {
             _ready.Apply(NextToApply, next);
+            if (_configs.Apply(NextToApply, next) is { } epoch)
+            {
+                UpdatePeers();
+                if (!_recovering)
+                    _ready.Notice(NoticeLevel.Info, $"learner {Node}: slot {NextToApply} changes the configuration to {epoch.Membership} from slot {epoch.EffectiveFrom}");
+            }
             _retained.Add(next);
             NextToApply++;
+            _progressed = true;
+        }
+        if (_configs.KnownThrough > knewThrough)
+        {
+            // Votes that waited for the configuration of their slot can be counted now.
+            var waiting = _tallies.Keys.Where(slot => slot >= knewThrough && slot < _configs.KnownThrough).Order().ToList();
+            foreach (long slot in waiting)
+                if (_tallies.TryGetValue(slot, out var byBallot))
+                    foreach (var tally in byBallot.Values.ToList())
+                        if (!_decided.ContainsKey(slot) && slot >= NextToApply) DecideIfQuorum(slot, tally);
         }
         if (_retained.Count > _options.RetainedValues + _options.RetainedValues / 4)
         {
@@ -296,23 +341,35 @@ public sealed class Learner : IAgent
     private Tally TallyFor(long slot, Ballot ballot)
     {
         if (!_tallies.TryGetValue(slot, out var byBallot)) _tallies[slot] = byBallot = new();
-        if (!byBallot.TryGetValue(ballot, out var tally)) byBallot[ballot] = tally = new Tally(_acceptors.NewTracker());
+        if (!byBallot.TryGetValue(ballot, out var tally)) byBallot[ballot] = tally = new Tally();
         return tally;
     }
 
+    /// <summary>Tells this node's proposer how far the log is applied here and which configurations govern the slots it
+    /// may propose in: it never proposes in a slot whose configuration it has not been told.</summary>
+    private void ReportProgress() =>
+        Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply) { Configurations = _configs.Epochs });
+
+    private void UpdatePeers() =>
+        _peers = _staticPeers.Concat(_configs.Latest.Members).Append(Node).Distinct().Order().ToImmutableArray();
+
     private void Send(AgentId to, IInput message) => _ready.Send(to, message);
 
-    private sealed class Tally(QuorumTracker votes)
+    private sealed class Tally
     {
-        public QuorumTracker Votes { get; } = votes;
+        public HashSet<int> Voters { get; } = new();
         public SlotValue? Value { get; set; }
     }
 }
 
 /// <summary>A learner's durable snapshot: the state machine's bytes with every slot below
-/// <paramref name="NextToApply"/> applied. The journal below it is deleted.</summary>
+/// <paramref name="NextToApply"/> applied, and the configurations that govern the slots from there on. The journal
+/// below it is deleted.</summary>
 public sealed record LearnerSnapshot(long NextToApply, byte[] State) : IJournalRecord
 {
+    /// <summary>The configuration epochs that govern slots from <see cref="NextToApply"/> on (empty: the seed's).</summary>
+    public ImmutableArray<MembershipEpoch> Configurations { get; init; } = ImmutableArray<MembershipEpoch>.Empty;
+
     public bool Equals(LearnerSnapshot? other) =>
         other is not null && NextToApply == other.NextToApply && State.AsSpan().SequenceEqual(other.State);
 

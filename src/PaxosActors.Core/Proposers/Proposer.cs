@@ -39,18 +39,21 @@ public enum ProposerPhase
 /// </remarks>
 public sealed class Proposer : IAgent
 {
-    private readonly QuorumSet _acceptors;
-    private readonly ImmutableArray<int> _peers;   // every node with a proposer, this one included
+    private readonly MembershipHistory _configs; // as this node's learner last reported it
+    private readonly ImmutableArray<int> _staticPeers; // nodes with a proposer named in settings, this one included
+    private ImmutableArray<int> _peers;               // those and every member of the latest configuration
     private readonly ProposerOptions _options;
     private readonly Random _random;
     private readonly RetryBackoff _backoff;
 
     private readonly Queue<ReadOnlyMemory<byte>> _pending = new();
+    private readonly Queue<SlotValue> _pendingChanges = new(); // reconfigurations, each proposed alone in a slot
     private readonly Dictionary<long, InFlight> _inFlight = new();
     private readonly Dictionary<long, SlotValue> _ownBySlot = new(); // our commands, by the slot we put them in
     private readonly HashSet<long> _chosenAbove = new();            // chosen slots past FirstUnchosen
     private readonly Dictionary<long, AcceptedEntry> _adopted = new(); // highest-ballot entry per slot in promises
-    private QuorumTracker? _promises;
+    private List<QuorumTracker>? _promises;          // one per configuration governing the prepared slots
+    private IReadOnlyList<Membership> _prepared = []; // the configurations the current ballot was prepared with
     private long _maxCompacted;
 
     private readonly ReadyBuilder _ready = new();
@@ -65,15 +68,21 @@ public sealed class Proposer : IAgent
     private long _pendingSince;
     private readonly List<ReadOnlyMemory<byte>> _toForward = new();
     private int _forwardHops;
-    private QuorumTracker? _roundReports; // while Discovering: which acceptors answered this incarnation's query
+    private List<QuorumTracker>? _roundReports; // while Discovering: which acceptors answered, per configuration
+    private bool _learnerHeard;                 // this incarnation has had its learner's progress
     private long _discoveryNonce;
     private long _highestReportedRound;
 
     public Proposer(int id, QuorumSet acceptors, IEnumerable<int> peers, ProposerOptions options, Random random)
+        : this(id, new Membership(acceptors.Members), peers, options, random) { }
+
+    /// <param name="seed">The configuration of a brand-new cluster: it governs every slot until a reconfiguration is chosen.</param>
+    public Proposer(int id, Membership seed, IEnumerable<int> peers, ProposerOptions options, Random random)
     {
         Id = AgentId.Proposer(id);
-        _acceptors = acceptors;
-        _peers = peers.ToImmutableArray();
+        _configs = new MembershipHistory(seed, options.ReconfigurationAlpha);
+        _staticPeers = peers.ToImmutableArray();
+        UpdatePeers();
         _options = options;
         _random = random;
         _backoff = new RetryBackoff(options.BackoffBaseTicks, options.BackoffCapTicks, options.BackoffJitter, random);
@@ -103,7 +112,10 @@ public sealed class Proposer : IAgent
     /// <summary>The next slot a new batch goes into.</summary>
     public long NextSlot { get; private set; }
 
-    public int PendingCount => _pending.Count;
+    public int PendingCount => _pending.Count + _pendingChanges.Count;
+
+    /// <summary>The configurations this proposer knows, from its learner.</summary>
+    public MembershipHistory Configurations => _configs;
     public int InFlightCount => _inFlight.Count;
 
     /// <summary>Consecutive failed attempts: the backoff exponent.</summary>
@@ -131,7 +143,7 @@ public sealed class Proposer : IAgent
                 case Heartbeat m: Handle(m); break;
                 case RoundReport m: Handle(m); break;
                 case Flush: FlushForwards(); break;
-                case LearnerProgress m: LearnerCaughtUp(m.NextToApply); break;
+                case LearnerProgress m: OnLearnerProgress(m); break;
             }
         }
         return _ready.Take();
@@ -153,8 +165,17 @@ public sealed class Proposer : IAgent
         if (_recoveredAnything) return;
         Phase = ProposerPhase.Discovering;
         _discoveryNonce = _random.NextInt64();
-        _roundReports = _acceptors.NewTracker();
         _highestReportedRound = 0;
+        _phaseStartedAt = _now;
+        // Which acceptors to ask depends on the configurations of the slots it may propose in: wait for the learner.
+        if (_learnerHeard) StartDiscovery();
+    }
+
+    /// <summary>Asks a majority of every configuration that governs a slot this proposer may propose in: any ballot an
+    /// earlier incarnation used in an Accept for such a slot was promised by a majority of that slot's configuration.</summary>
+    private void StartDiscovery()
+    {
+        _roundReports = _configs.Between(FirstUnchosen, _configs.KnownThrough).Select(c => c.Quorum.NewTracker()).ToList();
         SendRoundQueries();
     }
 
@@ -162,9 +183,11 @@ public sealed class Proposer : IAgent
     private void Handle(RoundReport report)
     {
         if (Phase != ProposerPhase.Discovering || _roundReports is null || report.Nonce != _discoveryNonce) return;
-        if (!_acceptors.Contains(report.Acceptor) || _roundReports.HasVoted(report.Acceptor)) return;
+        var trackers = _roundReports.Where(t => t.Contains(report.Acceptor) && !t.HasVoted(report.Acceptor)).ToList();
+        if (trackers.Count == 0) return;
         _highestReportedRound = Math.Max(_highestReportedRound, report.Promised.Round);
-        if (_roundReports.Record(report.Acceptor, true) != VoteResult.Won) return;
+        foreach (var t in trackers) t.Record(report.Acceptor, true);
+        if (_roundReports.Any(t => t.Result != VoteResult.Won)) return;
 
         // Journal the floor, so a restart from here on needs no discovery; the first Prepare uses a round above it.
         var floor = new RoundReserved(Math.Max(MaxRound, _highestReportedRound));
@@ -172,13 +195,26 @@ public sealed class Proposer : IAgent
         _ready.Persist(floor);
         _roundReports = null;
         Phase = ProposerPhase.Idle;
-        if (!_options.MultiPaxos && _pending.Count > 0 && _retryAt < 0) StartPhase1();
+        if (!_options.MultiPaxos && PendingCount > 0 && _retryAt < 0) StartPhase1();
     }
 
     /// <summary>Client commands, from this node or forwarded by another.</summary>
     private void Handle(Propose propose)
     {
         if (propose.Commands.IsNoOp) return;
+        if (propose.Commands.Change is not null)
+        {
+            // A reconfiguration goes to the leader at once and is proposed alone in its slot.
+            if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } to && to != Node && propose.Hops < 2)
+                Send(AgentId.Proposer(to), propose with { Hops = propose.Hops + 1 });
+            else
+            {
+                _pendingChanges.Enqueue(propose.Commands);
+                if (Phase == ProposerPhase.Leading) ProposePending();
+                else if (!_options.MultiPaxos && Phase == ProposerPhase.Idle && _retryAt < 0) StartPhase1();
+            }
+            return;
+        }
         if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } leader && leader != Node &&
             propose.Hops < 2)
         {
@@ -198,15 +234,21 @@ public sealed class Proposer : IAgent
         else if (!_options.MultiPaxos && Phase == ProposerPhase.Idle && _retryAt < 0) StartPhase1();
     }
 
+    /// <summary>Phase 1b. The ballot leads once a majority of every configuration that governs a slot it may propose in
+    /// has promised. It adopts, per slot, the highest-ballot entry any promise reports: that a set of reports holding a
+    /// majority of the slot's configuration may also hold others changes nothing (the highest-ballot value among any
+    /// such superset is still the only one that can have been chosen).</summary>
     private void Handle(Promise promise)
     {
         if (Phase != ProposerPhase.Preparing || promise.Ballot != Ballot || _promises is null) return;
-        if (_promises.HasVoted(promise.Acceptor) || !_acceptors.Contains(promise.Acceptor)) return;
+        var trackers = _promises.Where(t => t.Contains(promise.Acceptor) && !t.HasVoted(promise.Acceptor)).ToList();
+        if (trackers.Count == 0) return;
         _maxCompacted = Math.Max(_maxCompacted, promise.CompactedBelow);
         foreach (var e in promise.Entries)
             if (!_adopted.TryGetValue(e.Slot, out var held) || e.Ballot > held.Ballot)
                 _adopted[e.Slot] = e;
-        if (_promises.Record(promise.Acceptor, true) == VoteResult.Won) BecomeLeader();
+        foreach (var t in trackers) t.Record(promise.Acceptor, true);
+        if (_promises.All(t => t.Result == VoteResult.Won)) BecomeLeader();
     }
 
     private void Handle(Nack nack)
@@ -237,16 +279,15 @@ public sealed class Proposer : IAgent
         {
             // A slot chosen past NextSlot while leading can only be another proposer's (a newer ballot: this leader is
             // stale and its no-ops will be Nacked). Either way the slots it skipped must not stay holes.
-            for (long s = holesFrom; s < slot; s++)
-                if (s >= FirstUnchosen && !_chosenAbove.Contains(s) && !_inFlight.ContainsKey(s)) SendAccept(s, SlotValue.NoOp);
+            if (slot > holesFrom) FillHoles();
             if (!_options.MultiPaxos && _inFlight.Count == 0)
             {
                 Phase = ProposerPhase.Idle; // Basic Paxos: the next value needs Phase 1 again
-                if (_pending.Count > 0) StartPhase1();
+                if (PendingCount > 0) StartPhase1();
             }
             else ProposePending();
         }
-        else if (!_options.MultiPaxos && Phase == ProposerPhase.Idle && _pending.Count > 0 && _retryAt < 0)
+        else if (!_options.MultiPaxos && Phase == ProposerPhase.Idle && PendingCount > 0 && _retryAt < 0)
             StartPhase1();
     }
 
@@ -263,6 +304,27 @@ public sealed class Proposer : IAgent
             Send(AgentId.Proposer(leader), new Propose(batch, hops));
         else
             Handle(new Propose(batch, 2)); // the leader changed meanwhile: queue or propose here
+    }
+
+    /// <summary>The learner's word on the configurations, and how far it applied the log. A configuration this ballot was not
+    /// prepared with that now governs a slot it may propose in means Phase 1 again (for a majority of it too).</summary>
+    private void OnLearnerProgress(LearnerProgress progress)
+    {
+        var epochs = progress.Configurations.IsDefaultOrEmpty ? _configs.Epochs : progress.Configurations;
+        _configs.Reset(epochs, progress.NextToApply);
+        UpdatePeers();
+        bool first = !_learnerHeard;
+        _learnerHeard = true;
+        LearnerCaughtUp(progress.NextToApply);
+        if (Phase == ProposerPhase.Discovering && first) StartDiscovery();
+        else if (Phase is ProposerPhase.Leading or ProposerPhase.Preparing &&
+                 _configs.Between(FirstUnchosen, _configs.KnownThrough).Any(c => !_prepared.Contains(c)))
+            StartPhase1();
+        else if (Phase == ProposerPhase.Leading)
+        {
+            FillHoles();
+            ProposePending();
+        }
     }
 
     /// <summary>This node's learner has applied every slot below <paramref name="nextToApply"/>: after a
@@ -308,7 +370,12 @@ public sealed class Proposer : IAgent
         switch (Phase)
         {
             case ProposerPhase.Discovering when _now - _phaseStartedAt >= _options.PhaseTimeoutTicks:
-                SendRoundQueries(); // ask again until a majority has answered
+                if (_roundReports is null)
+                {
+                    _phaseStartedAt = _now;
+                    _ready.Send(AgentId.Learner(Node), ProgressQuery.Instance); // still waiting for the learner
+                }
+                else SendRoundQueries(); // ask again until a majority of each configuration has answered
                 break;
             case ProposerPhase.Preparing when _now - _phaseStartedAt >= _options.PhaseTimeoutTicks:
                 StepDown(null); // no quorum of promises in time
@@ -322,7 +389,7 @@ public sealed class Proposer : IAgent
                 if (_retryAt >= 0 && _now >= _retryAt)
                 {
                     _retryAt = -1;
-                    if (_options.MultiPaxos || _pending.Count > 0 || _ownBySlot.Count > 0) StartPhase1();
+                    if (_options.MultiPaxos || PendingCount > 0 || _ownBySlot.Count > 0) StartPhase1();
                 }
                 else if (_options.MultiPaxos && _retryAt < 0 && _now >= _electionDeadline)
                     StartPhase1();
@@ -339,19 +406,24 @@ public sealed class Proposer : IAgent
         Phase = ProposerPhase.Preparing;
         Leader = null;
         _phaseStartedAt = _now;
-        _promises = _acceptors.NewTracker();
+        // Every configuration that governs a slot this ballot may propose in: from the first unchosen slot to the last
+        // one whose configuration is known (a later one needs Phase 1 again, with its configuration, once known).
+        _prepared = _configs.Between(FirstUnchosen, _configs.KnownThrough);
+        _promises = _prepared.Select(c => c.Quorum.NewTracker()).ToList();
         _adopted.Clear();
         _maxCompacted = 0;
         var prepare = new Prepare(Ballot, FirstUnchosen);
-        foreach (int a in _acceptors.Members) Send(AgentId.Acceptor(a), prepare);
+        foreach (int a in _prepared.SelectMany(c => c.Acceptors).Distinct()) Send(AgentId.Acceptor(a), prepare);
     }
 
     private void SendRoundQueries()
     {
         _phaseStartedAt = _now;
         var query = new RoundQuery(Node, _discoveryNonce);
-        foreach (int a in _acceptors.Members)
-            if (!_roundReports!.HasVoted(a)) Send(AgentId.Acceptor(a), query);
+        var asked = new HashSet<int>();
+        foreach (var tracker in _roundReports!)
+            foreach (int a in tracker.Members)
+                if (!tracker.HasVoted(a) && asked.Add(a)) Send(AgentId.Acceptor(a), query);
     }
 
     private void BecomeLeader()
@@ -370,26 +442,49 @@ public sealed class Proposer : IAgent
         foreach (long s in _ownBySlot.Keys) last = Math.Max(last, s);
 
         _inFlight.Clear();
-        for (long s = start; s <= last; s++)
-        {
-            if (_chosenAbove.Contains(s)) continue;
-            // The rule that makes Paxos safe: the value of the highest-ballot entry any promise reported.
-            var value = _adopted.TryGetValue(s, out var entry) ? entry.Value
-                : _ownBySlot.TryGetValue(s, out var own) ? own
-                : SlotValue.NoOp;
-            SendAccept(s, value);
-        }
-        _adopted.Clear();
         NextSlot = Math.Max(NextSlot, last + 1);
+        // Slots whose configuration is not known yet keep their adopted value until it is (FillHoles).
+        FillHoles(start);
         if (_options.MultiPaxos) SendHeartbeat();
         ProposePending();
         if (!_options.MultiPaxos && _inFlight.Count == 0) Phase = ProposerPhase.Idle;
     }
 
+    /// <summary>
+    /// While leading: proposes in every slot below <see cref="NextSlot"/> whose configuration is known and that is
+    /// neither chosen nor in flight. The value is the rule that makes Paxos safe: the highest-ballot entry any promise
+    /// reported for the slot; else this proposer's own value for it; else a no-op. Invariant afterwards: every slot in
+    /// [start, min(NextSlot, KnownThrough)) is chosen or in flight, so no slot stays a hole that no learner can pass.
+    /// </summary>
+    private void FillHoles(long? from = null)
+    {
+        long end = Math.Min(NextSlot, _configs.KnownThrough);
+        // Never below an acceptor's compaction point: those slots are chosen, and an acceptor that has not compacted
+        // yet would vote for whatever came.
+        for (long s = Math.Max(from ?? FirstUnchosen, _maxCompacted); s < end; s++)
+        {
+            if (s < FirstUnchosen || _chosenAbove.Contains(s) || _inFlight.ContainsKey(s)) continue;
+            var value = _adopted.Remove(s, out var entry) ? entry.Value
+                : _ownBySlot.TryGetValue(s, out var own) ? own
+                : SlotValue.NoOp;
+            SendAccept(s, value);
+        }
+    }
+
     private void ProposePending()
     {
         int window = _options.MultiPaxos ? _options.Window : 1;
-        while (Phase == ProposerPhase.Leading && _pending.Count > 0 && _inFlight.Count < window)
+        // Never past the slots whose configuration is known, nor where a promise reported a value still to re-propose.
+        while (Phase == ProposerPhase.Leading && _pendingChanges.Count > 0 && _inFlight.Count < window &&
+               NextSlot < _configs.KnownThrough && !_adopted.ContainsKey(NextSlot))
+        {
+            var change = _pendingChanges.Dequeue();
+            long slot = NextSlot++;
+            _ownBySlot[slot] = change;
+            SendAccept(slot, change);
+        }
+        while (Phase == ProposerPhase.Leading && _pending.Count > 0 && _inFlight.Count < window &&
+               NextSlot < _configs.KnownThrough && !_adopted.ContainsKey(NextSlot))
         {
             // With a batch delay, a batch that is not full waits (up to the delay) for more commands.
             if (_options.BatchDelayTicks > 0 && _pending.Count < _options.MaxBatchCommands &&
@@ -416,8 +511,11 @@ public sealed class Proposer : IAgent
         _inFlight[slot] = new InFlight(value, _now);
         var accept = new Accept(Ballot, slot, value);
         Send(AgentId.Learner(Node), accept); // our learner counts the votes, so it must know the value
-        foreach (int a in _acceptors.Members) Send(AgentId.Acceptor(a), accept);
+        foreach (int a in _configs.At(slot).Acceptors) Send(AgentId.Acceptor(a), accept);
     }
+
+    private void UpdatePeers() =>
+        _peers = _staticPeers.Concat(_configs.Latest.Members).Append(Node).Distinct().Order().ToImmutableArray();
 
     private void ResendStalledAccepts()
     {
@@ -467,7 +565,9 @@ public sealed class Proposer : IAgent
 
     private void FlushPendingToLeader()
     {
-        if (Leader is not { } leader || leader == Node || _pending.Count == 0) return;
+        if (Leader is not { } leader || leader == Node || PendingCount == 0) return;
+        while (_pendingChanges.TryDequeue(out var change)) Send(AgentId.Proposer(leader), new Propose(change, 1));
+        if (_pending.Count == 0) return;
         var commands = _pending.ToImmutableArray();
         _pending.Clear();
         Send(AgentId.Proposer(leader), new Propose(new SlotValue(commands), 1));
@@ -475,6 +575,12 @@ public sealed class Proposer : IAgent
 
     private void Requeue(SlotValue own)
     {
+        if (own.Change is not null)
+        {
+            _pendingChanges.Enqueue(own); // applied only if it still matches the configuration then
+            if (_options.MultiPaxos && Phase != ProposerPhase.Leading) FlushPendingToLeader();
+            return;
+        }
         var rest = _pending.ToArray();
         _pending.Clear();
         foreach (var c in own.Commands) _pending.Enqueue(c);

@@ -1,3 +1,5 @@
+using PaxosActors.Core.Protocol;
+
 namespace PaxosActors.Core.Proposers;
 
 /// <summary>How a proposer runs: which Paxos, how big a batch, how many slots in flight, and its
@@ -20,6 +22,10 @@ public sealed record ProposerOptions
     /// <summary>A follower buffers commands for the leader until the shell steps it with <see cref="Protocol.Flush"/>, so the
     /// shell can send everything that arrived in one burst as one message.</summary>
     public bool BufferForwards { get; init; }
+
+    /// <summary>Slots between a reconfiguration and the first slot it governs; the same on every node
+    /// (<see cref="MembershipHistory.DefaultAlpha"/>; only tests change it).</summary>
+    public int ReconfigurationAlpha { get; init; } = MembershipHistory.DefaultAlpha;
 
     /// <summary>Most slots a leader keeps in Phase 2 at once.</summary>
     public int Window { get; init; } = 4;

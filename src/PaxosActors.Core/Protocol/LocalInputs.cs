@@ -42,4 +42,14 @@ public sealed record ProgressQuery : ILocalInput
 
 /// <summary>From a node's learner to its proposer: every slot below <paramref name="NextToApply"/> is chosen and
 /// applied here, so a restarted proposer need not run the log it already knows again.</summary>
-public sealed record LearnerProgress(long NextToApply) : ILocalInput;
+public sealed record LearnerProgress(long NextToApply) : ILocalInput
+{
+    /// <summary>The configurations the learner knows, as of <see cref="NextToApply"/> (empty: the seed configuration only).</summary>
+    public System.Collections.Immutable.ImmutableArray<MembershipEpoch> Configurations { get; init; } =
+        System.Collections.Immutable.ImmutableArray<MembershipEpoch>.Empty;
+
+    public bool Equals(LearnerProgress? other) =>
+        other is not null && NextToApply == other.NextToApply && Configurations.SequenceEqual(other.Configurations);
+
+    public override int GetHashCode() => HashCode.Combine(NextToApply, Configurations.Length);
+}

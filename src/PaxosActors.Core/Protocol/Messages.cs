@@ -71,8 +71,12 @@ public sealed record Heartbeat(Ballot Ballot, long FirstUnchosen) : IPaxosMessag
 /// answer to a <see cref="CatchUp"/> from before what the learner still retains.</summary>
 public sealed record StateTransfer(long NextToApply, byte[] State) : IPaxosMessage
 {
+    /// <summary>The configuration epochs that govern slots from <see cref="NextToApply"/> on (empty: the seed's).</summary>
+    public ImmutableArray<MembershipEpoch> Configurations { get; init; } = ImmutableArray<MembershipEpoch>.Empty;
+
     public bool Equals(StateTransfer? other) =>
-        other is not null && NextToApply == other.NextToApply && State.AsSpan().SequenceEqual(other.State);
+        other is not null && NextToApply == other.NextToApply && State.AsSpan().SequenceEqual(other.State) &&
+        Configurations.SequenceEqual(other.Configurations);
 
     public override int GetHashCode() => HashCode.Combine(NextToApply, State.Length);
 }

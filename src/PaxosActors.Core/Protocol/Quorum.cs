@@ -49,6 +49,11 @@ public sealed class QuorumTracker
 
     internal QuorumTracker(QuorumSet set) => _set = set;
 
+    /// <summary>The members whose votes count.</summary>
+    public ImmutableArray<int> Members => _set.Members;
+
+    public bool Contains(int voter) => _set.Contains(voter);
+
     public int Yes => BitOperations.PopCount(_yes);
     public int No => BitOperations.PopCount(_no);
 

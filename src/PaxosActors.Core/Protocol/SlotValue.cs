@@ -3,8 +3,9 @@ using System.Collections.Immutable;
 namespace PaxosActors.Core.Protocol;
 
 /// <summary>
-/// The value of one log slot: a batch of opaque client commands. An empty batch is a leader's
-/// no-op, used to fill a gap. Equality is by content, so two learners can compare what they chose.
+/// The value of one log slot: a batch of opaque client commands, or a change of configuration (<see cref="Change"/>,
+/// alone in its slot). An empty batch is a leader's no-op, used to fill a gap. Equality is by content, so two learners
+/// can compare what they chose.
 /// </summary>
 public sealed class SlotValue : IEquatable<SlotValue>
 {
@@ -13,13 +14,25 @@ public sealed class SlotValue : IEquatable<SlotValue>
 
     public SlotValue(ImmutableArray<ReadOnlyMemory<byte>> commands) => Commands = commands;
 
+    private SlotValue(Reconfiguration change)
+    {
+        Commands = ImmutableArray<ReadOnlyMemory<byte>>.Empty;
+        Change = change;
+    }
+
+    /// <summary>A slot value that changes the configuration (and carries no command).</summary>
+    public static SlotValue Reconfigure(Reconfiguration change) => new(change);
+
+    /// <summary>The change of configuration this slot carries, if it is one.</summary>
+    public Reconfiguration? Change { get; }
+
     public static SlotValue Of(params byte[][] commands) =>
         new(commands.Select(c => (ReadOnlyMemory<byte>)c).ToImmutableArray());
 
     /// <summary>The commands, in the order they are applied.</summary>
     public ImmutableArray<ReadOnlyMemory<byte>> Commands { get; }
 
-    public bool IsNoOp => Commands.IsEmpty;
+    public bool IsNoOp => Commands.IsEmpty && Change is null;
 
     /// <summary>Payload bytes, for batch-size limits.</summary>
     public int ByteSize
@@ -36,6 +49,7 @@ public sealed class SlotValue : IEquatable<SlotValue>
     {
         if (ReferenceEquals(this, other)) return true;
         if (other is null || other.Commands.Length != Commands.Length) return false;
+        if (!Equals(Change, other.Change)) return false;
         for (int i = 0; i < Commands.Length; i++)
             if (!Commands[i].Span.SequenceEqual(other.Commands[i].Span)) return false;
         return true;
@@ -47,9 +61,11 @@ public sealed class SlotValue : IEquatable<SlotValue>
     {
         var hash = new HashCode();
         hash.Add(Commands.Length);
+        hash.Add(Change);
         foreach (var c in Commands) hash.AddBytes(c.Span);
         return hash.ToHashCode();
     }
 
-    public override string ToString() => IsNoOp ? "no-op" : $"[{Commands.Length} command(s), {ByteSize} B]";
+    public override string ToString() =>
+        Change is { } c ? $"reconfigure to {c.Next}" : IsNoOp ? "no-op" : $"[{Commands.Length} command(s), {ByteSize} B]";
 }

@@ -91,11 +91,11 @@ public sealed class LearnerActor : AgentActor<Learner>
         {
             WriteLearned();
             _snapshotsInFlight[LastSequenceNr] = at;
-            SaveSnapshot(new LearnerSnapshot(at, Snapshots.TakeSnapshot()));
+            SaveSnapshot(new LearnerSnapshot(at, Snapshots.TakeSnapshot()) { Configurations = Agent.Configurations.Epochs });
         }
         if (ready.SendStateTo.Count > 0)
         {
-            var transfer = new StateTransfer(Agent.NextToApply, Snapshots.TakeSnapshot());
+            var transfer = new StateTransfer(Agent.NextToApply, Snapshots.TakeSnapshot()) { Configurations = Agent.Configurations.Epochs };
             foreach (int learner in ready.SendStateTo) Directory.Send(Agent.Id, new Outgoing(AgentId.Learner(learner), transfer), Self);
         }
     }

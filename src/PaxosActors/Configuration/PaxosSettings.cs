@@ -120,6 +120,10 @@ public sealed class PaxosSettings
         CompactAcceptor = compactAcceptor,
     };
 
+    /// <summary>The membership a brand-new cluster starts with: <c>paxos.acceptors</c> vote, the other <c>paxos.members</c>
+    /// learn. Once the cluster runs, the membership in force is the one chosen through the log.</summary>
+    public Membership SeedMembership => new(Acceptors, Members.Where(m => !Acceptors.Contains(m)));
+
     /// <summary>The acceptor's options: the configured acceptor set, lost-state detection, the rebuild request.</summary>
     public AcceptorOptions AcceptorOptions => new(new QuorumSet(Acceptors))
     {

@@ -19,7 +19,6 @@ public static class PaxosNode
         Func<IActorContext, IStateMachine> stateMachine, PaxosAgents agents = PaxosAgents.All, NodeHealth? health = null)
     {
         int id = settings.NodeId;
-        var quorum = new QuorumSet(settings.Acceptors);
         var tick = settings.TickInterval;
         IActorRef? acceptor = null, proposer = null, learner = null;
 
@@ -30,14 +29,14 @@ public static class PaxosNode
         {
             bool compact = agents.HasFlag(PaxosAgents.Acceptor);
             learner = StartAgent(system, AgentId.Learner(id), directory, settings,
-                LearnerActor.Props(sm => new Learner(id, quorum, settings.Members, settings.LearnerOptions(sm is ISnapshotStateMachine, compact)),
+                LearnerActor.Props(sm => new Learner(id, settings.SeedMembership, settings.Members, settings.LearnerOptions(sm is ISnapshotStateMachine, compact)),
                     stateMachine, directory, tick));
         }
         if (agents.HasFlag(PaxosAgents.Proposer))
         {
             var options = settings.ProposerOptions;
             proposer = StartAgent(system, AgentId.Proposer(id), directory, settings,
-                ProposerActor.Props(random => new Proposer(id, quorum, settings.Members, options, random), directory, tick));
+                ProposerActor.Props(random => new Proposer(id, settings.SeedMembership, settings.Members, options, random), directory, tick));
         }
         return new PaxosNodeRefs(id, acceptor, proposer, learner);
     }

@@ -20,7 +20,10 @@ namespace PaxosActors.Serialization;
 /// gets a new manifest (e.g. "P2a2") and the old one stays readable for journals written before it.</para>
 /// <para>Fields: signed integers (slots, rounds, node ids) are zig-zag LEB128 varints (little-endian base-128, at
 /// most 10 bytes); lengths and counts are plain LEB128 varints; a <see cref="Ballot"/> is round then proposer; a
-/// <see cref="SlotValue"/> is a command count then, per command, a length and its bytes.</para>
+/// <see cref="SlotValue"/> is a command count then, per command, a length and its bytes; a reconfiguration (a slot value
+/// that carries a <see cref="Reconfiguration"/>) writes <see cref="WireWriter.ChangeMarker"/> in place of the count, then
+/// the expected and the next <see cref="Membership"/> (each its acceptor ids, then its learner ids). Values without a
+/// reconfiguration are written exactly as before it existed, so older journals stay readable.</para>
 /// <para>Decoding checks every length and count against the bytes that remain before allocating, and demands the
 /// payload be consumed exactly, so corrupt input fails fast with a <see cref="SerializationException"/>.</para>
 /// </remarks>
@@ -54,6 +57,8 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         public const string Rebuilt = "ARb";
         public const string VoterJoined = "AVJ";
         public const string LearnerSnapshot = "LSn";
+        public const string LearnerSnapshotWithConfigurations = "LSn2";
+        public const string StateTransferWithConfigurations = "ST2";
         public const string RoundQuery = "RQ";
         public const string RoundReport = "RRp";
     }
@@ -82,12 +87,12 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         AcceptorSnapshot => Manifests.AcceptorSnapshot,
         RoundReserved => Manifests.RoundReserved,
         Learned => Manifests.Learned,
-        StateTransfer => Manifests.StateTransfer,
+        StateTransfer => Manifests.StateTransferWithConfigurations,
         StateQuery => Manifests.StateQuery,
         StateReport => Manifests.StateReport,
         Rebuilt => Manifests.Rebuilt,
         VoterJoined => Manifests.VoterJoined,
-        LearnerSnapshot => Manifests.LearnerSnapshot,
+        LearnerSnapshot => Manifests.LearnerSnapshotWithConfigurations,
         RoundQuery => Manifests.RoundQuery,
         RoundReport => Manifests.RoundReport,
         _ => throw Unsupported(o),
@@ -201,11 +206,13 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         {
             w.Int64(m.NextToApply);
             w.Bytes(m.State);
+            w.Epochs(m.Configurations);
         }),
         LearnerSnapshot s => Encode(s, static (ref WireWriter w, LearnerSnapshot s) =>
         {
             w.Int64(s.NextToApply);
             w.Bytes(s.State);
+            w.Epochs(s.Configurations);
         }),
         RoundQuery m => Encode(m, static (ref WireWriter w, RoundQuery m) =>
         {
@@ -246,11 +253,13 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             Manifests.RoundReserved => new RoundReserved(r.Int64()),
             Manifests.Learned => new Learned(r.Int64(), r.Value()),
             Manifests.StateTransfer => new StateTransfer(r.Int64(), r.ByteArray()),
+            Manifests.StateTransferWithConfigurations => new StateTransfer(r.Int64(), r.ByteArray()) { Configurations = r.Epochs() },
             Manifests.StateQuery => new StateQuery(r.Int32(), r.Flag(), r.Flag()),
             Manifests.StateReport => new StateReport(r.Int32(), r.Flag(), r.Ballot(), r.Int64(), r.Entries(), r.Flag()) { KnownVoters = r.Ids() },
             Manifests.Rebuilt => new Rebuilt(new AcceptorSnapshot(r.Ballot(), r.Int64(), r.Entries()) { KnownVoters = r.Ids() }),
             Manifests.VoterJoined => new VoterJoined(r.Int32()),
             Manifests.LearnerSnapshot => new LearnerSnapshot(r.Int64(), r.ByteArray()),
+            Manifests.LearnerSnapshotWithConfigurations => new LearnerSnapshot(r.Int64(), r.ByteArray()) { Configurations = r.Epochs() },
             Manifests.RoundQuery => new RoundQuery(r.Int32(), r.Int64()),
             Manifests.RoundReport => new RoundReport(r.Int32(), r.Ballot(), r.Int64()),
             _ => throw new SerializationException(
@@ -330,9 +339,36 @@ internal ref struct WireWriter
         foreach (int id in list) Int64(id);
     }
 
+    /// <summary>Written in place of a slot value's command count when the value is a reconfiguration.</summary>
+    public const ulong ChangeMarker = ulong.MaxValue;
+
+    public void Membership(Membership c)
+    {
+        Ids(c.Acceptors);
+        Ids(c.Learners);
+    }
+
+    public void Epochs(ImmutableArray<MembershipEpoch> epochs)
+    {
+        var list = epochs.IsDefault ? ImmutableArray<MembershipEpoch>.Empty : epochs;
+        Count(list.Length);
+        foreach (var e in list)
+        {
+            Int64(e.EffectiveFrom);
+            Membership(e.Membership);
+        }
+    }
+
     public void Value(SlotValue? value)
     {
         if (value is null) throw new SerializationException("PaxosSerializer: a SlotValue field is null.");
+        if (value.Change is { } change)
+        {
+            UInt64(ChangeMarker);
+            Membership(change.Expected);
+            Membership(change.Next);
+            return;
+        }
         var commands = value.Commands.IsDefault ? ImmutableArray<ReadOnlyMemory<byte>>.Empty : value.Commands;
         Count(commands.Length);
         foreach (var c in commands) Bytes(c.Span);
@@ -436,9 +472,39 @@ internal ref struct WireReader
         return copy;
     }
 
+    public Membership Membership()
+    {
+        var acceptors = Ids();
+        var learners = Ids();
+        try
+        {
+            return new Membership(acceptors, learners);
+        }
+        catch (ArgumentException e)
+        {
+            throw Fail($"invalid configuration ({e.Message})");
+        }
+    }
+
+    public ImmutableArray<MembershipEpoch> Epochs()
+    {
+        int n = Count(3);
+        var builder = ImmutableArray.CreateBuilder<MembershipEpoch>(n);
+        for (int i = 0; i < n; i++) builder.Add(new MembershipEpoch(Int64(), Membership()));
+        return builder.MoveToImmutable();
+    }
+
     public SlotValue Value()
     {
-        int n = Count(MinCommandSize);
+        ulong raw = UInt64();
+        if (raw == WireWriter.ChangeMarker)
+        {
+            var expected = Membership();
+            return SlotValue.Reconfigure(new Reconfiguration(expected, Membership()));
+        }
+        if (raw > (ulong)(Remaining / MinCommandSize))
+            throw Fail($"count {raw} needs more than the {Remaining} bytes left");
+        int n = (int)raw;
         if (n == 0) return SlotValue.NoOp;
         var commands = new ReadOnlyMemory<byte>[n];
         for (int i = 0; i < n; i++)

@@ -35,7 +35,14 @@ namespace PaxosActors.Core.Tests.Simulation;
 /// <summary>The knobs of one simulated run. <see cref="ForSeed"/> derives a varied one from a seed.</summary>
 public sealed record SimulationConfig
 {
+    /// <summary>Nodes in the first acceptor set.</summary>
     public int Nodes { get; init; } = 3;
+    /// <summary>Nodes beyond those, running every agent but starting as non-voting members: reconfigurations may
+    /// promote them.</summary>
+    public int SpareNodes { get; init; }
+    /// <summary>Chance per step of the fault period that a client asks for a reconfiguration: a random new acceptor set
+    /// among all the nodes, based on the latest membership it knows (one change at a time is enforced by the log).</summary>
+    public double ReconfigurationRate { get; init; }
     public bool MultiPaxos { get; init; } = true;
     public int Commands { get; init; } = 4;
     public int FaultSteps { get; init; } = 80;
@@ -83,9 +90,12 @@ public sealed record SimulationConfig
         bool multi = (seed & 1) == 0;
         int nodes = (seed & 2) == 0 ? 3 : 5;
         bool lostAcceptors = r.Next(3) == 0;
+        bool reconfigure = r.Next(3) == 0;
         return new SimulationConfig
         {
             Nodes = nodes,
+            SpareNodes = reconfigure ? r.Next(3) : 0,
+            ReconfigurationRate = reconfigure ? 0.01 + r.NextDouble() * 0.05 : 0,
             MultiPaxos = multi,
             Commands = 2 + r.Next(4),
             LossRate = r.NextDouble() * 0.3,
@@ -122,7 +132,8 @@ public sealed record SimulationConfig
     }
 
     public override string ToString() =>
-        $"{Nodes} nodes, {(MultiPaxos ? "Multi" : "Basic")}-Paxos, {Commands} commands, loss {LossRate:F2}, dup {DuplicateRate:F2}, " +
+        $"{Nodes} nodes{(SpareNodes > 0 ? $" + {SpareNodes} spare" : "")}, {(MultiPaxos ? "Multi" : "Basic")}-Paxos, {Commands} commands, " +
+        $"reconfigurations {ReconfigurationRate:F3}, loss {LossRate:F2}, dup {DuplicateRate:F2}, " +
         $"delay<={MaxDelay}, partitions {PartitionRate:F3}, acceptor crash {AcceptorCrashRate:F3} (journal lost {AcceptorJournalLossRate:F2}), " +
         $"proposer crash {ProposerCrashRate:F3} (journal lost {ProposerJournalLossRate:F2}), learner crash {LearnerCrashRate:F3}, " +
         $"flush {FlushRate:F2}, snapshot every {Learner.SnapshotEvery}, retain {Learner.RetainedValues}" +
@@ -146,6 +157,9 @@ public enum Mutation
     AcceptorForgetsItsJournalOnRestart,
     /// <summary>Compaction goes past what is chosen: a learner tells its acceptor to drop slots that are not chosen yet.</summary>
     CompactionBeyondChosen,
+    /// <summary>A reconfiguration switches quorums at once: every slot, in flight or not, is counted and proposed with
+    /// the latest membership, without the window of <see cref="MembershipHistory.Alpha"/> slots.</summary>
+    QuorumsSwitchAtOnce,
 }
 
 /// <summary>A broken invariant, with the seed that shows it.</summary>
@@ -156,6 +170,7 @@ public sealed record SimulationResult(int Seed, int StepsToHeal, int DuplicateAp
 {
     public int StateTransfers { get; init; }
     public int Rebuilds { get; init; }
+    public int Reconfigurations { get; init; }
 }
 
 /// <summary>N simulated nodes and their network; see the comment at the top of the file.</summary>
@@ -164,8 +179,9 @@ public sealed class SimulatedCluster
     private readonly SimulationConfig _config;
     private readonly Random _rng;
     private readonly int _seed;
-    private readonly QuorumSet _quorum;
-    private readonly int[] _ids;
+    private readonly Membership _firstMembership;
+    private readonly MembershipHistory _membership;   // the oracle's: fed with the agreed log, in slot order
+    private readonly int[] _ids;                      // every node, spare ones included
     private readonly Host[] _acceptors;
     private readonly Host[] _proposers;
     private readonly Host[] _learners;
@@ -187,8 +203,9 @@ public sealed class SimulatedCluster
         _config = config;
         _rng = new Random(seed);
         _trace = trace ? new List<string>() : null;
-        _ids = Enumerable.Range(1, config.Nodes).ToArray();
-        _quorum = new QuorumSet(_ids);
+        _ids = Enumerable.Range(1, config.Nodes + config.SpareNodes).ToArray();
+        _firstMembership = new Membership(Enumerable.Range(1, config.Nodes), _ids);
+        _membership = new MembershipHistory(_firstMembership);
         _votes = new Votes(this);
         _logs = _ids.Select(id => new RecordingLog(this, id)).ToArray();
         _acceptors = _ids.Select(id => new Host(AgentId.Acceptor(id))).ToArray();
@@ -215,6 +232,7 @@ public sealed class SimulatedCluster
             // Clients submit their commands spread over the first half of the fault period.
             if (nextCommand <= _config.Commands && _rng.Next(_config.FaultSteps / 2) < _config.Commands)
                 Submit(nextCommand++, isRetry: false);
+            if (_config.ReconfigurationRate > 0 && _rng.NextDouble() < _config.ReconfigurationRate) SubmitReconfiguration();
             InjectFaults();
             Step();
         }
@@ -226,7 +244,7 @@ public sealed class SimulatedCluster
             if (AllAppliedEverywhere())
                 return new SimulationResult(_seed, step, _logs.Sum(l => l.Duplicates), ClientRetries, Rounds, Nacks)
                 {
-                    StateTransfers = StateTransfers, Rebuilds = Rebuilds,
+                    StateTransfers = StateTransfers, Rebuilds = Rebuilds, Reconfigurations = Reconfigurations,
                 };
             Step();
         }
@@ -290,6 +308,21 @@ public sealed class SimulatedCluster
     {
         if (isRetry) ClientRetries++;
         Submit(command, _ids[_rng.Next(_ids.Length)]);
+    }
+
+    public int Reconfigurations { get; private set; }
+
+    /// <summary>An operator asks for a new acceptor set (1 to 5 of all the nodes), based on the latest membership the
+    /// agreed log shows; a change based on a stale view is chosen but changes nothing.</summary>
+    private void SubmitReconfiguration()
+    {
+        var acceptors = _ids.OrderBy(_ => _rng.Next()).Take(1 + _rng.Next(Math.Min(5, _ids.Length))).ToList();
+        var next = new Membership(acceptors, _ids);
+        var change = SlotValue.Reconfigure(new Reconfiguration(_membership.Latest, next));
+        int node = _ids[_rng.Next(_ids.Length)];
+        TraceLine($"operator asks proposer-{node} to reconfigure to {next}");
+        var host = _proposers[node - 1];
+        if (host.Up) StepAgent(host, new Propose(change, 0));
     }
 
     private void ClientRetry()
@@ -390,12 +423,15 @@ public sealed class SimulatedCluster
 
     private IAgent NewAgent(AgentId id, bool rebuild) => id.Agent switch
     {
-        Agent.Acceptor => new Acceptor(id.Node, new AcceptorOptions(_quorum)
+        Agent.Acceptor => new Acceptor(id.Node, new AcceptorOptions(_firstMembership.Quorum)
         {
             DetectLostState = _config.DetectLostAcceptorState, StartupQueryTicks = 10, Rebuild = rebuild,
         }),
-        Agent.Proposer => new Proposer(id.Node, _quorum, _ids, _config.Proposer, new Random(_rng.Next())),
-        _ => new Learner(id.Node, _quorum, _ids, _config.Learner),
+        Agent.Proposer => new Proposer(id.Node, _firstMembership, _ids,
+            _config.Mutation == Mutation.QuorumsSwitchAtOnce ? _config.Proposer with { ReconfigurationAlpha = 0 } : _config.Proposer,
+            new Random(_rng.Next())),
+        _ => new Learner(id.Node, _firstMembership, _ids,
+            _config.Mutation == Mutation.QuorumsSwitchAtOnce ? _config.Learner with { ReconfigurationAlpha = 0 } : _config.Learner),
     };
 
     private void Deliver(Host from, Outgoing message)
@@ -406,7 +442,7 @@ public sealed class SimulatedCluster
         var input = Mutate(host, message.Message);
         StepAgent(host, input);
         if (_config.Mutation == Mutation.LearnerCountsVotesTwice && input is Accepted vote)
-            StepAgent(host, vote with { Acceptor = vote.Acceptor % _config.Nodes + 1 }); // the same vote, counted again
+            StepAgent(host, vote with { Acceptor = vote.Acceptor % _ids.Length + 1 }); // the same vote, counted again
     }
 
     /// <summary>The mutations that change what an agent is given.</summary>
@@ -451,12 +487,13 @@ public sealed class SimulatedCluster
         if (ready.SnapshotAt is { } at)
         {
             if (at != log!.NextSlot) throw Fail($"{host.Id} asked for a snapshot at {at} with {log.NextSlot} applied");
-            host.Unflushed.Add(new LearnerSnapshot(at, log.Snapshot()));
+            host.Unflushed.Add(new LearnerSnapshot(at, log.Snapshot()) { Configurations = ((Learner)host.Agent).Configurations.Epochs });
         }
         foreach (int learner in ready.SendStateTo)
         {
             StateTransfers++;
-            Send(host, new Outgoing(AgentId.Learner(learner), new StateTransfer(log!.NextSlot, log.Snapshot())));
+            Send(host, new Outgoing(AgentId.Learner(learner),
+                new StateTransfer(log!.NextSlot, log.Snapshot()) { Configurations = ((Learner)host.Agent).Configurations.Epochs }));
         }
         if (ready.FlushWhenIdle) Enqueue(host, new Outgoing(host.Id, PaxosActors.Core.Protocol.Flush.Instance), 1);
         foreach (var notice in ready.Notices) TraceLine($"{host.Id} {notice.Level}: {notice.Text}");
@@ -546,6 +583,12 @@ public sealed class SimulatedCluster
         {
             _votes.CheckChosen(node, slot, value);
             _chosen[slot] = value;
+            if (_membership.Apply(slot, value) is { } epoch)
+            {
+                Reconfigurations++;
+                TraceLine($"membership from slot {epoch.EffectiveFrom}: {epoch.Membership}");
+            }
+            _votes.CheckKnown();
         }
     }
 
@@ -558,7 +601,7 @@ public sealed class SimulatedCluster
     private void TraceLine(string line) => _trace?.Add($"[{_now}] {line}");
 
     private static string DescribeValue(SlotValue v) =>
-        v.IsNoOp ? "no-op" : "[" + string.Join(",", v.Commands.Select(TestValues.AsInt)) + "]";
+        v.Change is { } c ? $"reconfigure to {c.Next}" : v.IsNoOp ? "no-op" : "[" + string.Join(",", v.Commands.Select(TestValues.AsInt)) + "]";
 
     private static string Describe(IInput m) => m switch
     {
@@ -594,6 +637,7 @@ public sealed class SimulatedCluster
     {
         private readonly Dictionary<(long Slot, Ballot Ballot), (SlotValue Value, HashSet<int> Acceptors)> _byBallot = new();
         private readonly Dictionary<long, SlotValue> _chosenByVotes = new();
+        private readonly SortedSet<long> _unjudged = new(); // slots with votes whose membership the oracle does not know yet
 
         public void Record(int acceptor, long slot, Ballot ballot, SlotValue value)
         {
@@ -603,23 +647,45 @@ public sealed class SimulatedCluster
                 throw cluster.Fail($"votes: acceptor {acceptor} voted {DescribeValue(value)} for slot {slot} at ballot {ballot}, " +
                                    $"which others voted {DescribeValue(votes.Value)} (one ballot, one value)");
             votes.Acceptors.Add(acceptor);
-            if (votes.Acceptors.Count < cluster._quorum.Majority) return;
+            if (cluster._membership.Knows(slot)) Judge(slot, ballot, votes.Value, votes.Acceptors);
+            else _unjudged.Add(slot);
+        }
+
+        /// <summary>The oracle's membership moved on: judge the votes of the slots it now knows.</summary>
+        public void CheckKnown()
+        {
+            while (_unjudged.Count > 0 && cluster._membership.Knows(_unjudged.Min))
+            {
+                long slot = _unjudged.Min;
+                _unjudged.Remove(slot);
+                foreach (var ((s, ballot), votes) in _byBallot.Where(kv => kv.Key.Slot == slot).ToList())
+                    Judge(s, ballot, votes.Value, votes.Acceptors);
+            }
+        }
+
+        /// <summary>Chosen means voted by a majority of the membership that governs the slot, at one ballot.</summary>
+        private void Judge(long slot, Ballot ballot, SlotValue value, HashSet<int> acceptors)
+        {
+            var membership = cluster._membership.At(slot);
+            if (membership.CountVotes(acceptors) < membership.Majority) return;
             if (_chosenByVotes.TryGetValue(slot, out var chosen))
             {
                 if (!chosen.Equals(value))
                     throw cluster.Fail($"agreement by votes: slot {slot} has {DescribeValue(chosen)} voted by a majority, and now " +
-                                       $"{DescribeValue(value)} by acceptors {string.Join(",", votes.Acceptors.Order())} at ballot {ballot}");
+                                       $"{DescribeValue(value)} by acceptors {string.Join(",", acceptors.Order())} at ballot {ballot} " +
+                                       $"({membership})");
             }
             else _chosenByVotes[slot] = value;
         }
 
         public void CheckChosen(int learner, long slot, SlotValue value)
         {
-            bool voted = _byBallot.Any(kv => kv.Key.Slot == slot && kv.Value.Acceptors.Count >= cluster._quorum.Majority &&
-                                             kv.Value.Value.Equals(value));
+            var membership = cluster._membership.At(slot);
+            bool voted = _byBallot.Any(kv => kv.Key.Slot == slot && kv.Value.Value.Equals(value) &&
+                                             membership.CountVotes(kv.Value.Acceptors) >= membership.Majority);
             if (!voted)
                 throw cluster.Fail($"chosen without votes: learner-{learner} applies {DescribeValue(value)} at slot {slot}, but no " +
-                                   "majority of acceptors durably voted for it at any one ballot");
+                                   $"majority of its acceptors ({membership}) durably voted for it at any one ballot");
         }
     }
 
@@ -657,6 +723,18 @@ public sealed class SimulatedCluster
             writer.Write(_applied.Count);
             foreach (var value in _applied)
             {
+                if (value.Change is { } change)
+                {
+                    writer.Write(-1);
+                    foreach (var m in new[] { change.Expected, change.Next })
+                    {
+                        writer.Write(m.Acceptors.Length);
+                        foreach (int a in m.Acceptors) writer.Write(a);
+                        writer.Write(m.Learners.Length);
+                        foreach (int l in m.Learners) writer.Write(l);
+                    }
+                    continue;
+                }
                 writer.Write(value.Commands.Length);
                 foreach (var c in value.Commands) writer.Write(TestValues.AsInt(c));
             }
@@ -675,6 +753,20 @@ public sealed class SimulatedCluster
             for (int slot = 0; slot < count; slot++)
             {
                 int n = reader.ReadInt32();
+                if (n == -1)
+                {
+                    Membership Read()
+                    {
+                        var acceptors = Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadInt32()).ToList();
+                        var learners = Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadInt32()).ToList();
+                        return new Membership(acceptors, learners);
+                    }
+                    var expected = Read();
+                    var change = SlotValue.Reconfigure(new Reconfiguration(expected, Read()));
+                    cluster.CheckAgreement(Node, slot, change);
+                    Record(change);
+                    continue;
+                }
                 var commands = ImmutableArray.CreateBuilder<ReadOnlyMemory<byte>>(n);
                 for (int i = 0; i < n; i++) commands.Add(TestValues.Bytes(reader.ReadInt32()));
                 var value = new SlotValue(commands.MoveToImmutable());

@@ -73,7 +73,8 @@ public sealed class SimulationTests(ITestOutputHelper output)
                              $"(client retries in {ok.Count(r => r.ClientRetries > 0)} runs; duplicates without any client retry, " +
                              $"i.e. from the proposers' own re-proposals: {ok.Count(r => r.DuplicateApplies > 0 && r.ClientRetries == 0)} runs)");
             output.WriteLine($"rounds (Phase 1 attempts) per run: mean {ok.Average(r => r.Rounds):F1}, max {ok.Max(r => r.Rounds)}");
-            output.WriteLine($"runs with a state transfer: {ok.Count(r => r.StateTransfers > 0)}, with an acceptor rebuilt: {ok.Count(r => r.Rebuilds > 0)}");
+            output.WriteLine($"runs with a state transfer: {ok.Count(r => r.StateTransfers > 0)}, with an acceptor rebuilt: {ok.Count(r => r.Rebuilds > 0)}, " +
+                             $"with a reconfiguration that took effect: {ok.Count(r => r.Reconfigurations > 0)} ({ok.Sum(r => r.Reconfigurations)} in all)");
         }
         foreach (var kind in failures.GroupBy(FailureKind).OrderByDescending(g => g.Count()))
             output.WriteLine($"  {kind.Count()} x {kind.Key}");
@@ -89,6 +90,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData(Mutation.LearnerCountsVotesTwice)]          // §2.3: a majority of distinct acceptors
     [InlineData(Mutation.AcceptorForgetsItsJournalOnRestart)] // §2.3: an acceptor remembers across failures
     [InlineData(Mutation.CompactionBeyondChosen)]           // compaction only below what is chosen and snapshotted
+    [InlineData(Mutation.QuorumsSwitchAtOnce)]              // Paxos Made Simple §3: the new set governs from s + alpha
     public void Checks_catch_a_deliberately_broken_variant_in_most_seeds_and_the_same_schedules_pass_without_it(Mutation mutation)
     {
         const int seeds = 200;
@@ -118,7 +120,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
             // Leaders deposed while their Accepts are still being resent, and acceptors that come back blank to take them.
             Mutation.AcceptorForgetsItsJournalOnRestart => basis with
             {
-                Nodes = 3, MultiPaxos = true, Proposer = basis.Proposer with { MultiPaxos = true }, Commands = 16,
+                Nodes = 3, MultiPaxos = true, Proposer = basis.Proposer with { MultiPaxos = true }, Commands = 16, FaultSteps = 300,
                 AcceptorCrashRate = 0.3, ProposerCrashRate = 0.05, LossRate = 0.2, PartitionRate = 0.05,
                 DetectLostAcceptorState = false, AcceptorJournalLossRate = 0,
             },
@@ -133,6 +135,11 @@ public sealed class SimulationTests(ITestOutputHelper output)
             Mutation.ProposerIgnoresAcceptedValues => basis with
             {
                 Commands = 12, ProposerCrashRate = 0.15, LossRate = 0.2, PartitionRate = 0.05,
+            },
+            // Frequent changes of the acceptor set, while values are in flight.
+            Mutation.QuorumsSwitchAtOnce => basis with
+            {
+                Nodes = 3, SpareNodes = 2, ReconfigurationRate = 0.1, Commands = 12, LossRate = 0.1,
             },
             Mutation.CompactionBeyondChosen => basis with
             {
