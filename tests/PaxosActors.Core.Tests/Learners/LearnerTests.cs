@@ -70,11 +70,15 @@ public sealed class LearnerTests
 
         Assert.Equal([new Learned(0, Cmd(5))], ready.Cache);
         Assert.Empty(ready.Persist);
+        var chosen = ready.Messages.Where(m => m.Message is Chosen).ToList();
         Assert.Equal(
             new[] { AgentId.Learner(2), AgentId.Learner(3), AgentId.Proposer(1) }.ToHashSet(),
-            ready.Messages.Select(m => m.To).ToHashSet());
-        Assert.Equal(3, ready.Messages.Count);
-        Assert.All(ready.Messages, m => Assert.Equal(new Chosen(0, Cmd(5)), m.Message));
+            chosen.Select(m => m.To).ToHashSet());
+        Assert.Equal(3, chosen.Count);
+        Assert.All(chosen, m => Assert.Equal(new Chosen(0, Cmd(5)), m.Message));
+        // After applying, its proposer hears where the log stands (and which memberships govern what follows).
+        Assert.Equal(4, ready.Messages.Count);
+        Assert.Equal(1, Assert.IsType<LearnerProgress>(ready.Messages[^1].Message).NextToApply);
         Assert.Equal([new ChosenSlot(0, Cmd(5))], ready.Apply);
     }
 
@@ -250,7 +254,7 @@ public sealed class LearnerTests
         Assert.Equal(new StateInstall(5, state), ready.Install, new InstallComparer());
         Assert.Empty(ready.Apply);                 // slot 5 is still missing before 6
         Assert.Equal(5, ready.SnapshotAt);         // the journal no longer leads here: snapshot at once
-        Assert.Equal([new Outgoing(AgentId.Proposer(2), new LearnerProgress(5))], ready.Messages);
+        AssertProgress(ready, proposer: 2, nextToApply: 5);
         Assert.Equal(5, learner.NextToApply);
 
         Assert.True(Step(learner, new StateTransfer(4, AppliedLog.Encode(Enumerable.Range(0, 4).Select(Cmd)))).IsEmpty); // not ahead
@@ -290,7 +294,7 @@ public sealed class LearnerTests
         Assert.Equal(2, learner.NextToApply);
         Assert.Empty(ready.Persist);
         Assert.Empty(ready.Cache);
-        Assert.Equal([new Outgoing(AgentId.Proposer(1), new LearnerProgress(2))], ready.Messages); // only where it stands
+        AssertProgress(ready, proposer: 1, nextToApply: 2); // only where it stands
     }
 
     [Fact] // a restarted node's state machine starts empty: the shell rebuilds it from what the first step hands over
@@ -323,7 +327,7 @@ public sealed class LearnerTests
         Assert.Equal(new StateInstall(3, state), ready.Install, new InstallComparer());
         Assert.Equal([new ChosenSlot(3, Cmd(3)), new ChosenSlot(4, Cmd(4))], ready.Apply);
         Assert.Null(ready.SnapshotAt); // the snapshot it has is durable already
-        Assert.Equal([new Outgoing(AgentId.Proposer(1), new LearnerProgress(5))], ready.Messages);
+        AssertProgress(ready, proposer: 1, nextToApply: 5);
         Assert.Equal(Enumerable.Range(0, 5).Select(i => ((long)i, Cmd(i))), _log.Applied);
     }
 
@@ -382,7 +386,7 @@ public sealed class LearnerTests
 
         var ready = Step(learner, ProgressQuery.Instance);
 
-        Assert.Equal([new Outgoing(AgentId.Proposer(3), new LearnerProgress(2))], ready.Messages);
+        AssertProgress(ready, proposer: 3, nextToApply: 2);
     }
 
     [Fact] // found by the simulation (a restarted proposer re-proposed chosen slots and never heard back)
@@ -423,5 +427,16 @@ public sealed class LearnerTests
         Step(learner, new Chosen(0, Cmd(0)));
 
         Assert.True(Step(learner, new CatchUp(2, 1)).IsEmpty);
+    }
+
+    /// <summary>The step's only message is the learner's progress to its proposer: how far it applied, and the memberships
+    /// it knows (here the first one, from slot 0).</summary>
+    private static void AssertProgress(Ready ready, int proposer, long nextToApply)
+    {
+        var only = Assert.Single(ready.Messages);
+        Assert.Equal(AgentId.Proposer(proposer), only.To);
+        var progress = Assert.IsType<LearnerProgress>(only.Message);
+        Assert.Equal(nextToApply, progress.NextToApply);
+        Assert.Equal(0, Assert.Single(progress.Configurations).EffectiveFrom);
     }
 }

@@ -454,10 +454,12 @@ public sealed class ProposerTests
         Assert.All(prepares, p => Assert.Equal(4, p.FromSlot));
     }
 
-    /// <summary>A proposer with an empty journal, stepped with Recovered: returns the nonce its queries carry.</summary>
+    /// <summary>A proposer with an empty journal, stepped with Recovered and told by its learner where the log stands:
+    /// returns the nonce its queries carry.</summary>
     private static long StartDiscovering(Proposer proposer)
     {
-        var queries = proposer.Step(Recovered.Instance).Sent<RoundQuery>(Agent.Acceptor);
+        Assert.Empty(proposer.Step(Recovered.Instance).Sent<RoundQuery>(Agent.Acceptor)); // first, where does the log stand?
+        var queries = proposer.Step(new LearnerProgress(0)).Sent<RoundQuery>(Agent.Acceptor);
         Assert.Equal(3, queries.Count);
         Assert.Equal(ProposerPhase.Discovering, proposer.Phase);
         return queries[0].Nonce;
@@ -468,11 +470,13 @@ public sealed class ProposerTests
     {
         var proposer = Unstarted(1, Multi);
 
-        var ready = proposer.Step(Recovered.Instance);
+        var recovered = proposer.Step(Recovered.Instance);
 
         Assert.Equal(ProposerPhase.Discovering, proposer.Phase);
-        Assert.Empty(ready.Persist);
-        Assert.Contains(new Outgoing(AgentId.Learner(1), ProgressQuery.Instance), ready.Messages);
+        Assert.Empty(recovered.Persist);
+        // It asks its learner first: which acceptors to ask depends on the memberships of the slots it may propose in.
+        Assert.Equal([new Outgoing(AgentId.Learner(1), ProgressQuery.Instance)], recovered.Messages);
+        var ready = proposer.Step(new LearnerProgress(0));
         var queries = ready.Messages.Where(m => m.Message is RoundQuery).ToList();
         Assert.Equal([1, 2, 3], queries.Select(q => q.To.Node).Order());
         Assert.All(queries, q => Assert.Equal(Agent.Acceptor, q.To.Agent));

@@ -106,7 +106,8 @@ public sealed class SimulationTests(ITestOutputHelper output)
         });
         output.WriteLine($"{mutation}: caught in {caught.Count} of {seeds} seeds, e.g. {caught.OrderBy(m => m.Length).FirstOrDefault()}");
         foreach (var kind in caught.GroupBy(FailureKind).OrderByDescending(g => g.Count())) output.WriteLine($"  {kind.Count()} x {kind.Key}");
-        Assert.True(safeFailures.IsEmpty, "the same schedules without the mutation must pass:\n" + string.Join("\n", safeFailures.Take(5)));
+        Assert.True(safeFailures.IsEmpty, $"the same schedules without the mutation must pass (replay one with PAXOS_SIM_SCHEDULE={mutation} " +
+                                          "and its PAXOS_SIM_SEED):\n" + string.Join("\n", safeFailures.Take(5)));
         Assert.True(caught.Count > seeds / 2, $"{mutation} was caught in only {caught.Count} of {seeds} seeds");
     }
 
@@ -139,7 +140,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
             // Frequent changes of the acceptor set, while values are in flight.
             Mutation.QuorumsSwitchAtOnce => basis with
             {
-                Nodes = 3, SpareNodes = 2, ReconfigurationRate = 0.1, Commands = 12, LossRate = 0.1,
+                Nodes = 3, SpareNodes = 2, ReconfigurationRate = 0.05, Commands = 12, LossRate = 0.1, MaxHealSteps = 1500,
             },
             Mutation.CompactionBeyondChosen => basis with
             {
@@ -167,9 +168,16 @@ public sealed class SimulationTests(ITestOutputHelper output)
         Assert.True(failures.IsEmpty, string.Join("\n", failures.Take(5)));
     }
 
+    /// <summary>Replays one seed with its trace: the sweep's schedule, or with PAXOS_SIM_SCHEDULE=&lt;mutation&gt; the schedule
+    /// of that negative control (unmutated; PAXOS_SIM_MUTATE=1 applies the mutation too).</summary>
     private void ReplayOne(int seed)
     {
         var config = SimulationConfig.ForSeed(seed);
+        if (Enum.TryParse<Mutation>(Environment.GetEnvironmentVariable("PAXOS_SIM_SCHEDULE"), out var schedule))
+        {
+            config = ScheduleFor(schedule, seed);
+            if (Environment.GetEnvironmentVariable("PAXOS_SIM_MUTATE") == "1") config = config with { Mutation = schedule };
+        }
         var cluster = new SimulatedCluster(seed, config, trace: true);
         output.WriteLine($"replaying seed {seed}: {config}");
         try
@@ -179,7 +187,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var line in cluster.Trace.TakeLast(400)) output.WriteLine(line);
+            foreach (var line in cluster.Trace.TakeLast(int.TryParse(Environment.GetEnvironmentVariable("PAXOS_SIM_TRACE_LINES"), out int lines) ? lines : 400)) output.WriteLine(line);
         }
     }
 

@@ -1,0 +1,185 @@
+using PaxosActors.Core.Learners;
+using PaxosActors.Core.Proposers;
+using PaxosActors.Core.Protocol;
+using static PaxosActors.Core.Tests.TestValues;
+
+namespace PaxosActors.Core.Tests.Protocol;
+
+/// <summary>
+/// The acceptor set as replicated state (Paxos Made Simple §3: the membership chosen in slot s governs slots from
+/// s + alpha on). The simulation proves it under faults; these pin each rule down.
+/// </summary>
+public sealed class MembershipTests
+{
+    private static readonly Membership OneTwoThree = new([1, 2, 3], [4, 5]);
+    private static readonly Membership ThreeFourFive = new([3, 4, 5], [1, 2]);
+    private const int Alpha = 4;
+
+    private static SlotValue Change(Membership from, Membership to) => SlotValue.Reconfigure(new Reconfiguration(from, to));
+
+    [Fact]
+    public void Reconfiguration_chosen_in_slot_s_governs_slots_from_s_plus_alpha_and_not_before()
+    {
+        var history = new MembershipHistory(OneTwoThree, Alpha);
+        history.Apply(0, Cmd(1));
+        var epoch = history.Apply(1, Change(OneTwoThree, ThreeFourFive));
+
+        Assert.Equal(new MembershipEpoch(1 + Alpha, ThreeFourFive), epoch);
+        Assert.Equal(OneTwoThree, history.At(1 + Alpha - 1));
+        Assert.Equal(ThreeFourFive, history.At(1 + Alpha));
+        Assert.Equal(ThreeFourFive, history.Latest);
+        Assert.True(history.HasPendingAt(2));
+        Assert.Equal(2 + Alpha, history.KnownThrough); // slots 0 and 1 applied: slots up to 1 + alpha are known
+    }
+
+    [Fact] // one change at a time: a change computed from a stale view is chosen but changes nothing
+    public void Reconfiguration_whose_expected_membership_is_not_the_latest_changes_nothing()
+    {
+        var history = new MembershipHistory(OneTwoThree, Alpha);
+        history.Apply(0, Change(OneTwoThree, ThreeFourFive));
+
+        var stale = history.Apply(1, Change(OneTwoThree, new Membership([1, 2])));
+
+        Assert.Null(stale);
+        Assert.Equal(ThreeFourFive, history.Latest);
+        Assert.Equal(2, history.Epochs.Length);
+    }
+
+    [Fact]
+    public void History_applies_only_the_next_slot()
+    {
+        var history = new MembershipHistory(OneTwoThree, Alpha);
+        Assert.Throws<InvalidOperationException>(() => history.Apply(1, Cmd(1)));
+    }
+
+    [Fact]
+    public void Reconfiguration_slot_values_compare_by_content_and_are_no_no_op()
+    {
+        var a = Change(OneTwoThree, ThreeFourFive);
+        var b = Change(new Membership([3, 2, 1], [5, 4]), new Membership([5, 4, 3], [2, 1]));
+
+        Assert.Equal(a, b);
+        Assert.False(a.IsNoOp);
+        Assert.NotEqual(a, Change(OneTwoThree, new Membership([3, 4])));
+        Assert.NotEqual(a, SlotValue.NoOp);
+    }
+
+    [Fact] // §3: a value is chosen by a majority of the acceptors that govern its slot
+    public void Learner_counts_only_the_acceptors_of_the_membership_that_governs_the_slot()
+    {
+        var learner = Agents.Started(new Learner(1, OneTwoThree, [1, 2, 3, 4, 5], new LearnerOptions { ReconfigurationAlpha = Alpha }), []);
+        learner.StepEach(new Chosen(0, Change(OneTwoThree, ThreeFourFive)), new Chosen(1, Cmd(1)), new Chosen(2, Cmd(2)),
+            new Chosen(3, Cmd(3)));
+        long first = 0 + Alpha; // governed by {3, 4, 5}
+        var b = new Ballot(1, 1);
+
+        learner.StepEach(new Accept(b, first, Cmd(9)), new Accepted(b, first, 1), new Accepted(b, first, 2));
+        Assert.Equal(first, learner.NextToApply); // 1 and 2 are no longer acceptors there
+
+        var ready = learner.StepEach(new Accepted(b, first, 3), new Accepted(b, first, 4));
+        Assert.Equal([new ChosenSlot(first, Cmd(9))], ready.Apply);
+    }
+
+    [Fact] // a vote is counted only once the membership of its slot is known
+    public void Learner_holds_votes_for_a_slot_whose_membership_it_does_not_know_yet()
+    {
+        var learner = Agents.Started(new Learner(1, OneTwoThree, [1, 2, 3], new LearnerOptions { ReconfigurationAlpha = Alpha }), []);
+        var b = new Ballot(1, 1);
+        long far = Alpha; // slot 0 not applied: the membership of slot alpha depends on it
+
+        var early = learner.StepEach(new Accept(b, far, Cmd(9)), new Accepted(b, far, 1), new Accepted(b, far, 2));
+        Assert.DoesNotContain(early.Messages, m => m.Message is Chosen c && c.Slot == far);
+
+        var ready = learner.StepEach(Enumerable.Range(0, Alpha).Select(s => (IInput)new Chosen(s, Cmd(s))));
+        Assert.Contains(new ChosenSlot(far, Cmd(9)), ready.Apply);
+    }
+
+    [Fact]
+    public void Learner_tells_its_proposer_the_memberships_after_applying_a_reconfiguration()
+    {
+        var learner = Agents.Started(new Learner(2, OneTwoThree, [1, 2, 3], new LearnerOptions { ReconfigurationAlpha = Alpha }), []);
+
+        var ready = learner.Step(new Chosen(0, Change(OneTwoThree, ThreeFourFive)));
+
+        var progress = Assert.Single(ready.Sent<LearnerProgress>());
+        Assert.Equal(1, progress.NextToApply);
+        Assert.Equal(new[] { new MembershipEpoch(0, OneTwoThree), new MembershipEpoch(Alpha, ThreeFourFive) }, progress.Configurations.ToArray());
+        Assert.Contains(ready.Notices, n => n.Text.Contains("changes the configuration"));
+    }
+
+    /// <summary>A proposer whose learner applied slot 0 = change to {3,4,5}: slots below alpha keep {1,2,3}.</summary>
+    private static Proposer ProposerAfterChange(out long effective)
+    {
+        var proposer = Agents.IdleProposer(1, new ProposerOptions { ReconfigurationAlpha = Alpha, ElectionTimeoutTicks = 1, BackoffJitter = 0 });
+        effective = Alpha;
+        proposer.Step(new LearnerProgress(1) { Configurations = [new(0, OneTwoThree), new(Alpha, ThreeFourFive)] });
+        return proposer;
+    }
+
+    [Fact] // a ballot leads the slots it may propose in only with a majority of every membership that governs them
+    public void Proposer_prepares_with_every_membership_in_its_window_and_needs_a_majority_of_each()
+    {
+        var proposer = ProposerAfterChange(out _);
+        var prepares = proposer.Ticks(10).Messages.Where(m => m.Message is Prepare).ToList();
+        Assert.Equal([1, 2, 3, 4, 5], prepares.Select(m => m.To.Node).Order());
+        var ballot = proposer.Ballot;
+
+        proposer.StepEach(new Promise(ballot, 1, 1, []), new Promise(ballot, 2, 1, []));
+        Assert.Equal(ProposerPhase.Preparing, proposer.Phase); // a majority of {1,2,3}, none of {3,4,5}
+        proposer.Step(new Promise(ballot, 4, 1, []));
+        Assert.Equal(ProposerPhase.Preparing, proposer.Phase);
+        proposer.Step(new Promise(ballot, 5, 1, []));
+        Assert.Equal(ProposerPhase.Leading, proposer.Phase);
+    }
+
+    [Fact] // and it sends each Accept to the acceptors of its slot, never past the slots whose membership it knows
+    public void Leader_sends_each_accept_to_its_slots_acceptors_and_stops_where_it_no_longer_knows_the_membership()
+    {
+        var proposer = ProposerAfterChange(out long effective);
+        proposer.Ticks(10);
+        var ballot = proposer.Ballot;
+        proposer.StepEach(new Promise(ballot, 1, 1, []), new Promise(ballot, 2, 1, []), new Promise(ballot, 4, 1, []),
+            new Promise(ballot, 5, 1, []));
+
+        var ready = proposer.StepEach(Enumerable.Range(10, 2 * Alpha).Select(n => (IInput)new Propose(Cmd(n), 0)));
+        foreach (var (slot, acceptors) in ready.Messages.Where(m => m.Message is Accept && m.To.Agent == Agent.Acceptor)
+                     .GroupBy(m => ((Accept)m.Message).Slot).Select(g => (g.Key, g.Select(m => m.To.Node).Order().ToList())))
+            Assert.Equal(slot < effective ? [1, 2, 3] : [3, 4, 5], acceptors);
+        long highest = ready.Sent<Accept>(Agent.Acceptor).Max(a => a.Slot);
+        Assert.True(highest < proposer.Configurations.KnownThrough, $"proposed in slot {highest}, beyond what it knows");
+    }
+
+    [Fact] // a membership that now governs a slot it may propose in, and that this ballot was not prepared with
+    public void Leader_prepares_again_when_a_new_membership_enters_its_window()
+    {
+        var proposer = Agents.IdleProposer(1, new ProposerOptions { ReconfigurationAlpha = Alpha, ElectionTimeoutTicks = 1, BackoffJitter = 0 });
+        proposer.Ticks(10);
+        var first = proposer.Ballot;
+        proposer.StepEach(new Promise(first, 1, 0, []), new Promise(first, 2, 0, []));
+        Assert.Equal(ProposerPhase.Leading, proposer.Phase);
+
+        var ready = proposer.Step(new LearnerProgress(1) { Configurations = [new(0, new Membership([1, 2, 3])), new(Alpha, ThreeFourFive)] });
+
+        Assert.Equal(ProposerPhase.Preparing, proposer.Phase);
+        Assert.True(proposer.Ballot > first);
+        Assert.Contains(ready.Sent<Prepare>(Agent.Acceptor), p => p.Ballot == proposer.Ballot);
+        Assert.Single(ready.Persist);
+    }
+
+    [Fact]
+    public void Reconfiguration_is_proposed_alone_in_its_slot_before_queued_commands()
+    {
+        var proposer = Agents.IdleProposer(1, new ProposerOptions { ReconfigurationAlpha = Alpha, ElectionTimeoutTicks = 1, BackoffJitter = 0, Window = 4 });
+        proposer.Ticks(10);
+        var ballot = proposer.Ballot;
+        proposer.StepEach(new Propose(Cmd(1), 0), new Propose(Change(new Membership([1, 2, 3]), ThreeFourFive), 0), new Propose(Cmd(2), 0));
+
+        var ready = proposer.StepEach(new Promise(ballot, 1, 0, []), new Promise(ballot, 2, 0, []));
+
+        var accepts = ready.Sent<Accept>(Agent.Learner).OrderBy(a => a.Slot).ToList();
+        Assert.Equal(2, accepts.Count);
+        Assert.NotNull(accepts[0].Value.Change);
+        Assert.Empty(accepts[0].Value.Commands);
+        Assert.Equal(SlotValue.Of(Bytes(1), Bytes(2)), accepts[1].Value);
+    }
+}
