@@ -8,6 +8,9 @@ using PaxosActors.Node.Launch;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
+// Three node processes per test on two cores: one test at a time.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
 namespace PaxosActors.Durability.Tests;
 
 /// <summary>

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
-
 namespace PaxosActors.Durability.Tests.Support;
 
 /// <summary>
@@ -21,9 +19,11 @@ public static class PowerCutLibrary
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException(
                 "the power-cut test needs Linux: it runs the nodes with an LD_PRELOAD library (native/powercut.c)");
-        string compiler = FindCompiler() ?? throw new InvalidOperationException(
-            "the power-cut test needs a C compiler to build its LD_PRELOAD library from " + Source +
-            ": none of $CC, cc, gcc, clang is on PATH. Install one (e.g. apt-get install gcc); CI machines have gcc.");
+        string? ccVariable = System.Environment.GetEnvironmentVariable("CC") is { Length: > 0 } set ? set : null;
+        string compiler = FindCompiler(ccVariable) ?? throw new InvalidOperationException(
+            "the power-cut test needs a C compiler to build its LD_PRELOAD library from " + Source + ": " +
+            (ccVariable is null ? "none of cc, gcc, clang is on PATH" : $"CC={ccVariable} is not found") +
+            ". Install one (e.g. apt-get install gcc); CI machines have gcc.");
         Directory.CreateDirectory(directory);
         string library = Path.Combine(directory, "libpowercut.so");
         var psi = new ProcessStartInfo(compiler)
@@ -57,10 +57,10 @@ public static class PowerCutLibrary
         ["POWERCUT_LOG"] = log,
     };
 
-    private static string? FindCompiler()
+    /// <summary>$CC if set (a path, or a name on PATH), else the first of cc, gcc, clang on PATH.</summary>
+    private static string? FindCompiler(string? cc)
     {
-        if (System.Environment.GetEnvironmentVariable("CC") is { Length: > 0 } cc)
-            return Path.IsPathRooted(cc) ? (File.Exists(cc) ? cc : null) : OnPath(cc);
+        if (cc is not null) return Path.IsPathRooted(cc) ? (File.Exists(cc) ? cc : null) : OnPath(cc);
         return new[] { "cc", "gcc", "clang" }.Select(OnPath).FirstOrDefault(p => p is not null);
     }
 
