@@ -62,6 +62,7 @@ public sealed class Learner : IAgent
     private long _snapshotAt;
     private bool _snapshotDue;
     private bool _progressed;
+    private bool _reportRestart; // the next progress report is this incarnation's first
     private long _now;
     private long _gapSince = -1;
     private long _lastProbe;
@@ -119,6 +120,7 @@ public sealed class Learner : IAgent
                 _recovering = false;
                 // What replay decided is in this step's Apply; the proposer learns where the log stands.
                 _progressed = true;
+                _reportRestart = true;
             }
         }
         else if (!_recovering)
@@ -347,8 +349,11 @@ public sealed class Learner : IAgent
 
     /// <summary>Tells this node's proposer how far the log is applied here and which configurations govern the slots it
     /// may propose in: it never proposes in a slot whose configuration it has not been told.</summary>
-    private void ReportProgress() =>
-        Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply) { Configurations = _configs.Epochs });
+    private void ReportProgress()
+    {
+        Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply) { Configurations = _configs.Epochs, Restarted = _reportRestart });
+        _reportRestart = false;
+    }
 
     private void UpdatePeers() =>
         _peers = _staticPeers.Concat(_configs.Latest.Members).Append(Node).Distinct().Order().ToImmutableArray();

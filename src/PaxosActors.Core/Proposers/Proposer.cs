@@ -315,7 +315,7 @@ public sealed class Proposer : IAgent
         UpdatePeers();
         bool first = !_learnerHeard;
         _learnerHeard = true;
-        LearnerCaughtUp(progress.NextToApply);
+        LearnerCaughtUp(progress.NextToApply, progress.Restarted);
         if (Phase == ProposerPhase.Discovering && first) StartDiscovery();
         else if (Phase is ProposerPhase.Leading or ProposerPhase.Preparing &&
                  _configs.Between(FirstUnchosen, _configs.KnownThrough).Any(c => !_prepared.Contains(c)))
@@ -332,9 +332,10 @@ public sealed class Proposer : IAgent
     /// this proposer was told has lost what it knew (it restarted, and its journal is only a cache): what it forgot may be
     /// known to no learner at all, so the proposer forgets it too, and a leader runs Phase 1 again from there, which
     /// proposes those slots again with the values the acceptors hold, so that every learner learns them.</summary>
-    private void LearnerCaughtUp(long nextToApply)
+    private void LearnerCaughtUp(long nextToApply, bool restarted)
     {
-        if (nextToApply < FirstUnchosen)
+        // A restarted learner also forgot what it told this proposer of past a gap (_chosenAbove).
+        if (nextToApply < FirstUnchosen || (restarted && _chosenAbove.Count > 0))
         {
             FirstUnchosen = nextToApply;
             _chosenAbove.Clear();

@@ -48,8 +48,13 @@ public sealed record LearnerProgress(long NextToApply) : ILocalInput
     public System.Collections.Immutable.ImmutableArray<MembershipEpoch> Configurations { get; init; } =
         System.Collections.Immutable.ImmutableArray<MembershipEpoch>.Empty;
 
-    public bool Equals(LearnerProgress? other) =>
-        other is not null && NextToApply == other.NextToApply && Configurations.SequenceEqual(other.Configurations);
+    /// <summary>Sent by a learner that has just recovered: it knows nothing chosen above <see cref="NextToApply"/> but
+    /// what its journal (a cache) kept, so what its proposer was told of beyond that may be known to no learner.</summary>
+    public bool Restarted { get; init; }
 
-    public override int GetHashCode() => HashCode.Combine(NextToApply, Configurations.Length);
+    public bool Equals(LearnerProgress? other) =>
+        other is not null && NextToApply == other.NextToApply && Restarted == other.Restarted &&
+        Configurations.SequenceEqual(other.Configurations);
+
+    public override int GetHashCode() => HashCode.Combine(NextToApply, Restarted, Configurations.Length);
 }

@@ -294,7 +294,7 @@ public sealed class LearnerTests
         Assert.Equal(2, learner.NextToApply);
         Assert.Empty(ready.Persist);
         Assert.Empty(ready.Cache);
-        AssertProgress(ready, proposer: 1, nextToApply: 2); // only where it stands
+        AssertProgress(ready, proposer: 1, nextToApply: 2, restarted: true); // only where it stands
     }
 
     [Fact] // a restarted node's state machine starts empty: the shell rebuilds it from what the first step hands over
@@ -327,7 +327,7 @@ public sealed class LearnerTests
         Assert.Equal(new StateInstall(3, state), ready.Install, new InstallComparer());
         Assert.Equal([new ChosenSlot(3, Cmd(3)), new ChosenSlot(4, Cmd(4))], ready.Apply);
         Assert.Null(ready.SnapshotAt); // the snapshot it has is durable already
-        AssertProgress(ready, proposer: 1, nextToApply: 5);
+        AssertProgress(ready, proposer: 1, nextToApply: 5, restarted: true);
         Assert.Equal(Enumerable.Range(0, 5).Select(i => ((long)i, Cmd(i))), _log.Applied);
     }
 
@@ -431,12 +431,13 @@ public sealed class LearnerTests
 
     /// <summary>The step's only message is the learner's progress to its proposer: how far it applied, and the memberships
     /// it knows (here the first one, from slot 0).</summary>
-    private static void AssertProgress(Ready ready, int proposer, long nextToApply)
+    private static void AssertProgress(Ready ready, int proposer, long nextToApply, bool restarted = false)
     {
         var only = Assert.Single(ready.Messages);
         Assert.Equal(AgentId.Proposer(proposer), only.To);
         var progress = Assert.IsType<LearnerProgress>(only.Message);
         Assert.Equal(nextToApply, progress.NextToApply);
+        Assert.Equal(restarted, progress.Restarted);
         Assert.Equal(0, Assert.Single(progress.Configurations).EffectiveFrom);
     }
 }
