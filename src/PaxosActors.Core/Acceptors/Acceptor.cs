@@ -107,6 +107,7 @@ public sealed class Acceptor : IAgent
             case StateQuery m when Mode == AcceptorMode.Voting || (Mode != AcceptorMode.Recovering && !m.Full): Handle(m); break;
             case StateReport m when Mode == AcceptorMode.Starting: Handle(m); break;
             case CompactBelow m when Mode == AcceptorMode.Voting: Compact(m.Below); break;
+            case MembershipKnown m when Mode != AcceptorMode.Recovering: OnMembership(m); break;
             case Tick: OnTick(); break;
         }
         return _ready.Take();
@@ -169,6 +170,47 @@ public sealed class Acceptor : IAgent
         _ready.Notice(NoticeLevel.Info, $"acceptor {Node} votes ({why}): promised {Promised}, {EntryCount} entries");
     }
 
+    /// <summary>The memberships this node's learner knows, if it told this acceptor (null: the configured set only).</summary>
+    private MembershipHistory? _memberships;
+
+    /// <summary>The first slot from which this acceptor is in no membership it knows of, if it was removed.</summary>
+    public long? RemovedFrom { get; private set; }
+
+    /// <summary>Whether this acceptor knows that <paramref name="slot"/> is governed by a membership it is not part of:
+    /// its vote there would not count, and it casts none (past what it knows, it votes: that is always safe).</summary>
+    private bool RemovedAt(long slot) =>
+        _memberships is { } m && m.Knows(slot) && !m.At(slot).IsAcceptor(Node);
+
+    /// <summary>
+    /// The memberships, from this node's learner. An acceptor removed from the set says so and votes no more in the slots
+    /// it no longer governs. One still starting asks the latest acceptor set, not the configured one, whether it knows
+    /// this acceptor.
+    /// </summary>
+    private void OnMembership(MembershipKnown known)
+    {
+        _memberships = new MembershipHistory(known.Epochs, known.AppliedThrough);
+        var latest = _memberships.LatestEpoch;
+        bool member = latest.Membership.IsAcceptor(Node);
+        if (!member && RemovedFrom is null)
+            _ready.Notice(NoticeLevel.Warning, $"acceptor {Node}: removed from the acceptor set from slot {latest.EffectiveFrom} " +
+                                               $"({latest.Membership}); it votes no more from there");
+        else if (member && RemovedFrom is not null)
+            _ready.Notice(NoticeLevel.Info, $"acceptor {Node}: in the acceptor set again from slot {latest.EffectiveFrom}");
+        RemovedFrom = member ? null : latest.EffectiveFrom;
+        if (Mode == AcceptorMode.Voting) State = RemovedFrom is { } from ? $"removed: not an acceptor from slot {from} on" : "voting";
+        // A rebuild keeps the acceptor set it started with: its lost votes were cast in that set's quorums.
+        if (Mode == AcceptorMode.Starting && _startup is not null && _options.DetectLostState && !_options.Rebuild)
+        {
+            var others = latest.Membership.Acceptors.Where(a => a != Node).Order().ToList();
+            if (!others.SequenceEqual(_startup.Others.Order()))
+            {
+                _startup = new AcceptorStartup(Node, latest.Membership.Quorum, journalEmpty: !Knows(Node), _options.Rebuild);
+                Carry(_startup);
+                if (Mode == AcceptorMode.Starting) SendStartupQueries();
+            }
+        }
+    }
+
     private void OnTick()
     {
         _now++;
@@ -208,6 +250,7 @@ public sealed class Acceptor : IAgent
             return;
         }
         if (accept.Slot < CompactedBelow) return; // chosen long ago; the proposer learns it from a learner, not from a vote
+        if (RemovedAt(accept.Slot)) return; // its vote would not count there
 
         var vote = new Accepted(accept.Ballot, accept.Slot, Node);
         if (_accepted.TryGetValue(accept.Slot, out var held) && held.Ballot == accept.Ballot)

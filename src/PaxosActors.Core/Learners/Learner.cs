@@ -63,6 +63,9 @@ public sealed class Learner : IAgent
     private bool _snapshotDue;
     private bool _progressed;
     private bool _reportRestart; // the next progress report is this incarnation's first
+    private MembershipEpoch? _reportedEpoch;
+    private bool _warnedSeed;
+    private readonly Membership _seed;
     private long _now;
     private long _gapSince = -1;
     private long _lastProbe;
@@ -74,13 +77,14 @@ public sealed class Learner : IAgent
     {
         Id = AgentId.Learner(id);
         _configs = new MembershipHistory(seed, options.ReconfigurationAlpha);
+        _seed = seed;
         _staticPeers = peers.ToImmutableArray();
         _options = options;
         UpdatePeers();
     }
 
     public Learner(int id, QuorumSet acceptors, IEnumerable<int> peers, LearnerOptions options)
-        : this(id, new Membership(acceptors.Members), peers, options) { }
+        : this(id, new Membership(acceptors.Members, peers), peers, options) { }
 
     public AgentId Id { get; }
 
@@ -351,6 +355,17 @@ public sealed class Learner : IAgent
     /// may propose in: it never proposes in a slot whose configuration it has not been told.</summary>
     private void ReportProgress()
     {
+        if (!_configs.LatestEpoch.Equals(_reportedEpoch))
+        {
+            _reportedEpoch = _configs.LatestEpoch;
+            if (_options.CompactAcceptor) Send(AgentId.Acceptor(Node), new MembershipKnown(_configs.Epochs, _configs.AppliedThrough));
+            if (!_configs.Latest.Acceptors.SequenceEqual(_seed.Acceptors) && !_warnedSeed)
+            {
+                _warnedSeed = true;
+                _ready.Notice(NoticeLevel.Warning, $"learner {Node}: the configured membership ({_seed}) is not the one chosen " +
+                    $"through the log ({_configs.Latest}, from slot {_configs.LatestEpoch.EffectiveFrom}); the chosen one is used");
+            }
+        }
         Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply) { Configurations = _configs.Epochs, Restarted = _reportRestart });
         _reportRestart = false;
     }

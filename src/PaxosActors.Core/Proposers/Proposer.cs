@@ -74,7 +74,7 @@ public sealed class Proposer : IAgent
     private long _highestReportedRound;
 
     public Proposer(int id, QuorumSet acceptors, IEnumerable<int> peers, ProposerOptions options, Random random)
-        : this(id, new Membership(acceptors.Members), peers, options, random) { }
+        : this(id, new Membership(acceptors.Members, peers), peers, options, random) { }
 
     /// <param name="seed">The configuration of a brand-new cluster: it governs every slot until a reconfiguration is chosen.</param>
     public Proposer(int id, Membership seed, IEnumerable<int> peers, ProposerOptions options, Random random)
@@ -383,10 +383,18 @@ public sealed class Proposer : IAgent
                 break;
             case ProposerPhase.Leading:
                 ResendStalledAccepts();
+                if (Phase != ProposerPhase.Leading) break;
+                if (!IsMember)
+                {
+                    StepDown(null); // its node left the membership: another member's proposer takes over
+                    break;
+                }
                 if (_options.BatchDelayTicks > 0) ProposePending();
+                DrivePendingMembership();
                 if (_options.MultiPaxos && _now - _lastHeartbeatSent >= _options.HeartbeatTicks) SendHeartbeat();
                 break;
             case ProposerPhase.Idle:
+                if (!IsMember) break; // a node outside the membership forwards to the leader but never stands itself
                 if (_retryAt >= 0 && _now >= _retryAt)
                 {
                     _retryAt = -1;
@@ -513,6 +521,22 @@ public sealed class Proposer : IAgent
         var accept = new Accept(Ballot, slot, value);
         Send(AgentId.Learner(Node), accept); // our learner counts the votes, so it must know the value
         foreach (int a in _configs.At(slot).Acceptors) Send(AgentId.Acceptor(a), accept);
+    }
+
+    /// <summary>Whether this node belongs to the latest membership (as an acceptor or a learner): only members lead.</summary>
+    private bool IsMember => _configs.Latest.IsMember(Node);
+
+    /// <summary>A reconfiguration governs slots from its effective slot on: with no commands to fill the slots before it,
+    /// the leader fills them with no-ops so that the change is in force promptly, not after the next alpha writes.</summary>
+    private void DrivePendingMembership()
+    {
+        int window = _options.MultiPaxos ? _options.Window : 1;
+        while (Phase == ProposerPhase.Leading && PendingCount == 0 && _inFlight.Count < window &&
+               NextSlot < _configs.LatestEpoch.EffectiveFrom && NextSlot < _configs.KnownThrough)
+        {
+            long slot = NextSlot++;
+            SendAccept(slot, SlotValue.NoOp);
+        }
     }
 
     private void UpdatePeers() =>

@@ -58,3 +58,7 @@ public sealed record LearnerProgress(long NextToApply) : ILocalInput
 
     public override int GetHashCode() => HashCode.Combine(NextToApply, Restarted, Configurations.Length);
 }
+
+/// <summary>From a node's learner to its acceptor, whenever the memberships it knows change: a removed acceptor says
+/// so and stops voting where its votes no longer count; one that is still starting asks the latest acceptor set.</summary>
+public sealed record MembershipKnown(System.Collections.Immutable.ImmutableArray<MembershipEpoch> Epochs, long AppliedThrough) : ILocalInput;

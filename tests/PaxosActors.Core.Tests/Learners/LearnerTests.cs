@@ -433,8 +433,10 @@ public sealed class LearnerTests
     /// it knows (here the first one, from slot 0).</summary>
     private static void AssertProgress(Ready ready, int proposer, long nextToApply, bool restarted = false)
     {
-        var only = Assert.Single(ready.Messages);
-        Assert.Equal(AgentId.Proposer(proposer), only.To);
+        // Besides its progress, a learner tells its acceptor the memberships the first time it reports.
+        Assert.All(ready.Messages.Where(m => m.To != AgentId.Proposer(proposer)),
+            m => Assert.Equal((AgentId.Acceptor(proposer), typeof(MembershipKnown)), (m.To, m.Message.GetType())));
+        var only = Assert.Single(ready.Messages, m => m.To == AgentId.Proposer(proposer));
         var progress = Assert.IsType<LearnerProgress>(only.Message);
         Assert.Equal(nextToApply, progress.NextToApply);
         Assert.Equal(restarted, progress.Restarted);

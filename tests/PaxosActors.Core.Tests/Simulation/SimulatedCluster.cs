@@ -106,7 +106,9 @@ public sealed record SimulationConfig
             LearnerCrashRate = r.NextDouble() * 0.04,
             PartitionRate = r.Next(2) == 0 ? 0 : r.NextDouble() * 0.04,
             DetectLostAcceptorState = lostAcceptors,
-            AcceptorJournalLossRate = lostAcceptors ? r.NextDouble() * 0.5 : 0,
+            // Rebuilding an acceptor that lost its disk across a change of the acceptor set is not supported yet
+            // (README, "Changing the acceptor set"): the two do not mix in one run.
+            AcceptorJournalLossRate = lostAcceptors && !reconfigure ? r.NextDouble() * 0.5 : 0,
             FlushRate = 0.3 + r.NextDouble() * 0.7,
             Proposer = new ProposerOptions
             {
