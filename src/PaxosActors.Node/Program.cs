@@ -16,6 +16,7 @@ public static class Program
                 "local" => await LocalCommand.RunAsync(rest),
                 "node" => await NodeCommand.RunAsync(rest),
                 "demo" => await BasicPaxosDemo.RunAsync(rest),
+                "members" => await MembersCommand.RunAsync(rest),
                 "chaos" or "bench" => Usage(2, $"'{command}' moved to paxos-tools: dotnet run -c Release --project src/PaxosActors.Tools -- {command} ..."),
                 "help" or "--help" or "-h" => Usage(0),
                 _ => Usage(2, $"unknown command '{command}'"),
@@ -33,6 +34,11 @@ public static class Program
         if (error is not null) w.WriteLine($"error: {error}\n");
         w.WriteLine("""
             usage: dotnet run --project src/PaxosActors.Node -- <command> [options]
+
+              members list|add ID|remove ID [--as learner] [--endpoint URL]
+                  The acceptor set of a running cluster, through any node (default http://127.0.0.1:8081):
+                  list it, add a node as an acceptor (or --as learner: a member that does not vote), remove one.
+                  A change answers once it is in force; one change at a time (409 while another is pending).
 
               local [--nodes N] [--data-dir DIR] [--mode multi|basic] [--http-port P] [--remote-port P]
                     [--log-level LEVEL] [--no-restart]

@@ -73,6 +73,7 @@ public static class NodeCommand
         var app = builder.Build();
         KvApi.Map(app, runner);
         StatusApi.Map(app, runner);
+        MembersApi.Map(app, runner);
         faults?.Map(app, runner);
         app.MapFallback((HttpContext http) => KvApi.Error(404, $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
 

@@ -153,5 +153,6 @@ public sealed record ErrorResponse([property: JsonPropertyName("error")] string 
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(StatusResponse))]
 [JsonSerializable(typeof(AdminResponse))]
+[JsonSerializable(typeof(MembersResponse))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 internal sealed partial class KvJson : JsonSerializerContext;

@@ -13,7 +13,11 @@ public sealed record MemberView(int? NodeId, string Address, string Status, bool
 public sealed record StatusResponse(
     int NodeId, IReadOnlyList<string> Roles, string Mode, int? Leader, string? Ballot, string? Phase,
     long? FirstUnchosenSlot, long? AppliedSlot, long? Keys, AcceptorHealth? Acceptor, IReadOnlyList<MemberView> Members,
-    string Journal, string? JournalError, int Pid, string? Instance);
+    string Journal, string? JournalError, int Pid, string? Instance)
+{
+    /// <summary>The acceptor set in force at the applied slot, as chosen through the log (null: no learner here).</summary>
+    public IReadOnlyList<int>? Acceptors { get; init; }
+}
 
 /// <summary>Whether this node's acceptor votes, and if not, why.</summary>
 public sealed record AcceptorHealth(bool Votes, string State);
@@ -61,7 +65,10 @@ public static class StatusApi
             proposer?.FirstUnchosen, learner is null ? null : learner.NextToApply - 1, kv?.KeyCount,
             host.Context.Roles.Contains("acceptor") ? new AcceptorHealth(host.Context.Health.AcceptorVotes, host.Context.Health.Acceptor) : null,
             members,
-            Path.GetFullPath(settings.DatabasePath), host.Context.JournalError, Environment.ProcessId, instance);
+            Path.GetFullPath(settings.DatabasePath), host.Context.JournalError, Environment.ProcessId, instance)
+        {
+            Acceptors = learner?.InForce?.Acceptors,
+        };
         return Results.Json(body, KvJson.Default.StatusResponse);
     }
 }

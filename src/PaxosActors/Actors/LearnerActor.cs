@@ -15,7 +15,20 @@ public sealed class GetLearnerStatus : INoSerializationVerificationNeeded
 }
 
 /// <summary>A learner's progress, for tests and /status.</summary>
-public sealed record LearnerStatus(int Node, long NextToApply, long HighestDecided) : INoSerializationVerificationNeeded;
+public sealed record LearnerStatus(int Node, long NextToApply, long HighestDecided) : INoSerializationVerificationNeeded
+{
+    /// <summary>The memberships this learner knows, as of <see cref="NextToApply"/>.</summary>
+    public System.Collections.Immutable.ImmutableArray<MembershipEpoch> Memberships { get; init; } =
+        System.Collections.Immutable.ImmutableArray<MembershipEpoch>.Empty;
+
+    /// <summary>The membership that governs the next slot to apply.</summary>
+    public Membership? InForce => Memberships.IsDefaultOrEmpty ? null
+        : new MembershipHistory(Memberships, NextToApply).At(NextToApply);
+
+    /// <summary>A change chosen but not in force yet, if any.</summary>
+    public MembershipEpoch? Pending => Memberships.IsDefaultOrEmpty || Memberships[^1].EffectiveFrom <= NextToApply
+        ? null : Memberships[^1];
+}
 
 /// <summary>
 /// The shell around <see cref="Learner"/>: it applies what the learner hands out to the node's state machine (a
@@ -111,5 +124,6 @@ public sealed class LearnerActor : AgentActor<Learner>
         _unjournaled.Clear();
     }
 
-    private LearnerStatus Status() => new(Agent.Node, Agent.NextToApply, Agent.HighestDecided);
+    private LearnerStatus Status() =>
+        new(Agent.Node, Agent.NextToApply, Agent.HighestDecided) { Memberships = Agent.Configurations.Epochs };
 }

@@ -40,8 +40,8 @@ public sealed class PaxosNodeHost
         var roleNames = full.GetStringList("akka.cluster.roles").Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).Distinct().ToList();
         var roles = RoleRegistry.FromConfig(full, registry).Create(roleNames);
         var agents = AgentRoles.From(roleNames);
-        if (agents.HasFlag(PaxosAgents.Acceptor) && !settings.Acceptors.Contains(settings.NodeId))
-            throw new ConfigurationException($"akka.cluster.roles: node {settings.NodeId} runs an acceptor but is not in paxos.acceptors");
+        // An acceptor outside paxos.acceptors (the first membership of a new cluster) is legitimate: it waits to be added
+        // to the acceptor set through the log (README, "Changing the acceptor set").
 
         JournalUnreadableException? unreadable = null;
         try

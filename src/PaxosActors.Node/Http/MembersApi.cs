@@ -1,0 +1,122 @@
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using PaxosActors.Actors;
+using PaxosActors.Core.Protocol;
+using PaxosActors.Hosting;
+
+namespace PaxosActors.Node.Http;
+
+/// <summary>One membership in an answer of <c>/admin/members</c>.</summary>
+public sealed record MembershipView(IReadOnlyList<int> Acceptors, IReadOnlyList<int> Learners, long FromSlot);
+
+/// <summary>The answer of <c>GET /admin/members</c> and of a change: the membership in force, and a change chosen but not
+/// in force yet (null if none).</summary>
+public sealed record MembersResponse(MembershipView InForce, MembershipView? Pending, long AppliedSlot);
+
+/// <summary>
+/// The operator's interface to the acceptor set, which is replicated state (README, "Changing the acceptor set"):
+/// <c>GET /admin/members</c>; <c>POST /admin/members/{id}</c> adds an acceptor (<c>?as=learner</c>: a member that does
+/// not vote); <c>DELETE /admin/members/{id}</c> removes a member. A change goes through the log like any command and
+/// answers once it is in force (alpha slots after the slot that chose it; the leader fills them at once). One change at
+/// a time: a request while another is pending answers 409, and so does one that another change overtook.
+/// </summary>
+public static class MembersApi
+{
+    private static readonly TimeSpan ChangeTimeout = TimeSpan.FromSeconds(20);
+
+    public static void Map(WebApplication app, NodeRunner runner)
+    {
+        app.MapGet("/admin/members", () => Get(runner));
+        app.MapPost("/admin/members/{id}", (string id, string? @as, HttpContext http) =>
+            Change(runner, id, add: true, asLearner: string.Equals(@as, "learner", StringComparison.Ordinal), @as, http.RequestAborted));
+        app.MapDelete("/admin/members/{id}", (string id, HttpContext http) =>
+            Change(runner, id, add: false, asLearner: false, null, http.RequestAborted));
+    }
+
+    private static async Task<IResult> Get(NodeRunner runner)
+    {
+        var status = await LearnerStatusAsync(runner);
+        return status is null
+            ? KvApi.Error(503, "this node runs no learner, or it is starting")
+            : Results.Json(View(status), KvJson.Default.MembersResponse);
+    }
+
+    private static async Task<IResult> Change(NodeRunner runner, string idText, bool add, bool asLearner, string? asValue,
+        CancellationToken ct)
+    {
+        if (!int.TryParse(idText, out int id) || id <= 0) return KvApi.Error(400, $"'{idText}' is not a node id (a positive integer)");
+        if (asValue is not null && !asLearner) return KvApi.Error(400, $"?as={asValue}: only ?as=learner is known");
+        if (runner.Current?.Context.Paxos.Proposer is not { } proposer) return KvApi.Error(503, "this node runs no proposer");
+        var status = await LearnerStatusAsync(runner);
+        if (status?.InForce is not { } current) return KvApi.Error(503, "this node runs no learner, or it is starting");
+        if (status.Pending is { } pending)
+            return KvApi.Error(409, $"a change is pending ({pending.Membership}, in force from slot {pending.EffectiveFrom}): one change at a time");
+
+        Membership next;
+        if (add)
+        {
+            if (asLearner ? current.IsMember(id) && !current.IsAcceptor(id) : current.IsAcceptor(id))
+                return Results.Json(View(status), KvJson.Default.MembersResponse); // already so: nothing to change
+            next = asLearner
+                ? new Membership(current.Acceptors.Where(a => a != id), current.Learners.Append(id))
+                : new Membership(current.Acceptors.Append(id), current.Learners.Where(l => l != id));
+        }
+        else
+        {
+            if (!current.IsMember(id)) return KvApi.Error(404, $"node {id} is not a member ({current})");
+            var acceptors = current.Acceptors.Where(a => a != id).ToList();
+            if (acceptors.Count == 0) return KvApi.Error(400, $"node {id} is the last acceptor: a cluster needs one");
+            next = new Membership(acceptors, current.Learners.Where(l => l != id));
+        }
+
+        var change = SlotValue.Reconfigure(new Reconfiguration(current, next));
+        var deadline = DateTime.UtcNow + ChangeTimeout;
+        var proposedAt = DateTime.MinValue;
+        while (DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
+        {
+            // Proposed again until it is chosen: once one copy is applied, the others expect what is no longer the
+            // latest membership and change nothing.
+            if (DateTime.UtcNow - proposedAt > TimeSpan.FromSeconds(1))
+            {
+                proposer.Tell(new Propose(change, 0));
+                proposedAt = DateTime.UtcNow;
+            }
+            await Task.Delay(100, ct).ContinueWith(_ => { });
+            status = await LearnerStatusAsync(runner);
+            if (status is null) continue;
+            var latest = status.Memberships[^1].Membership;
+            if (latest.Equals(next))
+            {
+                if (status.Pending is null) return Results.Json(View(status), KvJson.Default.MembersResponse);
+            }
+            else if (!latest.Equals(current))
+                return KvApi.Error(409, $"another change was chosen first ({latest}); look again and retry");
+        }
+        return KvApi.Error(503, $"the change to {next} was not in force within {ChangeTimeout.TotalSeconds:0} s; it may still take effect");
+    }
+
+    private static async Task<LearnerStatus?> LearnerStatusAsync(NodeRunner runner)
+    {
+        if (runner.Current?.Context.Paxos.Learner is not { } learner) return null;
+        try
+        {
+            var status = await learner.Ask<LearnerStatus>(GetLearnerStatus.Instance, TimeSpan.FromSeconds(2));
+            return status.Memberships.IsDefaultOrEmpty ? null : status;
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            return null; // restarting under its supervisor
+        }
+    }
+
+    internal static MembersResponse View(LearnerStatus status)
+    {
+        var history = new MembershipHistory(status.Memberships, status.NextToApply);
+        var inForce = history.At(status.NextToApply);
+        long from = status.Memberships.Where(e => e.EffectiveFrom <= status.NextToApply).Select(e => e.EffectiveFrom).DefaultIfEmpty(0).Max();
+        var pending = status.Pending is { } p ? ToView(p.Membership, p.EffectiveFrom) : null;
+        return new MembersResponse(ToView(inForce, from), pending, status.NextToApply - 1);
+    }
+
+    private static MembershipView ToView(Membership m, long from) => new(m.Acceptors, m.Learners, from);
+}
