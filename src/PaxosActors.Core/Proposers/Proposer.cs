@@ -205,7 +205,7 @@ public sealed class Proposer : IAgent
         if (propose.Commands.Change is not null)
         {
             // A reconfiguration goes to the leader at once and is proposed alone in its slot.
-            if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } to && to != Node && propose.Hops < 2)
+            if (_options.MultiPaxos && Phase != ProposerPhase.Leading && ForwardTo() is { } to && propose.Hops < 2)
                 Send(AgentId.Proposer(to), propose with { Hops = propose.Hops + 1 });
             else
             {
@@ -215,8 +215,7 @@ public sealed class Proposer : IAgent
             }
             return;
         }
-        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } leader && leader != Node &&
-            propose.Hops < 2)
+        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && ForwardTo() is { } leader && propose.Hops < 2)
         {
             if (!_options.BufferForwards)
             {
@@ -300,7 +299,7 @@ public sealed class Proposer : IAgent
         int hops = _forwardHops;
         _toForward.Clear();
         _forwardHops = 0;
-        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && Leader is { } leader && leader != Node)
+        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && ForwardTo() is { } leader)
             Send(AgentId.Proposer(leader), new Propose(batch, hops));
         else
             Handle(new Propose(batch, 2)); // the leader changed meanwhile: queue or propose here
@@ -384,7 +383,7 @@ public sealed class Proposer : IAgent
             case ProposerPhase.Leading:
                 ResendStalledAccepts();
                 if (Phase != ProposerPhase.Leading) break;
-                if (!IsMember)
+                if (_options.MultiPaxos && !IsMember)
                 {
                     StepDown(null); // its node left the membership: another member's proposer takes over
                     break;
@@ -393,8 +392,11 @@ public sealed class Proposer : IAgent
                 DrivePendingMembership();
                 if (_options.MultiPaxos && _now - _lastHeartbeatSent >= _options.HeartbeatTicks) SendHeartbeat();
                 break;
+            case ProposerPhase.Idle when _options.MultiPaxos && !IsMember:
+                // A node outside the membership never stands itself: it forwards what it is given to a member.
+                if (PendingCount > 0) FlushPendingToLeader();
+                break;
             case ProposerPhase.Idle:
-                if (!IsMember) break; // a node outside the membership forwards to the leader but never stands itself
                 if (_retryAt >= 0 && _now >= _retryAt)
                 {
                     _retryAt = -1;
@@ -526,6 +528,16 @@ public sealed class Proposer : IAgent
     /// <summary>Whether this node belongs to the latest membership (as an acceptor or a learner): only members lead.</summary>
     private bool IsMember => _configs.Latest.IsMember(Node);
 
+    /// <summary>Where a proposer that does not lead sends what it is given: the leader it knows of, or, on a node outside
+    /// the membership (which hears no heartbeats), a member, which knows the leader or may become it.</summary>
+    private int? ForwardTo()
+    {
+        if (Leader is { } leader && leader != Node) return leader;
+        if (IsMember) return null;
+        var members = _configs.Latest.Members.Where(m => m != Node).ToList();
+        return members.Count == 0 ? null : members[(int)(_now % members.Count)];
+    }
+
     /// <summary>A reconfiguration governs slots from its effective slot on: with no commands to fill the slots before it,
     /// the leader fills them with no-ops so that the change is in force promptly, not after the next alpha writes.</summary>
     private void DrivePendingMembership()
@@ -590,7 +602,7 @@ public sealed class Proposer : IAgent
 
     private void FlushPendingToLeader()
     {
-        if (Leader is not { } leader || leader == Node || PendingCount == 0) return;
+        if (ForwardTo() is not { } leader || PendingCount == 0) return;
         while (_pendingChanges.TryDequeue(out var change)) Send(AgentId.Proposer(leader), new Propose(change, 1));
         if (_pending.Count == 0) return;
         var commands = _pending.ToImmutableArray();

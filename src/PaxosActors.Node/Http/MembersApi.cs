@@ -23,6 +23,7 @@ public sealed record MembersResponse(MembershipView InForce, MembershipView? Pen
 public static class MembersApi
 {
     private static readonly TimeSpan ChangeTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan PendingGrace = TimeSpan.FromSeconds(3);
 
     public static void Map(WebApplication app, NodeRunner runner)
     {
@@ -47,52 +48,77 @@ public static class MembersApi
         if (!int.TryParse(idText, out int id) || id <= 0) return KvApi.Error(400, $"'{idText}' is not a node id (a positive integer)");
         if (asValue is not null && !asLearner) return KvApi.Error(400, $"?as={asValue}: only ?as=learner is known");
         if (runner.Current?.Context.Paxos.Proposer is not { } proposer) return KvApi.Error(503, "this node runs no proposer");
-        var status = await LearnerStatusAsync(runner);
-        if (status?.InForce is not { } current) return KvApi.Error(503, "this node runs no learner, or it is starting");
-        if (status.Pending is { } pending)
-            return KvApi.Error(409, $"a change is pending ({pending.Membership}, in force from slot {pending.EffectiveFrom}): one change at a time");
 
-        Membership next;
-        if (add)
-        {
-            if (asLearner ? current.IsMember(id) && !current.IsAcceptor(id) : current.IsAcceptor(id))
-                return Results.Json(View(status), KvJson.Default.MembersResponse); // already so: nothing to change
-            next = asLearner
-                ? new Membership(current.Acceptors.Where(a => a != id), current.Learners.Append(id))
-                : new Membership(current.Acceptors.Append(id), current.Learners.Where(l => l != id));
-        }
-        else
-        {
-            if (!current.IsMember(id)) return KvApi.Error(404, $"node {id} is not a member ({current})");
-            var acceptors = current.Acceptors.Where(a => a != id).ToList();
-            if (acceptors.Count == 0) return KvApi.Error(400, $"node {id} is the last acceptor: a cluster needs one");
-            next = new Membership(acceptors, current.Learners.Where(l => l != id));
-        }
-
-        var change = SlotValue.Reconfigure(new Reconfiguration(current, next));
         var deadline = DateTime.UtcNow + ChangeTimeout;
+        while (DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
+        {
+            var status = await SettledStatusAsync(runner, ct);
+            if (status?.InForce is not { } current) return KvApi.Error(503, "this node runs no learner, or it is starting");
+            if (status.Pending is { } pending)
+                return KvApi.Error(409, $"a change is pending ({pending.Membership}, in force from slot {pending.EffectiveFrom}): one change at a time");
+
+            Membership next;
+            if (add)
+            {
+                if (asLearner ? current.IsMember(id) && !current.IsAcceptor(id) : current.IsAcceptor(id))
+                    return Results.Json(View(status), KvJson.Default.MembersResponse); // already so: nothing to change
+                next = asLearner
+                    ? new Membership(current.Acceptors.Where(a => a != id), current.Learners.Append(id))
+                    : new Membership(current.Acceptors.Append(id), current.Learners.Where(l => l != id));
+            }
+            else
+            {
+                if (!current.IsMember(id)) return KvApi.Error(404, $"node {id} is not a member ({current})");
+                var acceptors = current.Acceptors.Where(a => a != id).ToList();
+                if (acceptors.Count == 0) return KvApi.Error(400, $"node {id} is the last acceptor: a cluster needs one");
+                next = new Membership(acceptors, current.Learners.Where(l => l != id));
+            }
+
+            // The change names the membership it expects: a copy chosen after another change (or after itself) changes
+            // nothing. If this node's view was behind, the change is computed again from what the log says now.
+            var outcome = await ProposeAsync(runner, proposer, new Reconfiguration(current, next), deadline, ct);
+            if (outcome is { } done) return done;
+        }
+        return KvApi.Error(503, $"the change was not in force within {ChangeTimeout.TotalSeconds:0} s; it may still take effect");
+    }
+
+    /// <summary>Proposes the change until the log shows it (then waits until it is in force) or another membership; null:
+    /// another membership came first, compute the change again.</summary>
+    private static async Task<IResult?> ProposeAsync(NodeRunner runner, IActorRef proposer, Reconfiguration change,
+        DateTime deadline, CancellationToken ct)
+    {
         var proposedAt = DateTime.MinValue;
         while (DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
         {
-            // Proposed again until it is chosen: once one copy is applied, the others expect what is no longer the
-            // latest membership and change nothing.
             if (DateTime.UtcNow - proposedAt > TimeSpan.FromSeconds(1))
             {
-                proposer.Tell(new Propose(change, 0));
+                proposer.Tell(new Propose(SlotValue.Reconfigure(change), 0));
                 proposedAt = DateTime.UtcNow;
             }
             await Task.Delay(100, ct).ContinueWith(_ => { });
-            status = await LearnerStatusAsync(runner);
+            var status = await LearnerStatusAsync(runner);
             if (status is null) continue;
             var latest = status.Memberships[^1].Membership;
-            if (latest.Equals(next))
+            if (latest.Equals(change.Next))
             {
                 if (status.Pending is null) return Results.Json(View(status), KvJson.Default.MembersResponse);
             }
-            else if (!latest.Equals(current))
-                return KvApi.Error(409, $"another change was chosen first ({latest}); look again and retry");
+            else if (!latest.Equals(change.Expected)) return null;
         }
-        return KvApi.Error(503, $"the change to {next} was not in force within {ChangeTimeout.TotalSeconds:0} s; it may still take effect");
+        return KvApi.Error(503, $"the change to {change.Next} was not in force in time; it may still take effect");
+    }
+
+    /// <summary>This node's learner status, once a change it has learned is in force (the leader fills the slots before it
+    /// at once), or after a short grace: a change still pending then is another operator's, in progress.</summary>
+    private static async Task<LearnerStatus?> SettledStatusAsync(NodeRunner runner, CancellationToken ct)
+    {
+        var status = await LearnerStatusAsync(runner);
+        for (var settle = DateTime.UtcNow + PendingGrace; status?.Pending is not null && DateTime.UtcNow < settle;)
+        {
+            await Task.Delay(100, ct).ContinueWith(_ => { });
+            status = await LearnerStatusAsync(runner);
+        }
+        return status;
     }
 
     private static async Task<LearnerStatus?> LearnerStatusAsync(NodeRunner runner)
