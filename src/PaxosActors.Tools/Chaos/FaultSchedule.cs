@@ -12,7 +12,7 @@ public static class FaultKinds
     public static readonly IReadOnlyList<string> Counted = [Kill, Pause, Isolate, Split];
 
     // Of 100 with every kind allowed; a restricted schedule draws among its kinds with these weights.
-    internal static int Weight(string kind) => kind switch { Kill => 25, Pause => 20, Isolate => 20, Split => 20, _ => 25 };
+    internal static int Weight(string kind) => kind switch { Kill => 25, Pause => 20, Isolate => 20, Split => 10, _ => 25 };
 }
 
 /// <summary>
