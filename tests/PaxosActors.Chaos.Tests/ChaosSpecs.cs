@@ -56,6 +56,26 @@ public sealed class ChaosSpecs(ITestOutputHelper output)
         Directory.Delete(Path.GetDirectoryName(run.Directory)!, recursive: true); // failed as it must: nothing to keep
     }
 
+    /// <summary>The run's other verdicts can fail too: a run whose clients complete fewer operations than the floor, and
+    /// one whose checker does not finish (here, a budget of zero), fail, though nothing in the cluster went wrong.</summary>
+    [Fact]
+    public async Task A_run_that_checks_too_little_or_does_not_finish_checking_fails()
+    {
+        var summary = await RunAsync(new ChaosOptions(TimeSpan.FromSeconds(5), Seed: 3, Mode: "multi")
+        {
+            MinOps = 1_000_000, CheckBudget = TimeSpan.Zero,
+        });
+
+        var run = Assert.Single(summary.Runs);
+        string report = summary.ToString();
+        Assert.False(summary.Passed, report);
+        Assert.Empty(run.Anomalies);
+        Assert.Contains(run.HarnessErrors, e => e.Contains("below the floor of 1000000"));
+        Assert.True(run.UnknownKeys.Count > 0 && run.UnknownKeys.Count == run.Check!.Keys, report);
+        Assert.Contains("not proven linearizable", run.UnknownKeys[0]);
+        Directory.Delete(Path.GetDirectoryName(run.Directory)!, recursive: true); // failed as it must: nothing to keep
+    }
+
     /// <summary>What a normal run must show: nothing wrong, and enough done for that to mean something.</summary>
     private static void AssertCleanRun(ChaosSummary summary)
     {

@@ -16,6 +16,9 @@ public sealed record ChaosOptions(
     /// checks vacuously.</summary>
     public int MinOps { get; init; } = DefaultMinOps;
 
+    /// <summary>The linearizability checker's time budget per run; a key it does not finish within it fails the run.</summary>
+    public TimeSpan CheckBudget { get; init; } = ChaosRun.CheckTimeout;
+
     /// <summary>The kinds of fault to draw from (<see cref="FaultKinds"/>); null: all.</summary>
     public IReadOnlyList<string>? Faults { get; init; }
 

@@ -18,8 +18,9 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
     /// <summary>From the start of healing: a killed node's restart alone takes 10-20 s on a loaded 2-core box.</summary>
     public static readonly TimeSpan RecoveryBound = TimeSpan.FromSeconds(60);
 
-    /// <summary>The checker's budget for a run's whole history. A 120 s run's history checks in well under a second
-    /// (see the summary's check times); the budget is for a machine that is much slower, not for larger histories.</summary>
+    /// <summary>The checker's default budget for a run's whole history (<see cref="ChaosOptions.CheckBudget"/>). A run's
+    /// history checks in well under a second (see the summary's check times); the budget is for a machine that is
+    /// much slower, not for larger histories.</summary>
     public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(60);
 
     private readonly List<string> _anomalies = new();
@@ -109,14 +110,14 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
         try
         {
             var ops = HistoryReader.Read(history.Path);
-            var result = LinearizabilityChecker.Check(ops, CheckTimeout, ct);
+            var result = LinearizabilityChecker.Check(ops, options.CheckBudget, ct);
             summary = result.Summary;
             var biggest = result.Keys.OrderByDescending(k => k.Operations).FirstOrDefault();
             Log($"history: {result}" + (biggest is null ? "" : $"; largest key {biggest.Key}: {biggest.Operations} operations searched"));
             foreach (var v in result.Violations)
                 _anomalies.Add($"NOT linearizable on key {v.Key}:\n{v.Explanation}");
             foreach (var k in result.Keys.Where(k => k.Verdict == Verdict.Unknown))
-                _unknown.Add($"key {k.Key} ({k.Operations} operations): the checker ran out of its {CheckTimeout.TotalSeconds:0} s budget; not proven linearizable");
+                _unknown.Add($"key {k.Key} ({k.Operations} operations): the checker ran out of its {options.CheckBudget.TotalSeconds:0.###} s budget; not proven linearizable");
         }
         catch (FormatException e)
         {
@@ -209,8 +210,7 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
             string last = string.Join(", ", statuses.Select((s, i) => $"node {i + 1}: " + (s is null
                 ? "no answer"
                 : $"applied {s.AppliedSlot}, keys {s.Keys}, kv_digest {s.KvDigest ?? "none"} at slot {s.KvAppliedSlot}")));
-            if (statuses.All(s => s is { AppliedSlot: not null, KvDigest: not null } && s.KvAppliedSlot == s.AppliedSlot) &&
-                statuses.Select(s => (s!.AppliedSlot, s.KvDigest)).Distinct().Count() == 1)
+            if (Converged(statuses))
             {
                 var took = _clock.Elapsed - start;
                 Log($"converged: {last}");
@@ -224,6 +224,13 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
             await Task.Delay(250, ct);
         }
     }
+
+    /// <summary>Every node answered, its store's digest describes the slot its learner applied last, and all name the
+    /// same slot and digest.</summary>
+    public static bool Converged(IReadOnlyList<NodeStatus?> statuses) =>
+        statuses.Count > 0 &&
+        statuses.All(s => s is { AppliedSlot: not null, KvDigest: not null } && s.KvAppliedSlot == s.AppliedSlot) &&
+        statuses.Select(s => (s!.AppliedSlot, s.KvDigest)).Distinct().Count() == 1;
 
     private void Log(string line)
     {

@@ -70,7 +70,7 @@ public sealed record ChaosSummary(IReadOnlyList<RunResult> Runs, ChaosOptions Op
         if (checks.Count > 0)
             w.WriteLine($"checked: {Operations} operations ({checks.Sum(c => c.Ok)} ok, {checks.Sum(c => c.Fail)} fail, {checks.Sum(c => c.Info)} info) " +
                         $"in {checks.Sum(c => c.Duration.TotalSeconds):0.00} s; slowest run {checks.Max(c => c.Duration.TotalSeconds):0.00} s " +
-                        $"(budget {ChaosRun.CheckTimeout.TotalSeconds:0} s)");
+                        $"(budget {Options.CheckBudget.TotalSeconds:0.###} s)");
         var served = Runs.Where(r => r.ServedAgainAfter is not null).Select(r => r.ServedAgainAfter!.Value.TotalSeconds).ToList();
         var converged = Runs.Where(r => r.ConvergedAfter is not null).Select(r => r.ConvergedAfter!.Value.TotalSeconds).ToList();
         if (served.Count > 0)
