@@ -113,7 +113,8 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
             var result = LinearizabilityChecker.Check(ops, options.CheckBudget, ct);
             summary = result.Summary;
             var biggest = result.Keys.OrderByDescending(k => k.Operations).FirstOrDefault();
-            Log($"history: {result}" + (biggest is null ? "" : $"; largest key {biggest.Key}: {biggest.Operations} operations searched"));
+            string verdict = result.Verdict switch { Verdict.Linearizable => "linearizable", Verdict.NotLinearizable => "NOT linearizable", _ => "unknown" };
+            Log($"history: {verdict}: {result.Summary}" + (biggest is null ? "" : $"; largest key {biggest.Key}: {biggest.Operations} operations searched"));
             foreach (var v in result.Violations)
                 _anomalies.Add($"NOT linearizable on key {v.Key}:\n{v.Explanation}");
             foreach (var k in result.Keys.Where(k => k.Verdict == Verdict.Unknown))

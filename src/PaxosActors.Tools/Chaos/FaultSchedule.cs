@@ -174,7 +174,7 @@ public sealed class FaultSchedule
                     return () => Task.CompletedTask;
                 }
                 Confirm(plan.Kind);
-                _log($"SIGKILL {who}: exited (code {node.ExitCode?.ToString() ?? "?"}); restart in {span}");
+                _log($"SIGKILL {who}: exited (code {(node.Process is { HasExited: true } p ? p.ExitCode : "?")}); restart in {span}");
                 return () =>
                 {
                     _log(_cluster.Restart(node) ? $"restarted node {plan.Target}" : $"node {plan.Target} did not restart: a port of its is taken (see its log)");
