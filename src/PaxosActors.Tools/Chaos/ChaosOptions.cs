@@ -6,9 +6,9 @@ public sealed record ChaosOptions(
     TimeSpan Duration, int Seed, int Nodes = 3, int Clients = 4, string Out = "./chaos-out", string Mode = "multi",
     int RunSeconds = 60, int Keys = 8)
 {
-    /// <summary>The default <see cref="MinOps"/>: a run's clients complete hundreds of operations ok even under
-    /// faults (about 20 a second in multi mode, 10 in basic, on a loaded 2-core machine), and a run that completes
-    /// fewer checked too little to mean anything.</summary>
+    /// <summary>The default <see cref="MinOps"/>: a run's clients complete hundreds of operations ok even under faults
+    /// (40-180 a second in multi mode, about 15 in basic, on a shared 2-core machine: a 20 s basic run completes about
+    /// 500), and a run that completes fewer checked too little to mean anything.</summary>
     public const int DefaultMinOps = 100;
 
     /// <summary>Each run's clients must complete at least this many operations ok (reads, writes, cas; the harness's
