@@ -55,6 +55,15 @@ public sealed class KvStateMachine : IStateMachine
     /// <summary>Approximate size of the store: UTF-8 key bytes plus value bytes.</summary>
     public long Bytes { get; private set; }
 
+    /// <summary>An order-independent hash of every key and its value (sessions and counters left out), kept up to date
+    /// as entries change: replicas holding the same keys and values hold the same one, whatever order they wrote
+    /// them in. See <see cref="ContentDigest"/> for the one that names the slot too.</summary>
+    public ulong ContentHash { get; private set; }
+
+    /// <summary><see cref="ContentHash"/> bound to <see cref="AppliedSlot"/>: two replicas give the same one only if they
+    /// applied the same slots and hold the same keys and values (up to a 64-bit hash collision). Cheap: O(1).</summary>
+    public ulong ContentDigest => Binary.ContentHash.Digest(AppliedSlot, ContentHash);
+
     /// <summary>Client sessions currently remembered.</summary>
     public int SessionCount => _sessions.Count;
 
@@ -180,8 +189,13 @@ public sealed class KvStateMachine : IStateMachine
     {
         var owned = Own(value);
         if (current is null) Bytes += ByteWriter.StrictUtf8.GetByteCount(key);
-        else Bytes -= current.Length;
+        else
+        {
+            Bytes -= current.Length;
+            ContentHash -= Binary.ContentHash.Entry(key, current);
+        }
         Bytes += owned.Length;
+        ContentHash += Binary.ContentHash.Entry(key, owned);
         _store[key] = owned;
     }
 
@@ -189,6 +203,7 @@ public sealed class KvStateMachine : IStateMachine
     {
         _store.Remove(key);
         Bytes -= ByteWriter.StrictUtf8.GetByteCount(key) + current.Length;
+        ContentHash -= Binary.ContentHash.Entry(key, current);
     }
 
     // The codec decodes every value into a fresh array of its own, so the store may keep it; anything else is copied

@@ -7,11 +7,19 @@ namespace PaxosActors.Node.Tests;
 
 /// <summary>
 /// Seeded random HTTP requests against one node, checked against a model of what the successful ones wrote.
-/// Replay a run with PAXOS_FUZZ_SEED=&lt;seed&gt; (and PAXOS_FUZZ_COUNT=&lt;n&gt; for a longer one).
+/// The seed is fixed (<see cref="DefaultSeed"/>), so a failure replays as it is; PAXOS_FUZZ_SEED=&lt;seed&gt; runs
+/// another (and PAXOS_FUZZ_COUNT=&lt;n&gt; a longer one). Every failure names the seed.
 /// </summary>
 public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper output) : IClassFixture<SingleNodeFixture>
 {
     private const int MaxValueBytes = 1024 * 1024;
+
+    /// <summary>The seed CI runs; PAXOS_FUZZ_SEED overrides it.</summary>
+    public const int DefaultSeed = 20261201;
+
+    /// <summary>PAXOS_FUZZ_SEED if set, else <paramref name="fallback"/>.</summary>
+    internal static int Seed(int fallback = DefaultSeed) =>
+        int.TryParse(Environment.GetEnvironmentVariable("PAXOS_FUZZ_SEED"), out int s) ? s : fallback;
 
     private static readonly string[] PoolKeys = Enumerable.Range(0, 6).SelectMany(i => new[]
     {
@@ -20,12 +28,55 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
 
     private static readonly string[] Methods = ["GET", "PUT", "DELETE", "POST", "HEAD", "PATCH", "OPTIONS", "TRACE", "CONNECT", "get", "FROB", "P UT", "GE\u0001T", ""];
 
+    /// <summary>What the pool keys may hold. A write answered 503 (or not at all) has an unknown outcome: it may have
+    /// been applied, or be applied later (at most once), so it stays pending, and the key may hold its value or the
+    /// last certain one from then on. Reads and cas answers are checked against every value the key may hold, and a
+    /// read that shows a pending write's value settles it.</summary>
     private sealed class Model
     {
-        public readonly Dictionary<string, byte[]?> Values = new(); // pool key -> value (null: absent)
-        public readonly HashSet<string> Uncertain = []; // a write whose outcome is unknown (no answer, 503)
+        private readonly Dictionary<string, byte[]?> _certain = new(); // pool key -> what the last certain write left (null: absent)
+        private readonly Dictionary<string, List<byte[]?>> _pending = new(); // pool key -> values of writes with unknown outcome
         public readonly Dictionary<string, byte[]> JunkWritten = new(); // raw target -> last value a 2xx PUT wrote
         public readonly HashSet<string> JunkRejected = []; // raw targets only ever touched by rejected writes
+        public readonly Dictionary<string, byte[]> JunkUnknown = new(); // raw target -> value of its only PUT, answered 503 or not at all
+
+        public int PendingCount => _pending.Values.Sum(p => p.Count);
+
+        public byte[]? Certain(string key) => _certain.GetValueOrDefault(key);
+
+        /// <summary>Every value the key may hold now (null: absent).</summary>
+        public List<byte[]?> Possible(string key) =>
+            new List<byte[]?> { Certain(key) }.Concat(_pending.GetValueOrDefault(key) ?? []).DistinctBy(Show).ToList();
+
+        public bool MayHold(string key, byte[]? value) => Possible(key).Any(v => Same(v, value));
+
+        /// <summary>A write that certainly took effect (2xx): the key holds <paramref name="value"/>.</summary>
+        public void Wrote(string key, byte[]? value) => _certain[key] = value;
+
+        /// <summary>A write whose outcome is unknown: it may take effect now, later, or never.</summary>
+        public void Unknown(string key, byte[]? value)
+        {
+            if (!_pending.TryGetValue(key, out var list)) _pending[key] = list = [];
+            list.Add(value);
+        }
+
+        /// <summary>The key was seen holding <paramref name="value"/> (one of <see cref="Possible"/>). If only a pending write
+        /// explains it, that write took effect, and it can take effect only once.</summary>
+        public void Observed(string key, byte[]? value)
+        {
+            if (!Same(Certain(key), value) && _pending.TryGetValue(key, out var list))
+            {
+                var matching = list.Where(v => Same(v, value)).ToList();
+                if (matching.Count == 1) list.Remove(matching[0]);
+            }
+            _certain[key] = value;
+        }
+
+        public static bool Same(byte[]? a, byte[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
+
+        public static string Show(byte[]? v) => v is null ? "absent" : v.Length <= 16 ? Convert.ToHexString(v) : $"{v.Length} bytes {Convert.ToHexString(v, 0, 8)}…";
+
+        public string Describe(string key) => string.Join(" or ", Possible(key).Select(Show));
     }
 
     /// <summary>Percent-encodes a key the canonical way: every byte but unreserved characters and '/'.</summary>
@@ -75,11 +126,11 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
 
     private sealed record Outcome(RawResponse? Response, Exception? Error);
 
-    private async Task<Outcome> Exchange(byte[] wire, bool halfClose, bool head)
+    private static async Task<Outcome> Exchange(int port, byte[] wire, bool halfClose, bool head)
     {
         try
         {
-            return new Outcome(await RawHttp.SendAsync(fixture.Node.HttpPort, wire, TimeSpan.FromSeconds(20), halfClose, head), null);
+            return new Outcome(await RawHttp.SendAsync(port, wire, TimeSpan.FromSeconds(20), halfClose, head), null);
         }
         catch (Exception e) when (e is TimeoutException or InvalidHttpResponseException or System.Net.Sockets.SocketException)
         {
@@ -133,10 +184,39 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
     [Fact]
     public async Task Random_requests_never_crash_the_node_never_answer_500_and_never_change_state_when_rejected()
     {
-        int seed = int.TryParse(Environment.GetEnvironmentVariable("PAXOS_FUZZ_SEED"), out int s) ? s : Environment.TickCount & 0x7fffffff;
         int count = int.TryParse(Environment.GetEnvironmentVariable("PAXOS_FUZZ_COUNT"), out int c) ? c : 2000;
+        await FuzzAsync(fixture.Node, Seed(), count);
+    }
+
+    /// <summary>The same on a node whose request timeout is shorter than a commit: many writes answer 503 and are applied
+    /// anyway, a moment later, or not at all. Each keeps being checked: its key holds one of the values it may hold.</summary>
+    [Fact]
+    public async Task Writes_whose_outcome_is_unknown_leave_their_keys_holding_one_of_the_values_they_may_hold()
+    {
+        using var node = TestNode.Start(configText: "paxos.kv.request-timeout = 4ms\npaxos.kv.retry-interval = 2ms\n");
+        await node.WaitForStatusAsync(TimeSpan.FromSeconds(60));
+        int count = int.TryParse(Environment.GetEnvironmentVariable("PAXOS_FUZZ_COUNT"), out int c) ? c / 2 : 1000;
+        var model = await FuzzAsync(node, Seed(), count);
+        Assert.True(model.PendingCount > 0, "no write had an unknown outcome: this test checked nothing it was written for");
+    }
+
+    private async Task<Model> FuzzAsync(TestNode node, int seed, int count)
+    {
         output.WriteLine($"HTTP fuzz seed {seed} ({count} requests); replay with PAXOS_FUZZ_SEED={seed}");
         Console.WriteLine($"HTTP fuzz seed {seed} ({count} requests)");
+        int port = node.HttpPort;
+        Task<Outcome> Exchange(byte[] wire, bool halfClose, bool head) => HttpFuzzTests.Exchange(port, wire, halfClose, head);
+        Task<RawResponse> Send(string method, string target) => SingleNodeFixture.Send(port, method, target);
+        // A read goes through the log too, and may time out (503) like a write; that answer says nothing: ask again.
+        async Task<RawResponse> Read(string target)
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                var r = await Send("GET", target);
+                if (r.Status != 503 || attempt == 100) return r;
+                await Task.Delay(10);
+            }
+        }
         var rng = new Random(seed);
         var model = new Model();
         var failures = new List<string>();
@@ -186,7 +266,7 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
 
         for (int i = 0; i < count; i++)
         {
-            if (i % 250 == 0 && fixture.Node.HasExited) Fail(i, "the node process exited");
+            if (i % 250 == 0 && node.HasExited) Fail(i, "the node process exited");
             int kind = rng.Next(100);
             if (kind < 50)
             {
@@ -210,7 +290,7 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
                 }
                 else if (method == "POST")
                 {
-                    model.Values.TryGetValue(key, out var current);
+                    var current = model.Certain(key);
                     string? exp = rng.Next(3) switch
                     {
                         0 => current is null ? null : Encoding.UTF8.GetString(current),
@@ -232,39 +312,61 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
                 string request = $"{method} {target} (framing {framing}, {body?.Length ?? 0} bytes)";
                 CheckResponse(i, request, o, expectAnswer: !halfClose);
                 var r = o.Response;
-                bool certain = !model.Uncertain.Contains(key);
                 if (r is null && halfClose) continue; // a body cut short: rejected, must change nothing
                 if (r is null || r.Status == 503)
                 {
-                    if (method != "GET") model.Uncertain.Add(key);
+                    // Unknown outcome: a write may hold from now on (or later), or not at all.
+                    if (method == "PUT") model.Unknown(key, newValue);
+                    else if (method == "DELETE") model.Unknown(key, null);
+                    else if (method == "POST") model.Unknown(key, newValue);
                     continue;
                 }
                 bool ok = r.Status is >= 200 and < 300;
                 if (framing is 3 or 4 or 5 && ok) Fail(i, $"{request}: a broken body was accepted: {r.StatusLine}");
                 switch (method)
                 {
-                    case "GET" when certain:
-                        model.Values.TryGetValue(key, out var want);
-                        if (want is null && r.Status != 404) Fail(i, $"{request}: expected 404, got {r.StatusLine}");
-                        if (want is not null && (r.Status != 200 || !r.Body.AsSpan().SequenceEqual(want)))
-                            Fail(i, $"{request}: expected 200 with {want.Length} bytes, got {r.StatusLine} with {r.Body.Length}");
+                    case "GET":
+                        byte[]? seen = r.Status == 200 ? r.Body : r.Status == 404 ? null : model.Certain(key);
+                        if (r.Status is not (200 or 404)) Fail(i, $"{request}: expected 200 or 404, got {r.StatusLine}");
+                        else if (!model.MayHold(key, seen))
+                            Fail(i, $"{request}: got {r.StatusLine} ({Model.Show(seen)}), but the key holds {model.Describe(key)}");
+                        else model.Observed(key, seen);
                         break;
                     case "PUT":
-                        if (ok) model.Values[key] = newValue;
+                        if (ok) model.Wrote(key, newValue);
                         else if (body!.Length <= MaxValueBytes && framing is 0 or 1) Fail(i, $"{request}: a valid PUT failed: {r.StatusLine} {Cut(r.BodyText)}");
                         break;
                     case "DELETE":
-                        if (ok) model.Values[key] = null;
+                        if (ok) model.Wrote(key, null);
                         else Fail(i, $"{request}: a DELETE failed: {r.StatusLine} {Cut(r.BodyText)}");
                         break;
-                    case "POST" when r.Status is 200 or 409:
-                        if (certain)
+                    case "POST" when r.Status == 200:
+                        // Swapped: the key held what was expected, of the values it may hold.
+                        var expectedValue = expectedAbsent ? null : expected;
+                        if (!model.MayHold(key, expectedValue))
+                            Fail(i, $"{request}: CAS swapped from {Model.Show(expectedValue)}, but the key holds {model.Describe(key)}");
+                        else model.Observed(key, expectedValue);
+                        model.Wrote(key, newValue);
+                        break;
+                    case "POST" when r.Status == 409:
+                        // Not swapped: the answer names what the key held, which must be one of its values and not the expected one.
+                        string? current;
+                        try
                         {
-                            model.Values.TryGetValue(key, out var cur);
-                            bool matches = expectedAbsent ? cur is null : cur is not null && cur.AsSpan().SequenceEqual(expected);
-                            if (matches != (r.Status == 200)) Fail(i, $"{request}: CAS answered {r.Status} but the model says matches={matches}");
+                            using var doc = JsonDocument.Parse(r.Body);
+                            var reported = doc.RootElement.GetProperty("current");
+                            current = reported.ValueKind == JsonValueKind.Null ? null : reported.GetString();
                         }
-                        if (r.Status == 200) model.Values[key] = newValue;
+                        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+                        {
+                            break; // reported by CheckResponse
+                        }
+                        var candidates = model.Possible(key).Where(v => v is null ? current is null : current is not null && Encoding.UTF8.GetString(v) == current).ToList();
+                        if (candidates.Count == 0)
+                            Fail(i, $"{request}: CAS answered 409 with current {(current is null ? "absent" : $"'{Cut(current)}'")}, but the key holds {model.Describe(key)}");
+                        else if (candidates.All(v => Model.Same(v, expectedAbsent ? null : expected)))
+                            Fail(i, $"{request}: CAS answered 409, but the key held what it expected ({Model.Show(expectedAbsent ? null : expected)})");
+                        else if (candidates.Count == 1) model.Observed(key, candidates[0]);
                         break;
                 }
             }
@@ -287,7 +389,8 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
                     if (framing >= 3) Fail(i, $"PUT {target}: a broken body was accepted");
                     model.JunkWritten[target] = body;
                 }
-                else if (o.Response is not { Status: 503 }) model.JunkRejected.Add(target);
+                else if (o.Response is { Status: 503 } || (o.Response is null && framing != 3)) model.JunkUnknown[target] = body;
+                else model.JunkRejected.Add(target);
             }
             else
             {
@@ -325,31 +428,41 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
         output.WriteLine($"{count} requests in {watch.Elapsed.TotalSeconds:0.0} s; answers: {string.Join(", ", histogram.Select(h => $"{h.Key}×{h.Value}"))}");
 
         // The node is alive and answers.
-        Assert.False(fixture.Node.HasExited, $"the node exited:\n{fixture.Node.Output}");
-        var status = await fixture.SendAsync("GET", "/status");
-        Assert.Equal(200, status.Status);
+        Assert.False(node.HasExited, $"seed {seed}: the node exited:\n{node.Output}");
+        var status = await Send("GET", "/status");
+        Assert.True(status.Status == 200, $"seed {seed}: GET /status answered {status.StatusLine}");
 
-        // Every write a 2xx acknowledged reads back with its last value; what only rejected writes touched is absent.
-        foreach (var key in PoolKeys.Where(k => !model.Uncertain.Contains(k)))
+        // Every pool key holds what the last acknowledged write left, or the value of a write whose outcome is unknown
+        // (answered 503 or not at all); what only rejected writes touched is absent.
+        foreach (var key in PoolKeys)
         {
             string target = "/kv/" + Encode(Encoding.UTF8.GetBytes(key));
-            var r = await fixture.SendAsync("GET", target);
-            model.Values.TryGetValue(key, out var want);
-            if (want is null ? r.Status != 404 : r.Status != 200 || !r.Body.AsSpan().SequenceEqual(want))
-                failures.Add($"after fuzzing, {target}: expected {(want is null ? "404" : $"200 with {want.Length} bytes")}, got {r.StatusLine} with {r.Body.Length} bytes");
+            var r = await Read(target);
+            byte[]? seen = r.Status == 200 ? r.Body : null;
+            if (r.Status is not (200 or 404) || !model.MayHold(key, seen))
+                failures.Add($"after fuzzing, {target}: got {r.StatusLine} ({Model.Show(seen)}), but the key holds {model.Describe(key)}");
         }
         foreach (var (target, want) in model.JunkWritten)
         {
-            var r = await fixture.SendAsync("GET", target);
+            var r = await Read(target);
             if (r.Status != 200 || !r.Body.AsSpan().SequenceEqual(want))
                 failures.Add($"after fuzzing, {target}: expected 200 with {want.Length} bytes, got {r.StatusLine} with {r.Body.Length} bytes");
         }
         foreach (var target in model.JunkRejected.Where(t => !model.JunkWritten.ContainsKey(t)))
         {
-            var r = await fixture.SendAsync("GET", target);
+            var r = await Read(target);
             if (r.Status is 200) failures.Add($"after fuzzing, {target}: only rejected requests touched it, yet it holds {r.Body.Length} bytes");
         }
-        output.WriteLine($"checked {PoolKeys.Length - model.Uncertain.Count} pool keys, {model.JunkWritten.Count} written and {model.JunkRejected.Count} rejected junk targets in {watch.Elapsed.TotalSeconds:0.0} s");
-        Assert.True(failures.Count == 0, $"seed {seed}: {failures.Count} problems:\n" + string.Join("\n", failures));
+        // A junk target's one PUT of unknown outcome: absent (or not a valid key at all), or exactly that value.
+        foreach (var (target, value) in model.JunkUnknown)
+        {
+            var r = await Read(target);
+            if (r.Status >= 500 || (r.Status == 200 && !r.Body.AsSpan().SequenceEqual(value)))
+                failures.Add($"after fuzzing, {target}: its only PUT had an unknown outcome, so absent or {value.Length} bytes; got {r.StatusLine} with {r.Body.Length} bytes");
+        }
+        output.WriteLine($"checked {PoolKeys.Length} pool keys ({model.PendingCount} writes of unknown outcome among them), {model.JunkWritten.Count} written, " +
+                         $"{model.JunkRejected.Count} rejected and {model.JunkUnknown.Count} unknown junk targets in {watch.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(failures.Count == 0, $"seed {seed} (replay: PAXOS_FUZZ_SEED={seed}): {failures.Count} problems:\n" + string.Join("\n", failures));
+        return model;
     }
 }

@@ -306,6 +306,44 @@ public sealed class KvApiTests(SingleNodeFixture fixture) : IClassFixture<Single
     }
 }
 
+/// <summary>What /status says about the key-value state: the digest the chaos harness compares across nodes.</summary>
+public sealed class StatusDigestTests(SingleNodeFixture fixture) : IClassFixture<SingleNodeFixture>
+{
+    private async Task<(long Applied, long KvApplied, string Digest, long Keys)> Status()
+    {
+        var r = await fixture.SendAsync("GET", "/status");
+        Assert.Equal(200, r.Status);
+        using var doc = JsonDocument.Parse(r.Body);
+        var root = doc.RootElement;
+        return (root.GetProperty("applied_slot").GetInt64(), root.GetProperty("kv_applied_slot").GetInt64(),
+            root.GetProperty("kv_digest").GetString()!, root.GetProperty("keys").GetInt64());
+    }
+
+    [Fact]
+    public async Task Status_reports_a_kv_digest_of_the_applied_slot_that_follows_every_write()
+    {
+        var before = await Status();
+        Assert.Matches("^[0-9a-f]{16}$", before.Digest);
+        Assert.Equal(before.Applied, before.KvApplied);
+
+        string key = $"digest-{Guid.NewGuid():N}";
+        var put = await fixture.SendAsync("PUT", $"/kv/{key}", "one"u8.ToArray());
+        Assert.Equal(204, put.Status);
+        var written = await Status();
+        Assert.Equal(written.Applied, written.KvApplied); // both describe the state the answer came from
+        Assert.True(written.KvApplied > before.KvApplied, $"{before} -> {written}");
+        Assert.Equal(before.Keys + 1, written.Keys);
+        Assert.NotEqual(before.Digest, written.Digest);
+
+        // Deleting the key again brings back the contents of before, at a later slot: another digest all the same.
+        Assert.Equal(204, (await fixture.SendAsync("DELETE", $"/kv/{key}")).Status);
+        var deleted = await Status();
+        Assert.Equal(before.Keys, deleted.Keys);
+        Assert.NotEqual(before.Digest, deleted.Digest);
+        Assert.NotEqual(written.Digest, deleted.Digest);
+    }
+}
+
 /// <summary>A node whose acceptor quorum is out of reach.</summary>
 public sealed class NoQuorumTests
 {

@@ -87,6 +87,55 @@ public sealed class LaunchTests
         }
     }
 
+    /// <summary>What the chaos harness counts a fault by: SIGSTOP shows as state T in /proc/PID/stat, SIGCONT ends it, and
+    /// SIGKILL ends the process.</summary>
+    [Fact]
+    public async Task Pause_resume_and_kill_show_in_the_process_state()
+    {
+        var ports = FreePorts.Take(2);
+        string dataDir = Path.Combine(Path.GetTempPath(), "paxos-node-tests-" + Guid.NewGuid().ToString("N"));
+        using var node = new NodeProcess(new NodeLaunch
+        {
+            NodeId = 1, HttpPort = ports[0], RemotePort = ports[1], Seeds = $"127.0.0.1:{ports[1]}", Acceptors = "1", DataDir = dataDir,
+        });
+        try
+        {
+            node.Start();
+            await node.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            Assert.NotEqual('T', node.OsState);
+
+            Assert.True(node.Pause());
+            Assert.True(await StateBecomesAsync(node, s => s == 'T'), $"not stopped after SIGSTOP: state {node.OsState}");
+            Assert.True(node.Paused);
+            Assert.False(node.Pause()); // already paused: nothing sent
+
+            Assert.True(node.Resume());
+            Assert.True(await StateBecomesAsync(node, s => s is not null and not 'T'), $"still stopped after SIGCONT: state {node.OsState}");
+            Assert.False(node.Paused);
+
+            node.Kill();
+            Assert.False(node.Running);
+            Assert.Null(node.OsState);
+            Assert.False(node.Pause());
+        }
+        finally
+        {
+            node.Dispose();
+            if (Directory.Exists(dataDir)) Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    private static async Task<bool> StateBecomesAsync(NodeProcess node, Func<char?, bool> wanted)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!wanted(node.OsState))
+        {
+            if (DateTime.UtcNow > deadline) return false;
+            await Task.Delay(10);
+        }
+        return true;
+    }
+
     /// <summary>
     /// Another process takes the node's HTTP port after the launcher checked it and before the node binds it (a node
     /// needs a second or more to get there; the impostor takes milliseconds), and answers /status as a node would.

@@ -45,6 +45,9 @@ public sealed class TestNode : IDisposable
     /// <summary>What the process printed so far (its last lines), for failure messages.</summary>
     public string Output => string.Join("\n", _process.Output);
 
+    /// <summary>The same, line by line.</summary>
+    public IReadOnlyList<string> OutputLines => _process.Output;
+
     /// <summary>Waits (bounded) until GET /status answers 200 from this process.</summary>
     public Task WaitForStatusAsync(TimeSpan timeout) => _process.WaitReadyAsync(timeout);
 

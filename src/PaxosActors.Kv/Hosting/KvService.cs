@@ -35,25 +35,40 @@ public sealed class KvService
     public KvSettings Settings => _settings;
 
     /// <summary>The state machine the learner currently applies to (a new one after each learner restart). It is not
-    /// thread-safe: only the learner's thread may touch it. Other threads read <see cref="KeyCount"/>.</summary>
+    /// thread-safe: only the learner's thread may touch it. Other threads read <see cref="View"/>.</summary>
     public KvStateMachine? StateMachine => _replica?.Current;
 
     private volatile Replica? _replica;
 
     // Written by the learner's thread after each apply or restore, read by any thread (the HTTP API's /status).
-    private int _keyCount;
+    private volatile KvView? _view;
+
+    /// <summary>The store as of the last slot the learner applied (or restored): slot, key count and content digest,
+    /// taken together by the learner's thread, so they always describe one state. Null before the learner created its
+    /// state machine. Safe to read from any thread.</summary>
+    public KvView? View => _replica is null ? null : _view;
 
     /// <summary>How many keys the store held after the last slot the learner applied; null before the learner
     /// created its state machine. Safe to read from any thread.</summary>
-    public int? KeyCount => _replica is null ? null : Volatile.Read(ref _keyCount);
+    public int? KeyCount => View?.Keys;
 
     /// <summary>Called by the learner actor when it (re)starts: a fresh state machine, rebuilt by recovery.</summary>
     public ISnapshotStateMachine CreateStateMachine()
     {
         var replica = new Replica(this);
-        Volatile.Write(ref _keyCount, 0);
+        _view = KvView.Of(replica.Current);
         _replica = replica;
         return replica;
+    }
+
+    /// <summary>What this node's store holds for <paramref name="key"/> right now, read past the log: NOT linearizable
+    /// (a node cut off from the others answers from its old state). Only for fault injection: the chaos harness's
+    /// control run makes one node answer reads this way and expects its checker to catch it. Safe from any thread:
+    /// it waits for the slot being applied to finish.</summary>
+    public KvResult ReadLocal(string key)
+    {
+        var replica = _replica ?? throw new KvUnavailableException("the learner has not started");
+        return replica.ReadLocal(key);
     }
 
     public void Attach(IActorRef proposer) => _proposer = proposer;
@@ -134,11 +149,15 @@ public sealed class KvService
             Current = new KvStateMachine(service._settings.SessionExpirySlots, Notify);
         }
 
+        // Held by the learner's thread while it changes the store, and by ReadLocal (fault injection only) while it
+        // reads it; uncontended, as it always is without fault injection, it costs next to nothing.
+        private readonly Lock _gate = new();
+
         public KvStateMachine Current { get; private set; }
 
         public void Apply(long slot, SlotValue value)
         {
-            Current.Apply(slot, value);
+            lock (_gate) Current.Apply(slot, value);
             Publish();
         }
 
@@ -146,12 +165,18 @@ public sealed class KvService
 
         public void RestoreSnapshot(byte[] state)
         {
-            Current = KvStateMachine.Restore(state, _service._settings.SessionExpirySlots, Notify);
+            var restored = KvStateMachine.Restore(state, _service._settings.SessionExpirySlots, Notify);
+            lock (_gate) Current = restored;
             Publish();
         }
 
-        // The state machine calls this once the whole slot is applied: the count is published before any request
-        // hears its answer, so a client never sees a count older than its own write.
+        public KvResult ReadLocal(string key)
+        {
+            lock (_gate) return KvResult.Found(Current.TryGet(key, out var v) ? v.ToArray() : null);
+        }
+
+        // The state machine calls this once the whole slot is applied: the view is published before any request
+        // hears its answer, so a client never sees a view older than its own write.
         private void Notify(CommandId id, KvResult result)
         {
             Publish();
@@ -159,9 +184,25 @@ public sealed class KvService
         }
 
         // Only the learner's current replica speaks for the store: one replaced by a learner restart stays silent.
+        // Once per slot: every command of a slot notifies after the whole slot is applied, so they share one view.
         private void Publish()
         {
-            if (ReferenceEquals(_service._replica, this)) Volatile.Write(ref _service._keyCount, Current.Count);
+            if (!ReferenceEquals(_service._replica, this)) return;
+            if (ReferenceEquals(_publishedFrom, Current) && _publishedSlot == Current.AppliedSlot) return;
+            _publishedFrom = Current;
+            _publishedSlot = Current.AppliedSlot;
+            _service._view = KvView.Of(Current);
         }
+
+        // What was last published: a restore replaces the machine, possibly at the same slot.
+        private KvStateMachine? _publishedFrom;
+        private long _publishedSlot;
     }
+}
+
+/// <summary>One state of a node's store, as the learner's thread published it: the last slot applied, the number of keys,
+/// and <see cref="KvStateMachine.ContentDigest"/> (every key and value, and that slot).</summary>
+public sealed record KvView(long AppliedSlot, int Keys, ulong Digest)
+{
+    internal static KvView Of(KvStateMachine machine) => new(machine.AppliedSlot, machine.Count, machine.ContentDigest);
 }

@@ -43,6 +43,18 @@ public static class NodeCommand
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
+        bool staleReads = false;
+        if (FaultInjection.StaleReads(config))
+        {
+            if (faults is null)
+                Console.Error.WriteLine("warning: paxos.fault-injection-stale-reads is ignored: it is honoured only with paxos.fault-injection = on");
+            else
+            {
+                staleReads = true;
+                Console.Error.WriteLine($"node {settings.NodeId}: FAULT INJECTION: this node answers GET /kv/{{key}} from its own state, " +
+                                        "without the log: its reads are NOT linearizable (paxos.fault-injection-stale-reads = on)");
+            }
+        }
         string httpHost = config.GetString("paxos.http.host");
         int httpPort = config.GetInt("paxos.http.port");
         var runner = new NodeRunner(config, Console.Error) { Started = faults is null ? null : faults.OnStarted, Roles = Roles() };
@@ -71,10 +83,10 @@ public static class NodeCommand
             k.Limits.MaxRequestBodySize = null; // KvApi enforces paxos.kv.max-value-bytes itself, with a JSON 413
         });
         var app = builder.Build();
-        KvApi.Map(app, runner);
+        KvApi.Map(app, runner, staleReads);
         StatusApi.Map(app, runner);
         MembersApi.Map(app, runner);
-        faults?.Map(app, runner);
+        faults?.Map(app);
         app.MapFallback((HttpContext http) => KvApi.Error(404, $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
 
         if (cl.Has("exit-with-stdin"))

@@ -20,6 +20,13 @@ public sealed class FaultInjection
     /// downed during a partition comes back with a fresh transport, which must be cut off again.</summary>
     private readonly ConcurrentDictionary<string, byte> _blocked = new();
 
+    // One admin command (or a new ActorSystem's re-application) at a time, so a heal cannot slip between a new
+    // ActorSystem's start and its blackholes and leave a stale one behind.
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    // The ActorSystem the node started last (NodeRunner.Current is set only after OnStarted returns).
+    private volatile ActorSystem? _system;
+
     public FaultInjection()
     {
         // A node restarted in the middle of a partition must not get a moment of connectivity first.
@@ -29,6 +36,11 @@ public sealed class FaultInjection
     }
 
     public static bool IsOn(Config config) => config.GetBoolean("paxos.fault-injection", false);
+
+    /// <summary><c>paxos.fault-injection-stale-reads</c>: a deliberately broken node, for the chaos harness's control run,
+    /// that answers <c>GET /kv/{key}</c> from its own state without going through the log. Honoured only with
+    /// <c>paxos.fault-injection = on</c>.</summary>
+    public static bool StaleReads(Config config) => config.GetBoolean("paxos.fault-injection-stale-reads", false);
 
     /// <summary>The configuration with the throttler adapter applied; seeds given as host:port get its scheme.</summary>
     public static Config Enable(Config config)
@@ -41,35 +53,70 @@ public sealed class FaultInjection
             .WithFallback(config);
     }
 
-    public void Map(WebApplication app, NodeRunner runner)
+    public void Map(WebApplication app)
     {
+        // Answers applied: true only once the transport of the node's current ActorSystem took the command. A node whose
+        // ActorSystem is restarting answers false (the block is kept and applied when it starts); the caller retries.
         app.MapPost("/admin/block", async (string? address) =>
         {
             if (!TryParse(address, out var host, out int port)) return KvApi.Error(400, "?address=host:port is required");
-            _blocked[$"{host}:{port}"] = 0;
-            bool ok = runner.Current is { } h && await SetAsync(h.System, host, port, Blackhole.Instance);
-            return Results.Json(new AdminResponse(ok, _blocked.Keys.OrderBy(k => k).ToList()), KvJson.Default.AdminResponse);
+            await _gate.WaitAsync();
+            try
+            {
+                _blocked[$"{host}:{port}"] = 0;
+                bool ok = _system is { } system && await SetAsync(system, host, port, Blackhole.Instance);
+                return Results.Json(new AdminResponse(ok, Blocked()), KvJson.Default.AdminResponse);
+            }
+            finally
+            {
+                _gate.Release();
+            }
         });
+        // An endpoint leaves the blocked set only once its blackhole is lifted (or there is no ActorSystem to lift it
+        // in), so a heal that fails halfway is retried in full by the next one instead of answering true for nothing.
         app.MapPost("/admin/heal", async () =>
         {
-            var was = _blocked.Keys.ToList();
-            _blocked.Clear();
-            bool ok = true;
-            if (runner.Current is { } h)
-                foreach (var k in was)
-                    if (TryParse(k, out var host, out int port))
-                        ok &= await SetAsync(h.System, host, port, Unthrottled.Instance);
-            return Results.Json(new AdminResponse(ok, []), KvJson.Default.AdminResponse);
+            await _gate.WaitAsync();
+            try
+            {
+                bool ok = true;
+                foreach (var k in _blocked.Keys.ToList())
+                {
+                    if (TryParse(k, out var host, out int port) && _system is { } system && !await SetAsync(system, host, port, Unthrottled.Instance))
+                        ok = false;
+                    else
+                        _blocked.TryRemove(k, out _);
+                }
+                return Results.Json(new AdminResponse(ok, Blocked()), KvJson.Default.AdminResponse);
+            }
+            finally
+            {
+                _gate.Release();
+            }
         });
     }
 
-    /// <summary>Called for every new ActorSystem of the node: re-applies the current blackholes.</summary>
+    /// <summary>Called for every new ActorSystem of the node, before it serves: re-applies the current blackholes and waits
+    /// for them (bounded), so a node restarted in a partition is cut off from its first exchange. From now on the
+    /// admin endpoints act on this system.</summary>
     public void OnStarted(PaxosNodeHost host)
     {
-        foreach (var k in _blocked.Keys)
-            if (TryParse(k, out var h, out int port))
-                _ = SetAsync(host.System, h, port, Blackhole.Instance);
+        _gate.Wait();
+        try
+        {
+            _system = host.System;
+            var applying = _blocked.Keys
+                .Select(k => TryParse(k, out var h, out int port) ? SetAsync(host.System, h, port, Blackhole.Instance) : Task.FromResult(true))
+                .ToArray();
+            Task.WaitAll(applying, TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
+
+    private List<string> Blocked() => _blocked.Keys.OrderBy(k => k).ToList();
 
     private static async Task<bool> SetAsync(ActorSystem system, string host, int port, ThrottleMode mode)
     {
@@ -82,7 +129,7 @@ public sealed class FaultInjection
                 .ManagementCommand(new SetThrottle(target, ThrottleTransportAdapter.Direction.Both, mode))
                 .WaitAsync(TimeSpan.FromSeconds(5));
         }
-        catch (Exception e) when (e is TimeoutException or InvalidOperationException or AggregateException)
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or AggregateException or AskTimeoutException or ObjectDisposedException)
         {
             return false;
         }

@@ -15,12 +15,14 @@ namespace PaxosActors.Node.Http;
 /// </summary>
 public static class KvApi
 {
-    public static void Map(WebApplication app, NodeRunner runner)
+    /// <param name="staleReads">Fault injection only (<see cref="FaultInjection.StaleReads"/>): answer GET from this node's
+    /// own state, past the log. Not linearizable, on purpose: the chaos harness's control run must catch it.</param>
+    public static void Map(WebApplication app, NodeRunner runner, bool staleReads = false)
     {
         // The key is decoded from the raw request target, not from the route value: ASP.NET decodes "%25" but
         // leaves "%2F", so /kv/a%2Fb and /kv/a%252Fb would be one key, and invalid UTF-8 would pass as text.
         app.MapPut("/kv/{**key}", Handler(http => Write(runner, RequestKey.From(http, "/kv/"), http)));
-        app.MapGet("/kv/{**key}", Handler(http => Read(runner, RequestKey.From(http, "/kv/"), http)));
+        app.MapGet("/kv/{**key}", Handler(http => Read(runner, RequestKey.From(http, "/kv/"), http, staleReads)));
         app.MapDelete("/kv/{**key}", Handler(http => Delete(runner, RequestKey.From(http, "/kv/"), http)));
         app.MapPost("/cas/{**key}", Handler(http => CompareAndSet(runner, RequestKey.From(http, "/cas/"), http)));
     }
@@ -36,11 +38,12 @@ public static class KvApi
         return await Run(() => kv.PutAsync(k, body, http.RequestAborted), _ => Results.NoContent());
     }
 
-    private static async Task<IResult> Read(NodeRunner runner, RequestKey key, HttpContext http)
+    private static async Task<IResult> Read(NodeRunner runner, RequestKey key, HttpContext http, bool staleReads)
     {
         if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
         string k = key.Value!;
-        return await Run(() => kv!.GetAsync(k, http.RequestAborted), r => r.Value is { } v
+        var read = staleReads ? () => Task.FromResult(kv!.ReadLocal(k)) : (Func<Task<KvResult>>)(() => kv!.GetAsync(k, http.RequestAborted));
+        return await Run(read, r => r.Value is { } v
             ? Results.Bytes(v.ToArray(), "application/octet-stream")
             : Error(404, "no such key"));
     }

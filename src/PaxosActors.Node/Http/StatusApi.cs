@@ -12,8 +12,8 @@ public sealed record MemberView(int? NodeId, string Address, string Status, bool
 /// <summary>The answer of <c>GET /status</c>.</summary>
 public sealed record StatusResponse(
     int NodeId, IReadOnlyList<string> Roles, string Mode, int? Leader, string? Ballot, string? Phase,
-    long? FirstUnchosenSlot, long? AppliedSlot, long? Keys, AcceptorHealth? Acceptor, IReadOnlyList<MemberView> Members,
-    string Journal, string? JournalError, int Pid, string? Instance)
+    long? FirstUnchosenSlot, long? AppliedSlot, long? Keys, long? KvAppliedSlot, string? KvDigest, AcceptorHealth? Acceptor,
+    IReadOnlyList<MemberView> Members, string Journal, string? JournalError, int Pid, string? Instance)
 {
     /// <summary>The acceptor set in force at the applied slot, as chosen through the log (null: no learner here).</summary>
     public IReadOnlyList<int>? Acceptors { get; init; }
@@ -57,12 +57,12 @@ public static class StatusApi
                 m.Status.ToString(), !state.Unreachable.Contains(m),
                 m.Roles.Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).OrderBy(r => r).ToList()))
             .OrderBy(m => m.NodeId).ToList();
-        // Not the state machine itself: it belongs to the learner's thread.
-        var kv = host.Context.Service<KvService>();
+        // Not the state machine itself: it belongs to the learner's thread, which publishes a view of it per slot.
+        var kv = host.Context.Service<KvService>()?.View;
         var settings = host.Settings;
         var body = new StatusResponse(settings.NodeId, host.Context.Roles.OrderBy(r => r).ToList(),
             settings.MultiPaxos ? "multi" : "basic", proposer?.Leader, proposer?.Ballot.ToString(), proposer?.Phase.ToString(),
-            proposer?.FirstUnchosen, learner is null ? null : learner.NextToApply - 1, kv?.KeyCount,
+            proposer?.FirstUnchosen, learner is null ? null : learner.NextToApply - 1, kv?.Keys, kv?.AppliedSlot, kv?.Digest.ToString("x16"),
             host.Context.Roles.Contains("acceptor") ? new AcceptorHealth(host.Context.Health.AcceptorVotes, host.Context.Health.Acceptor) : null,
             members,
             Path.GetFullPath(settings.DatabasePath), host.Context.JournalError, Environment.ProcessId, instance)

@@ -149,22 +149,66 @@ public sealed class NodeProcess : IDisposable
         Paused = false;
     }
 
-    /// <summary>SIGSTOP: the process stops running, with every socket open.</summary>
-    public void Pause()
+    /// <summary>SIGSTOP: the process stops running, with every socket open. False if there was no running process to
+    /// signal or the signal could not be sent. The signal is asynchronous: <see cref="OsState"/> says when it took effect.</summary>
+    public bool Pause()
     {
-        if (_process is not { HasExited: false } p || Paused) return;
+        if (_process is not { HasExited: false } p || Paused) return false;
         Emit(Starts, NodeOutputSource.Launcher, $"SIGSTOP pid {p.Id}");
-        _ = SendSignal(p.Id, SigStop);
-        Paused = true;
+        bool sent = SendSignal(p.Id, SigStop) == 0;
+        Paused = sent;
+        if (!sent) Emit(Starts, NodeOutputSource.Launcher, $"SIGSTOP pid {p.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        return sent;
     }
 
-    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
-    public void Resume()
+    /// <summary>SIGCONT after <see cref="Pause"/>. False if there was nothing to resume or the signal could not be sent.</summary>
+    public bool Resume()
     {
-        if (_process is not { HasExited: false } p || !Paused) return;
-        _ = SendSignal(p.Id, SigCont);
-        Paused = false;
-        Emit(Starts, NodeOutputSource.Launcher, $"SIGCONT pid {p.Id}");
+        if (_process is not { HasExited: false } p || !Paused) return false;
+        bool sent = SendSignal(p.Id, SigCont) == 0;
+        Paused = !sent;
+        Emit(Starts, NodeOutputSource.Launcher, sent ? $"SIGCONT pid {p.Id}" : $"SIGCONT pid {p.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        return sent;
+    }
+
+    /// <summary>
+    /// The state letter the kernel reports for the current incarnation in <c>/proc/PID/stat</c>: <c>R</c> running,
+    /// <c>S</c>/<c>D</c> sleeping, <c>T</c> stopped (by SIGSTOP), <c>Z</c> exited but not reaped; null if the process is
+    /// gone or there is no <c>/proc</c> (not Linux). What a harness checks to know a signal took effect.
+    /// </summary>
+    public char? OsState
+    {
+        get
+        {
+            if (_process is not { } p) return null;
+            int pid;
+            try
+            {
+                pid = p.Id;
+            }
+            catch (InvalidOperationException)
+            {
+                return null;
+            }
+            return ReadOsState(pid);
+        }
+    }
+
+    /// <summary>The state letter of <c>/proc/<paramref name="pid"/>/stat</c>, or null.</summary>
+    public static char? ReadOsState(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        // "pid (comm) S ...": comm may hold spaces and parentheses, so the state follows the last ')'.
+        int close = stat.LastIndexOf(')');
+        return close >= 0 && close + 2 < stat.Length ? stat[close + 2] : null;
     }
 
     /// <summary>A graceful stop: the node leaves the cluster and exits when its stdin closes; killed if it has not

@@ -16,6 +16,9 @@ public sealed class ChaosClient(int index, int clients, IReadOnlyList<NodeProces
 
     public HashSet<string> KeysWritten { get; } = new();
 
+    /// <summary>This client's completed operations by outcome (ok, fail, info).</summary>
+    public OpCounts Counts { get; private set; }
+
     public async Task RunAsync(CancellationToken stop)
     {
         if (_process < 0) _process = index;
@@ -46,7 +49,9 @@ public sealed class ChaosClient(int index, int clients, IReadOnlyList<NodeProces
             else
             {
                 f = "cas";
-                string? expected = _seen.TryGetValue(key, out var s) && random.NextDouble() < 0.8 ? s : null;
+                // Drawn whether or not a value was seen, so the stream of choices does not depend on the answers.
+                bool fromSeen = random.NextDouble() < 0.8;
+                string? expected = fromSeen && _seen.TryGetValue(key, out var s) ? s : null;
                 string value = $"c{index}-{++_seq}";
                 history.Invoke(_process, f, key, value, expected);
                 KeysWritten.Add(key);
@@ -54,6 +59,7 @@ public sealed class ChaosClient(int index, int clients, IReadOnlyList<NodeProces
                 if (outcome is { Type: "ok", Value: true }) _seen[key] = value;
             }
             history.Complete(_process, outcome.Type, f, key, outcome.Value, outcome.Error);
+            Counts = Counts.Add(outcome.Type);
             if (outcome.Type == "info") _process += clients;
             if (outcome.Type != "ok")
             {
@@ -61,4 +67,21 @@ public sealed class ChaosClient(int index, int clients, IReadOnlyList<NodeProces
             }
         }
     }
+}
+
+/// <summary>Completed operations by outcome: ok, fail (certainly not applied), info (unknown).</summary>
+public readonly record struct OpCounts(int Ok, int Fail, int Info)
+{
+    public int Total => Ok + Fail + Info;
+
+    public OpCounts Add(string type) => type switch
+    {
+        "ok" => this with { Ok = Ok + 1 },
+        "fail" => this with { Fail = Fail + 1 },
+        _ => this with { Info = Info + 1 },
+    };
+
+    public static OpCounts operator +(OpCounts a, OpCounts b) => new(a.Ok + b.Ok, a.Fail + b.Fail, a.Info + b.Info);
+
+    public override string ToString() => $"{Total} ({Ok} ok, {Fail} fail, {Info} info)";
 }

@@ -6,20 +6,30 @@ namespace PaxosActors.Tools.Chaos;
 /// <summary>
 /// One run: a fresh cluster, concurrent clients recording a history, a seeded fault schedule, then every
 /// fault healed and the invariants checked. The cluster must serve a write through every node and all
-/// nodes must reach the same applied slot within <see cref="RecoveryBound"/>; a final read of every key
-/// through every node goes into the history, so an acknowledged write that was lost shows up as a
-/// linearizability violation; the whole history must check.
+/// nodes must reach the same applied slot with the same digest of their key-value state within
+/// <see cref="RecoveryBound"/>; a final read of every key through every node goes into the history, so an
+/// acknowledged write that was lost shows up as a linearizability violation; the whole history must check
+/// within <see cref="CheckTimeout"/> (a key the checker does not finish fails the run). A run in which a fault
+/// could not be confirmed, or whose clients completed fewer than <see cref="ChaosOptions.MinOps"/> operations,
+/// fails too: it did not test what it claims.
 /// </summary>
 public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan faultPhase, TextWriter console)
 {
     /// <summary>From the start of healing: a killed node's restart alone takes 10-20 s on a loaded 2-core box.</summary>
     public static readonly TimeSpan RecoveryBound = TimeSpan.FromSeconds(60);
+
+    /// <summary>The checker's default budget for a run's whole history (<see cref="ChaosOptions.CheckBudget"/>). A run's
+    /// history checks in well under a second (see the summary's check times); the budget is for a machine that is
+    /// much slower, not for larger histories.</summary>
     public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(60);
 
     private readonly List<string> _anomalies = new();
-    private readonly List<string> _warnings = new();
+    private readonly List<string> _unknown = new();
+    private readonly List<string> _errors = new();
     private readonly Stopwatch _clock = new();
+    private readonly Lock _logGate = new();
     private StreamWriter? _log;
+    private int _probes;
 
     public async Task<RunResult> RunAsync(CancellationToken ct)
     {
@@ -35,13 +45,19 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(7) };
         var kv = new KvClient(http);
         var history = new HistoryLog(Path.Combine(dir, "history.jsonl"));
-        var schedule = new FaultSchedule(null!, random, Log);
+        var confirmed = new Dictionary<string, int>();
+        var planned = new Dictionary<string, int>();
+        var clientOps = new OpCounts();
+        int finalReads = 0;
         TimeSpan? served = null, converged = null;
         CheckSummary? summary = null;
-        using (var cluster = new ChaosCluster(options.Nodes, options.Mode, dir, kv))
+        using (var cluster = new ChaosCluster(options.Nodes, options.Mode, dir, kv, options.StaleReadNode))
         {
-            schedule = new FaultSchedule(cluster, random, Log);
-            Log($"run {index}, seed {seed}: {options.Nodes} nodes ({options.Mode}), {options.Clients} clients, {faultPhase.TotalSeconds:0} s of faults");
+            var schedule = new FaultSchedule(cluster, random, Log, options.Faults, options.Target);
+            Log($"run {index}, seed {seed}: {options.Nodes} nodes ({options.Mode}), {options.Clients} clients, {faultPhase.TotalSeconds:0} s of faults" +
+                (options.Faults is { } kinds ? $" ({string.Join(", ", kinds)})" : "") + (options.Target is { } t ? $" aimed at node {t}" : "") +
+                (options.StaleReadNode is { } broken ? $"; CONTROL RUN: node {broken} answers reads past the log (stale reads), the checker must flag it" : ""));
+            Log($"replay: {options.ReplayCommand(seed, faultPhase)}");
             cluster.StartAll();
             if (!await ServesAsync(cluster, kv, history, 1000, TimeSpan.FromSeconds(60), ct))
             {
@@ -64,7 +80,9 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
                 {
                     Log("healing every fault");
                     healed = _clock.Elapsed;
-                    await cluster.HealAllAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+                    var unhealed = await cluster.HealAllAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+                    foreach (var e in unhealed) Log($"HARNESS ERROR: {e}");
+                    _errors.AddRange(unhealed);
                 }
                 // The clients keep going while the cluster recovers: serving again means serving them too.
                 bool serves = await ServesAsync(cluster, kv, history, 2000, RecoveryBound - (_clock.Elapsed - healed), ct);
@@ -73,24 +91,34 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
                 else _anomalies.Add($"not every node served a write within {RecoveryBound.TotalSeconds:0} s of healing");
                 stop.Cancel();
                 await Task.WhenAll(running);
+                clientOps = clients.Aggregate(new OpCounts(), (sum, c) => sum + c.Counts);
                 var written = clients.SelectMany(c => c.KeysWritten).Distinct().OrderBy(k => k).ToList();
-                await FinalReadsAsync(cluster, kv, history, written, ct);
+                finalReads = await FinalReadsAsync(cluster, kv, history, written, ct);
                 converged = await ConvergeAsync(cluster, kv, ct);
             }
-            Log($"faults injected: {schedule.Total} ({string.Join(", ", schedule.Counts.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"))})");
+            confirmed = schedule.Confirmed.ToDictionary();
+            planned = schedule.Planned.ToDictionary();
+            _errors.InsertRange(0, schedule.Errors);
+            Log($"faults confirmed: {schedule.Total} of {planned.Values.Sum()} ({string.Join(", ", planned.OrderBy(p => p.Key).Select(p => $"{p.Key} {confirmed.GetValueOrDefault(p.Key)}/{p.Value}"))})");
         }
         history.Dispose();
+
+        Log($"client operations: {clientOps}; harness probes {_probes}, final reads {finalReads}");
+        if (clientOps.Ok < options.MinOps)
+            _errors.Add($"the clients completed {clientOps.Ok} operations ok, below the floor of {options.MinOps} (--min-ops): too little was checked");
 
         try
         {
             var ops = HistoryReader.Read(history.Path);
-            var result = LinearizabilityChecker.Check(ops, CheckTimeout, ct);
+            var result = LinearizabilityChecker.Check(ops, options.CheckBudget, ct);
             summary = result.Summary;
-            Log($"history: {result}");
+            var biggest = result.Keys.OrderByDescending(k => k.Operations).FirstOrDefault();
+            string verdict = result.Verdict switch { Verdict.Linearizable => "linearizable", Verdict.NotLinearizable => "NOT linearizable", _ => "unknown" };
+            Log($"history: {verdict}: {result.Summary}" + (biggest is null ? "" : $"; largest key {biggest.Key}: {biggest.Operations} operations searched"));
             foreach (var v in result.Violations)
                 _anomalies.Add($"NOT linearizable on key {v.Key}:\n{v.Explanation}");
-            if (result.Verdict == Verdict.Unknown)
-                _warnings.Add($"the checker ran out of time on {result.Summary.UnknownKeys} key(s): not proven linearizable");
+            foreach (var k in result.Keys.Where(k => k.Verdict == Verdict.Unknown))
+                _unknown.Add($"key {k.Key} ({k.Operations} operations): the checker ran out of its {options.CheckBudget.TotalSeconds:0.###} s budget; not proven linearizable");
         }
         catch (FormatException e)
         {
@@ -98,14 +126,18 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
         }
 
         foreach (var a in _anomalies) Log($"ANOMALY: {a}");
-        foreach (var w in _warnings) Log($"WARNING: {w}");
+        foreach (var u in _unknown) Log($"UNKNOWN: {u}");
+        foreach (var e in _errors) Log($"HARNESS ERROR: {e}");
         // A clean run keeps its history and logs but not the databases.
-        if (_anomalies.Count == 0)
+        bool passed = _anomalies.Count == 0 && _unknown.Count == 0 && _errors.Count == 0;
+        if (passed)
         {
             try { Directory.Delete(Path.Combine(dir, "data"), recursive: true); } catch (IOException) { }
         }
+        Log(passed ? "run passed" : "run FAILED");
         _log = null;
-        return new RunResult(index, seed, dir, schedule.Counts.ToDictionary(), summary, served, converged, _anomalies.ToList(), _warnings.ToList());
+        return new RunResult(index, seed, dir, faultPhase, confirmed, planned, clientOps, _probes, finalReads, summary, served, converged,
+            _anomalies.ToList(), _unknown.ToList(), _errors.ToList());
     }
 
     /// <summary>Writes a fresh value through every node until each has answered ok once (recorded in the
@@ -123,6 +155,7 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
                 history.Invoke(process, "write", key, value);
                 var o = await kv.WriteAsync(node.Url, key, value, ct);
                 history.Complete(process, o.Type, "write", key, o.Value, o.Error);
+                _probes++;
                 if (o.Type == "ok") break;
                 if (o.Type == "info") process++;
                 if (DateTime.UtcNow > deadline)
@@ -137,11 +170,11 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
     }
 
     /// <summary>Reads every written key through every node (retrying failures), into the history: each read
-    /// must see the latest acknowledged write or something newer.</summary>
-    private async Task FinalReadsAsync(ChaosCluster cluster, KvClient kv, HistoryLog history, List<string> keys, CancellationToken ct)
+    /// must see the latest acknowledged write or something newer. Returns how many reads it made.</summary>
+    private async Task<int> FinalReadsAsync(ChaosCluster cluster, KvClient kv, HistoryLog history, List<string> keys, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + RecoveryBound;
-        int unread = 0;
+        int unread = 0, reads = 0;
         foreach (var node in cluster.Nodes)
         {
             int process = 5000 + node.Id;
@@ -152,6 +185,7 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
                     history.Invoke(process, "read", key, null);
                     var o = await kv.ReadAsync(node.Url, key, ct);
                     history.Complete(process, o.Type, "read", key, o.Value, o.Error);
+                    reads++;
                     if (o.Type == "ok") break;
                     if (DateTime.UtcNow > deadline) { unread++; break; }
                     await Task.Delay(200, ct);
@@ -160,21 +194,24 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
         }
         if (unread > 0) _anomalies.Add($"{unread} final read(s) failed within {RecoveryBound.TotalSeconds:0} s of healing");
         else Log($"final reads: {keys.Count} keys through {cluster.Nodes.Count} nodes");
+        return reads;
     }
 
-    /// <summary>Waits until every node reports the same applied slot and key count.</summary>
+    /// <summary>Waits until every node reports the same applied slot and the same digest of its key-value state at that
+    /// slot (<c>kv_digest</c>, over every key and value): equal slots and key counts alone would miss a replica whose
+    /// values differ.</summary>
     private async Task<TimeSpan?> ConvergeAsync(ChaosCluster cluster, KvClient kv, CancellationToken ct)
     {
         var start = _clock.Elapsed;
         var deadline = DateTime.UtcNow + RecoveryBound;
-        string last = "";
         while (true)
         {
             var statuses = new List<NodeStatus?>();
             foreach (var n in cluster.Nodes) statuses.Add(await kv.StatusAsync(n.Url, TimeSpan.FromSeconds(2), ct));
-            last = string.Join(", ", statuses.Select((s, i) => $"node {i + 1}: " + (s is null ? "no answer" : $"applied {s.AppliedSlot}, keys {s.Keys}")));
-            if (statuses.All(s => s is { AppliedSlot: not null }) &&
-                statuses.Select(s => (s!.AppliedSlot, s.Keys)).Distinct().Count() == 1)
+            string last = string.Join(", ", statuses.Select((s, i) => $"node {i + 1}: " + (s is null
+                ? "no answer"
+                : $"applied {s.AppliedSlot}, keys {s.Keys}, kv_digest {s.KvDigest ?? "none"} at slot {s.KvAppliedSlot}")));
+            if (Converged(statuses))
             {
                 var took = _clock.Elapsed - start;
                 Log($"converged: {last}");
@@ -182,17 +219,27 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
             }
             if (DateTime.UtcNow > deadline)
             {
-                _anomalies.Add($"the nodes did not converge within {RecoveryBound.TotalSeconds:0} s: {last}");
+                _anomalies.Add($"the nodes did not converge (same applied slot and kv_digest) within {RecoveryBound.TotalSeconds:0} s: {last}");
                 return null;
             }
             await Task.Delay(250, ct);
         }
     }
 
+    /// <summary>Every node answered, its store's digest describes the slot its learner applied last, and all name the
+    /// same slot and digest.</summary>
+    public static bool Converged(IReadOnlyList<NodeStatus?> statuses) =>
+        statuses.Count > 0 &&
+        statuses.All(s => s is { AppliedSlot: not null, KvDigest: not null } && s.KvAppliedSlot == s.AppliedSlot) &&
+        statuses.Select(s => (s!.AppliedSlot, s.KvDigest)).Distinct().Count() == 1;
+
     private void Log(string line)
     {
         string text = $"[run {index} {_clock.Elapsed.TotalSeconds,6:0.0}s] {line}";
-        _log?.WriteLine(text);
-        console.WriteLine(text);
+        lock (_logGate)
+        {
+            _log?.WriteLine(text);
+            console.WriteLine(text);
+        }
     }
 }

@@ -3,10 +3,17 @@ namespace PaxosActors.Tools.Chaos;
 /// <summary>Runs chaos runs back to back until the duration is spent, and sums them up.</summary>
 public static class ChaosSession
 {
+    /// <summary>The runs' seeds come from <see cref="ChaosOptions.Seed"/> (so a session replays from it), or the one run of
+    /// <see cref="ChaosOptions.RunSeed"/> replays with <see cref="ChaosOptions.Duration"/> as its fault phase.</summary>
     public static async Task<ChaosSummary> RunAsync(ChaosOptions options, TextWriter console, CancellationToken ct = default)
     {
-        var seeds = new Random(options.Seed);
         var results = new List<RunResult>();
+        if (options.RunSeed is { } runSeed)
+        {
+            results.Add(await new ChaosRun(options, 1, runSeed, options.Duration, console).RunAsync(ct));
+            return new ChaosSummary(results, options);
+        }
+        var seeds = new Random(options.Seed);
         var left = options.Duration;
         int index = 0;
         do
@@ -18,36 +25,69 @@ public static class ChaosSession
             left -= phase;
         }
         while (left > TimeSpan.FromSeconds(5) && !ct.IsCancellationRequested);
-        return new ChaosSummary(results);
+        return new ChaosSummary(results, options);
     }
 }
 
-/// <summary>The figures of a chaos session: runs, faults, operations checked, anomalies.</summary>
-public sealed record ChaosSummary(IReadOnlyList<RunResult> Runs)
+/// <summary>The figures of a chaos session: runs, confirmed faults, operations, check times, and everything that failed.</summary>
+public sealed record ChaosSummary(IReadOnlyList<RunResult> Runs, ChaosOptions Options)
 {
+    /// <summary>Confirmed faults.</summary>
     public int Faults => Runs.Sum(r => r.FaultCount);
+
+    /// <summary>Confirmed faults by kind.</summary>
+    public IReadOnlyDictionary<string, int> FaultsByKind =>
+        Runs.SelectMany(r => r.Faults).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
+
+    /// <summary>Faults the schedules set out to inject, by kind.</summary>
+    public IReadOnlyDictionary<string, int> PlannedByKind =>
+        Runs.SelectMany(r => r.PlannedFaults).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
+
+    /// <summary>The clients' operations, by outcome (probes and final reads not included).</summary>
+    public OpCounts ClientOps => Runs.Aggregate(new OpCounts(), (sum, r) => sum + r.ClientOps);
+
+    /// <summary>Every operation in the checked histories (clients, probes, final reads).</summary>
     public int Operations => Runs.Sum(r => r.Check?.Operations ?? 0);
+
     public int Anomalies => Runs.Sum(r => r.Anomalies.Count);
-    public int Warnings => Runs.Sum(r => r.Warnings.Count);
+
+    /// <summary>Keys the checker did not finish: not proven linearizable.</summary>
+    public int Unknowns => Runs.Sum(r => r.UnknownKeys.Count);
+
+    public int HarnessErrors => Runs.Sum(r => r.HarnessErrors.Count);
+
+    public bool Passed => Runs.Count > 0 && Runs.All(r => r.Passed);
 
     public override string ToString()
     {
         var w = new StringWriter();
-        var kinds = Runs.SelectMany(r => r.Faults).GroupBy(p => p.Key).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Sum(p => p.Value)}");
-        w.WriteLine($"runs: {Runs.Count}");
-        w.WriteLine($"faults injected: {Faults} ({string.Join(", ", kinds)})");
-        w.WriteLine($"operations checked: {Operations} ({Runs.Sum(r => r.Check?.Ok ?? 0)} ok, {Runs.Sum(r => r.Check?.Fail ?? 0)} fail, {Runs.Sum(r => r.Check?.Info ?? 0)} info)");
+        var kinds = FaultsByKind.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}");
+        w.WriteLine($"runs: {Runs.Count} ({Runs.Count(r => !r.Passed)} failed)");
+        w.WriteLine($"faults confirmed: {Faults} of {PlannedByKind.Values.Sum()} injected ({string.Join(", ", kinds)})");
+        w.WriteLine($"client operations: {ClientOps} (floor {Options.MinOps} ok per run; fewest in a run: {Runs.Min(r => r.ClientOps.Ok)} ok)");
+        w.WriteLine($"harness operations: {Runs.Sum(r => r.ProbeOps)} probe writes, {Runs.Sum(r => r.FinalReads)} final reads");
+        var checks = Runs.Where(r => r.Check is not null).Select(r => r.Check!).ToList();
+        if (checks.Count > 0)
+            w.WriteLine($"checked: {Operations} operations ({checks.Sum(c => c.Ok)} ok, {checks.Sum(c => c.Fail)} fail, {checks.Sum(c => c.Info)} info) " +
+                        $"in {checks.Sum(c => c.Duration.TotalSeconds):0.00} s; slowest run {checks.Max(c => c.Duration.TotalSeconds):0.00} s " +
+                        $"(budget {Options.CheckBudget.TotalSeconds:0.###} s)");
         var served = Runs.Where(r => r.ServedAgainAfter is not null).Select(r => r.ServedAgainAfter!.Value.TotalSeconds).ToList();
         var converged = Runs.Where(r => r.ConvergedAfter is not null).Select(r => r.ConvergedAfter!.Value.TotalSeconds).ToList();
-        if (served.Count > 0) w.WriteLine($"served again after healing: max {served.Max():0.0} s; converged after final reads: max {converged.DefaultIfEmpty().Max():0.0} s");
+        if (served.Count > 0)
+            w.WriteLine($"served again after healing: max {served.Max():0.0} s, mean {served.Average():0.0} s; " +
+                        $"converged (slot and kv_digest) after final reads: max {converged.DefaultIfEmpty().Max():0.0} s");
         w.WriteLine($"anomalies: {Anomalies}");
-        w.WriteLine($"warnings: {Warnings}");
-        foreach (var r in Runs.Where(r => r.Anomalies.Count > 0 || r.Warnings.Count > 0))
+        w.WriteLine($"unknown (checker out of time): {Unknowns}");
+        w.WriteLine($"harness errors: {HarnessErrors}");
+        foreach (var r in Runs.Where(r => !r.Passed))
         {
             w.WriteLine($"  run {r.Index} (seed {r.Seed}, {r.Directory}):");
             foreach (var a in r.Anomalies) w.WriteLine($"    ANOMALY: {a.Replace("\n", "\n      ")}");
-            foreach (var x in r.Warnings) w.WriteLine($"    warning: {x}");
+            foreach (var u in r.UnknownKeys) w.WriteLine($"    UNKNOWN: {u}");
+            foreach (var e in r.HarnessErrors) w.WriteLine($"    HARNESS ERROR: {e}");
+            w.WriteLine($"    replay: {Options.ReplayCommand(r.Seed, r.FaultPhase)}");
         }
+        w.WriteLine(Passed ? "PASSED" : "FAILED");
         return w.ToString();
     }
 }

@@ -77,7 +77,8 @@ public sealed class KvClient(HttpClient http)
             if (!resp.IsSuccessStatusCode) return null;
             using var doc = JsonDocument.Parse(await resp.Content.ReadAsStringAsync(cts.Token));
             var r = doc.RootElement;
-            return new NodeStatus(Long(r, "leader") is { } l ? (int)l : null, Long(r, "applied_slot"), Long(r, "keys"));
+            return new NodeStatus(Long(r, "leader") is { } l ? (int)l : null, Long(r, "applied_slot"), Long(r, "keys"),
+                Long(r, "kv_applied_slot"), r.TryGetProperty("kv_digest", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or JsonException)
         {
@@ -85,20 +86,23 @@ public sealed class KvClient(HttpClient http)
         }
     }
 
-    public async Task<bool> AdminAsync(string node, string pathAndQuery, CancellationToken ct)
+    /// <summary>POSTs a fault-injection admin command; null once the node answers that its transport applied it, else what
+    /// went wrong (an error status, <c>applied: false</c>, no answer within 10 s: above the node's own 5 s for the command).</summary>
+    public async Task<string?> AdminAsync(string node, string pathAndQuery, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        cts.CancelAfter(TimeSpan.FromSeconds(3));
+        cts.CancelAfter(TimeSpan.FromSeconds(10));
         try
         {
             using var resp = await http.PostAsync($"{node}{pathAndQuery}", null, cts.Token);
-            if (!resp.IsSuccessStatusCode) return false;
+            if (!resp.IsSuccessStatusCode) return $"{(int)resp.StatusCode} {await ErrorText(resp, ct)}";
             var answer = await resp.Content.ReadFromJsonAsync<JsonElement>(cts.Token);
-            return answer.TryGetProperty("applied", out var a) && a.GetBoolean();
+            return answer.TryGetProperty("applied", out var a) && a.ValueKind == JsonValueKind.True ? null : $"applied: false ({answer})";
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or JsonException)
         {
-            return false;
+            ct.ThrowIfCancellationRequested();
+            return Describe(e);
         }
     }
 
@@ -140,5 +144,6 @@ public sealed class KvClient(HttpClient http)
     };
 }
 
-/// <summary>The parts of <c>GET /status</c> the harness uses.</summary>
-public sealed record NodeStatus(int? Leader, long? AppliedSlot, long? Keys);
+/// <summary>The parts of <c>GET /status</c> the harness uses: <paramref name="KvDigest"/> digests every key and value of
+/// the store as of <paramref name="KvAppliedSlot"/> (which, at rest, is the learner's <paramref name="AppliedSlot"/>).</summary>
+public sealed record NodeStatus(int? Leader, long? AppliedSlot, long? Keys, long? KvAppliedSlot = null, string? KvDigest = null);
