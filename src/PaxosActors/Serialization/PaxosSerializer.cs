@@ -57,7 +57,7 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         public const string Rebuilt = "ARb";
         public const string VoterJoined = "AVJ";
         public const string LearnerSnapshot = "LSn";
-        public const string LearnerSnapshotWithConfigurations = "LSn2";
+        public const string LearnerSnapshotWithConfigurations = "LS2";
         public const string StateTransferWithConfigurations = "ST2";
         public const string RoundQuery = "RQ";
         public const string RoundReport = "RRp";

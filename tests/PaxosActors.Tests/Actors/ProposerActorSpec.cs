@@ -30,6 +30,16 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
         MultiPaxos = false, PhaseTimeoutTicks = 1000, BackoffBaseTicks = 1, BackoffCapTicks = 2,
     };
 
+    /// <summary>Proposer 4, started: its learner (a probe) answers its progress query, as a learner that applied
+    /// nothing does.</summary>
+    private async Task<IActorRef> NewProposerAsync(string name, ProposerOptions? options = null)
+    {
+        var proposer = NewProposer(name, options);
+        Assert.Equal(new LocalDelivery(ProgressQuery.Instance), await _learner.ExpectMsgAsync<LocalDelivery>());
+        proposer.Tell(new LocalDelivery(new LearnerProgress(0)), _learner);
+        return proposer;
+    }
+
     private IActorRef NewProposer(string name, ProposerOptions? options = null) =>
         Sys.ActorOf(ProposerActor.Props(
             random => new Proposer(4, new QuorumSet([1, 2, 3]), [4], options ?? Basic, random),
@@ -61,7 +71,7 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Proposer_adopts_the_value_of_the_highest_ballot_accepted_entry_as_in_seed_002()
     {
-        var proposer = NewProposer("seed-002");
+        var proposer = await NewProposerAsync("seed-002");
         proposer.Tell(new Propose(Value("5"), 0));
         await AnswerRoundQueriesAsync(proposer, Ballot.Zero);
 
@@ -92,7 +102,7 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Proposer_restarted_from_its_journal_never_reuses_a_ballot()
     {
-        var proposer = NewProposer("before-restart");
+        var proposer = await NewProposerAsync("before-restart");
         proposer.Tell(new Propose(Value("x"), 0));
         await AnswerRoundQueriesAsync(proposer, Ballot.Zero);
         var before = await ExpectPrepareAtAllAsync(); // sent only after its round is durable
@@ -100,7 +110,7 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
         Sys.Stop(proposer);
         await ExpectTerminatedAsync(proposer);
 
-        var again = NewProposer("after-restart"); // same persistence id: proposer-4
+        var again = await NewProposerAsync("after-restart"); // same persistence id: proposer-4
         again.Tell(new Propose(Value("y"), 0));
         var after = await ExpectPrepareAtAllAsync(); // its journal holds a round: no RoundQuery first
         Assert.True(after.Ballot > before.Ballot, $"{after.Ballot} must be above {before.Ballot}");
@@ -110,7 +120,7 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Proposer_that_is_nacked_retries_with_a_higher_ballot_after_backing_off()
     {
-        var proposer = NewProposer("nacked");
+        var proposer = await NewProposerAsync("nacked");
         proposer.Tell(new Propose(Value("v"), 0));
         await AnswerRoundQueriesAsync(proposer, Ballot.Zero);
         var ballot = (await ExpectPrepareAtAllAsync()).Ballot;
@@ -129,7 +139,7 @@ public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
     [Fact] // a node that lost its journal must not reuse a ballot its earlier incarnation used
     public async Task Proposer_with_an_empty_journal_prepares_only_above_the_promises_a_majority_reports()
     {
-        var proposer = NewProposer("empty-journal");
+        var proposer = await NewProposerAsync("empty-journal");
         proposer.Tell(new Propose(Value("v"), 0));
         var queries = new List<RoundQuery>();
         foreach (var a in _acceptors) queries.Add(await a.ExpectMsgAsync<RoundQuery>());

@@ -67,6 +67,15 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
         ["StateTransfer"] = new StateTransfer(17, [1, 2, 3, 250]),
         ["StateTransfer empty"] = new StateTransfer(0, []),
         ["LearnerSnapshot"] = new LearnerSnapshot(1_000, [9, 8, 7]),
+        ["LearnerSnapshot with memberships"] = new LearnerSnapshot(1_000, [9, 8, 7])
+        {
+            Configurations = [new(0, new Membership([1, 2, 3])), new(1_010, new Membership([2, 3, 4], [1]))],
+        },
+        ["StateTransfer with memberships"] = new StateTransfer(17, [1]) { Configurations = [new(0, new Membership([1]))] },
+        ["Accept of a reconfiguration"] = new Accept(new Ballot(3, 1), 9,
+            SlotValue.Reconfigure(new Reconfiguration(new Membership([1, 2, 3]), new Membership([1, 2, 3, 4], [5])))),
+        ["Voted for a reconfiguration"] = new Voted(9, new Ballot(3, 1),
+            SlotValue.Reconfigure(new Reconfiguration(new Membership([1]), new Membership([2])))),
         ["StateQuery"] = new StateQuery(3, true, false),
         ["StateQuery join"] = new StateQuery(3, false, true),
         ["StateReport"] = new StateReport(2, true, new Ballot(7, 1), 40, [new AcceptedEntry(41, new Ballot(6, 3), SlotValue.NoOp)], true)
@@ -160,7 +169,32 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
             ["Ln"] = (new Learned(1, SlotValue.Of(Array.Empty<byte>())), "02" + "0100"),
             ["RQ"] = (new RoundQuery(2, -1), "04" + "01"),
             ["RRp"] = (new RoundReport(3, new Ballot(7, 1), 300), "06" + "0E02" + "D804"),
+            // A reconfiguration writes the marker (2^64 - 1) where a command count goes, then the expected and the next
+            // membership, each its acceptor ids then its learner ids.
+            ["P2a reconfiguration"] = (new Accept(new Ballot(1, 1), 2, SlotValue.Reconfigure(
+                    new Reconfiguration(new Membership([1]), new Membership([1, 2], [3])))),
+                "0202" + "04" + "FFFFFFFFFFFFFFFFFF01" + "0102" + "00" + "020204" + "0106"),
+            ["ST2"] = (new StateTransfer(1, [0xAA]) { Configurations = [new(0, new Membership([1]))] },
+                "02" + "01AA" + "01" + "00" + "0102" + "00"),
+            ["LS2"] = (new LearnerSnapshot(1, [0xAA]) { Configurations = [new(0, new Membership([1]))] },
+                "02" + "01AA" + "01" + "00" + "0102" + "00"),
         };
+
+    /// <summary>Journals written before the memberships existed keep their layouts, and still read.</summary>
+    [Theory]
+    [InlineData("ST", "02" + "01AA")]
+    [InlineData("LSn", "02" + "01AA")]
+    public void Layouts_from_before_the_memberships_still_read_as_the_first_membership(string manifest, string hex)
+    {
+        object value = _serializer.FromBinary(Convert.FromHexString(hex), manifest);
+        var epochs = value switch
+        {
+            StateTransfer t => t.Configurations,
+            LearnerSnapshot l => l.Configurations,
+            _ => throw new Xunit.Sdk.XunitException($"{manifest} read as {value.GetType().Name}"),
+        };
+        Assert.Empty(epochs); // the learner keeps its configured first membership
+    }
 
     public static TheoryData<string> GoldenManifests => new(Golden.Keys);
 
@@ -170,9 +204,9 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
     {
         var (value, hex) = Golden[manifest];
 
-        Assert.Equal(manifest, _serializer.Manifest(value));
+        Assert.Equal(manifest.Split(' ')[0], _serializer.Manifest(value));
         Assert.Equal(hex, Convert.ToHexString(_serializer.ToBinary(value)));
-        Assert.Equal(value, _serializer.FromBinary(Convert.FromHexString(hex), manifest));
+        Assert.Equal(value, _serializer.FromBinary(Convert.FromHexString(hex), manifest.Split(' ')[0]));
     }
 
     [Fact]
