@@ -33,7 +33,15 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
         Recover<RecoveryCompleted>(_ =>
         {
             Timers.StartPeriodicTimer("tick", new LocalDelivery(Tick.Instance), _tick);
-            Carry(Agent.Step(Recovered.Instance));
+            Replaying = true;
+            try
+            {
+                Carry(Agent.Step(Recovered.Instance));
+            }
+            finally
+            {
+                Replaying = false;
+            }
         });
 
         Command<IPaxosMessage>(message => Step(message));
@@ -47,6 +55,10 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
 
     protected TAgent Agent { get; }
     protected AgentDirectory Directory { get; }
+
+    /// <summary>True while the Ready of the step that ends recovery is carried out: what it applies comes from this agent's
+    /// own journal (the learner's replay), not from its peers.</summary>
+    protected bool Replaying { get; private set; }
 
     /// <summary>Journal writes not yet confirmed durable: the agent's memory is ahead of its journal by these.</summary>
     protected int PendingWrites => _outbox.Pending;

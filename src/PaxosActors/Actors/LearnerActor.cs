@@ -3,6 +3,7 @@ using Akka.Event;
 using Akka.Persistence;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
+using PaxosActors.Replication;
 using PaxosActors.Routing;
 
 namespace PaxosActors.Actors;
@@ -85,8 +86,18 @@ public sealed class LearnerActor : AgentActor<Learner>
 
     protected override void ApplyChosen(Ready ready)
     {
-        if (ready.Install is { } install) Snapshots.RestoreSnapshot(install.State);
-        foreach (var chosen in ready.Apply) _stateMachine.Apply(chosen.Slot, chosen.Value);
+        if (_stateMachine is IReplayAwareStateMachine aware)
+        {
+            // The node's composite: it tells the applied stream whether a slot is replayed from this learner's journal.
+            if (ready.Install is { } state)
+                aware.Install(state.NextToApply, state.State, Replaying ? InstallSource.Snapshot : InstallSource.StateTransfer, Replaying);
+            foreach (var chosen in ready.Apply) aware.Apply(chosen.Slot, chosen.Value, Replaying);
+        }
+        else
+        {
+            if (ready.Install is { } install) Snapshots.RestoreSnapshot(install.State);
+            foreach (var chosen in ready.Apply) _stateMachine.Apply(chosen.Slot, chosen.Value);
+        }
         if (ready.SnapshotAt is { } at)
         {
             WriteLearned();
