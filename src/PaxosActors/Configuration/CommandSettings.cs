@@ -20,7 +20,8 @@ public sealed class CommandSettings
     /// <summary>Reads <c>paxos.commands</c> of <paramref name="config"/>, defaults filled in.</summary>
     public static CommandSettings Create(Config config)
     {
-        var c = config.WithFallback(PaxosSettings.DefaultConfig).GetConfig("paxos.commands")
+        var withDefaults = ReferenceEquals(config, PaxosSettings.DefaultConfig) ? config : config.WithFallback(PaxosSettings.DefaultConfig);
+        var c = withDefaults.GetConfig("paxos.commands")
                 ?? throw new ConfigurationException("paxos.commands: the section is missing");
         var s = new CommandSettings
         {
