@@ -223,12 +223,15 @@ public static class RoleAssemblies
         assemblyName.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) || assemblyName.Contains('/') || assemblyName.Contains('\\');
 
     /// <summary>The runtime's reason, with a missing dependency named.</summary>
-    private static string Reason(Exception e) => e switch
+    private static string Reason(Exception e) => OneLine(e switch
     {
         FileNotFoundException f when f.FileName is { } missing => $"a dependency cannot be found: {missing} ({f.Message})",
         FileLoadException f when f.FileName is { } bad => $"a dependency cannot be loaded: {bad} ({f.Message})",
         _ => e.Message,
-    };
+    });
+
+    private static string OneLine(string text) => string.Join(' ', text.Split((char[])['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        .Replace(" )", ")", StringComparison.Ordinal);
 
     /// <summary>The context of one role assembly: its private dependencies from its deps.json or folder, the program's
     /// own assemblies from the program.</summary>
