@@ -79,8 +79,13 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
     /// <summary>After every Ready is carried out (status for /status, typically).</summary>
     protected virtual void AfterStep() { }
 
+    /// <summary>Whether the agent may be stepped with <paramref name="input"/> (the learner refuses a peer's state that
+    /// could not carry this node's replicated state). Default: every input.</summary>
+    protected virtual bool Admits(IInput input) => true;
+
     protected void Step(IInput input)
     {
+        if (!Admits(input)) return;
         BeforeStep(input);
         Carry(Agent.Step(input));
     }

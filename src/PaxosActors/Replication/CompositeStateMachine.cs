@@ -321,6 +321,50 @@ public sealed class CompositeStateMachine : IReplayAwareStateMachine
 
     public void RestoreSnapshot(byte[] state) => Restore(state);
 
+    /// <summary>The registered machines that <paramref name="snapshot"/> holds nothing of (empty: it can be installed
+    /// without losing any). A snapshot that does not parse lacks nothing here: installing it fails with the reason.</summary>
+    public IReadOnlyList<string> Lacks(ReadOnlySpan<byte> snapshot)
+    {
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            if (snapshot.Length == 0 || snapshot[0] != SnapshotMarker)
+            {
+                if (_unframedOwner is { } owner) held.Add(owner.Registration.Name);
+            }
+            else
+            {
+                var r = new WireIn(snapshot[..^8], SnapshotWhat);
+                r.Byte("marker");
+                r.Int64("applied slot");
+                int sessions = r.Count("session count", 4);
+                for (int i = 0; i < sessions; i++)
+                {
+                    r.UInt64("session id");
+                    r.Int64("acked below");
+                    r.Int64("last seen slot");
+                    int results = r.Count("result count", 2);
+                    for (int j = 0; j < results; j++)
+                    {
+                        r.Int64("seq");
+                        r.LengthPrefixed("result");
+                    }
+                }
+                int machines = r.Count("machine count", 2);
+                for (int i = 0; i < machines; i++)
+                {
+                    held.Add(r.String("machine name"));
+                    r.LengthPrefixed("machine state");
+                }
+            }
+        }
+        catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException)
+        {
+            return [];
+        }
+        return _members.Select(m => m.Registration.Name).Where(n => !held.Contains(n)).ToList();
+    }
+
     public void Install(long nextToApply, byte[] state, InstallSource source, bool replayed)
     {
         Restore(state);

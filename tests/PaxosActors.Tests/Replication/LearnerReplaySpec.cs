@@ -104,5 +104,25 @@ public sealed class LearnerReplaySpec : Akka.TestKit.Xunit2.TestKit
         again.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
+    [Fact]
+    public void A_peers_state_that_holds_nothing_of_a_machine_this_node_runs_is_refused_and_one_that_does_is_installed()
+    {
+        var subscriber = CreateTestProbe();
+        var learner = StartLearner(subscriber, snapshotEvery: 0);
+        var elsewhere = new StateMachineRegistry();
+        elsewhere.Register("other", () => new Notes());
+        byte[] lacking = new CompositeStateMachine(elsewhere.Registrations, 1000).TakeSnapshot();
+        var here = new StateMachineRegistry();
+        here.Register("notes", () => new Notes());
+        byte[] complete = new CompositeStateMachine(here.Registrations, 1000).TakeSnapshot();
+
+        EventFilter.Error(contains: "it holds nothing of the state machine(s) notes").ExpectOne(() => learner.Tell(new StateTransfer(5, lacking)));
+        subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        learner.Tell(new StateTransfer(5, complete));
+
+        var installed = subscriber.ExpectMsg<StateInstalled>();
+        Assert.Equal((5L, InstallSource.StateTransfer, false), (installed.NextSlot, installed.Source, installed.Replayed));
+    }
+
     private static (long, bool) Of(SlotApplied slot) => (slot.Slot, slot.Replayed);
 }
