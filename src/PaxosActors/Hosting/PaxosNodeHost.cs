@@ -81,7 +81,8 @@ public sealed class PaxosNodeHost
                 learner => new CompositeStateMachine(registrations, commandSettings.SessionExpirySlots, context.Applied, context.Commands,
                     learner.GetLogger(), settings.NodeId),
                 agents, context.Health);
-            context.Commands.Attach(context.Paxos.Proposer);
+            // A command's result comes from this node's learner: without one, nothing would ever answer.
+            context.Commands.Attach(context.Paxos.Learner is null ? null : context.Paxos.Proposer);
             system.ActorOf(ClusterDirectory.Props(context.Directory, settings.NodeId), "paxos-directory");
             StopRolesWithTheSystem(context);
             foreach (var role in roles) role.Start(context);
