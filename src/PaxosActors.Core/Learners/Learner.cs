@@ -105,7 +105,7 @@ public sealed class Learner : IAgent
             {
                 _recovering = false;
                 // What replay decided is in this step's Apply; the proposer learns where the log stands.
-                Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply));
+                Send(AgentId.Proposer(Node), new LearnerProgress(NextToApply) { Restarted = true });
             }
         }
         else if (!_recovering)

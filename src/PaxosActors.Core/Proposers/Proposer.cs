@@ -131,7 +131,7 @@ public sealed class Proposer : IAgent
                 case Heartbeat m: Handle(m); break;
                 case RoundReport m: Handle(m); break;
                 case Flush: FlushForwards(); break;
-                case LearnerProgress m: LearnerCaughtUp(m.NextToApply); break;
+                case LearnerProgress m: LearnerCaughtUp(m.NextToApply, m.Restarted); break;
             }
         }
         return _ready.Take();
@@ -270,9 +270,10 @@ public sealed class Proposer : IAgent
     /// this proposer was told has lost what it knew (it restarted, and its journal is only a cache): what it forgot may be
     /// known to no learner at all, so the proposer forgets it too, and a leader runs Phase 1 again from there, which
     /// proposes those slots again with the values the acceptors hold, so that every learner learns them.</summary>
-    private void LearnerCaughtUp(long nextToApply)
+    private void LearnerCaughtUp(long nextToApply, bool restarted)
     {
-        if (nextToApply < FirstUnchosen)
+        // A restarted learner also forgot what it told this proposer of past a gap (_chosenAbove).
+        if (nextToApply < FirstUnchosen || (restarted && _chosenAbove.Count > 0))
         {
             FirstUnchosen = nextToApply;
             _chosenAbove.Clear();

@@ -42,4 +42,9 @@ public sealed record ProgressQuery : ILocalInput
 
 /// <summary>From a node's learner to its proposer: every slot below <paramref name="NextToApply"/> is chosen and
 /// applied here, so a restarted proposer need not run the log it already knows again.</summary>
-public sealed record LearnerProgress(long NextToApply) : ILocalInput;
+public sealed record LearnerProgress(long NextToApply) : ILocalInput
+{
+    /// <summary>Sent by a learner that has just recovered: it knows nothing chosen above <see cref="NextToApply"/> but
+    /// what its journal (a cache) kept, so what its proposer was told of beyond that may be known to no learner.</summary>
+    public bool Restarted { get; init; }
+}

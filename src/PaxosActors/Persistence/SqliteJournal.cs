@@ -104,12 +104,13 @@ public static class SqliteJournal
     }
 
     /// <summary>
-    /// The <c>synchronous</c> setting the journal's and snapshot store's connections run with, read back from SQLite
-    /// on one of them (2 = FULL: fsync on every commit).
+    /// The <c>synchronous</c> setting the journal's and snapshot store's connections run with by default, read back from
+    /// SQLite on a connection opened as they open theirs (2 = FULL: fsync on every commit). What the plugins' own
+    /// connections run with is checked on those connections by tests/PaxosActors.Tests/Persistence/JournalConnectionSpec.cs.
     /// </summary>
     public static long SynchronousMode(string databasePath)
     {
-        using var connection = SqliteStore.Open(databasePath);
+        using var connection = SqliteStore.Open(databasePath, SqliteStore.Full);
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "PRAGMA synchronous;";
         return (long)cmd.ExecuteScalar()!;
@@ -120,7 +121,10 @@ public static class SqliteJournal
 
     /// <summary>
     /// Persistence configuration for the file: <see cref="SqliteWriteJournal"/> and <see cref="SqliteSnapshotStore"/>
-    /// on it. <c>max-batch</c> bounds how many queued writes share one transaction (one fsync).
+    /// on it. <c>max-batch</c> bounds how many queued writes share one transaction (one fsync). Each plugin also reads
+    /// <c>synchronous</c>, left out here so that a node's own configuration can set it: <c>full</c> when absent, the only
+    /// durable value; <c>normal</c> and <c>off</c> exist for the power-cut test's negative control and lose acknowledged
+    /// writes when the machine loses power (<see cref="SqliteStore.SynchronousOf"/>).
     /// </summary>
     public static Config Config(string databasePath)
     {

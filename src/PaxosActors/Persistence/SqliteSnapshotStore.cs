@@ -15,17 +15,19 @@ namespace PaxosActors.Persistence;
 public sealed class SqliteSnapshotStore : SnapshotStore
 {
     private readonly string _path;
+    private readonly string _synchronous;
 
     public SqliteSnapshotStore(Akka.Configuration.Config config)
     {
         _path = SqliteStore.PathOf(config);
-        SqliteStore.CreateTables(_path);
+        _synchronous = SqliteStore.SynchronousOf(config);
+        SqliteStore.CreateTables(_path, _synchronous);
     }
 
     protected override Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken)
     {
         var system = Context.System;
-        return SqliteStore.RunAsync(_path, cmd =>
+        return SqliteStore.RunAsync(_path, _synchronous, "snapshot load", cmd =>
         {
             cmd.CommandText = """
                 SELECT sequence_nr, created, serializer_id, manifest, payload FROM paxos_snapshot
@@ -46,7 +48,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     protected override Task SaveAsync(SnapshotMetadata metadata, object snapshot, CancellationToken cancellationToken)
     {
         var serialized = SqliteStore.Serialize(Context.System, snapshot);
-        return SqliteStore.RunAsync(_path, cmd =>
+        return SqliteStore.RunAsync(_path, _synchronous, "snapshot save", cmd =>
         {
             cmd.CommandText = """
                 INSERT OR REPLACE INTO paxos_snapshot (persistence_id, sequence_nr, created, serializer_id, manifest, payload)
@@ -63,7 +65,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     }
 
     protected override Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken) =>
-        SqliteStore.RunAsync(_path, cmd =>
+        SqliteStore.RunAsync(_path, _synchronous, "snapshot delete", cmd =>
         {
             // A zero timestamp means "whatever time it was saved at" (Akka's convention for DeleteSnapshot).
             cmd.CommandText = "DELETE FROM paxos_snapshot WHERE persistence_id = $pid AND sequence_nr = $seq" +
@@ -75,7 +77,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
         }, cancellationToken);
 
     protected override Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) =>
-        SqliteStore.RunAsync(_path, cmd =>
+        SqliteStore.RunAsync(_path, _synchronous, "snapshot delete", cmd =>
         {
             cmd.CommandText = """
                 DELETE FROM paxos_snapshot

@@ -39,18 +39,40 @@ internal static class SqliteStore
           PRIMARY KEY (persistence_id, sequence_nr));
         """;
 
+    /// <summary>SQLite's default and the plugins': in WAL mode every commit fsyncs the log before it returns.</summary>
+    public const string Full = "FULL";
+
     /// <summary>
-    /// Opens a connection to the file with <c>synchronous=FULL</c>: in WAL mode every commit fsyncs the log before
-    /// it returns.
+    /// A plugin's <c>synchronous</c> setting (<c>full</c> when absent), as the <c>PRAGMA synchronous</c> value its
+    /// connections are opened with. Only <c>full</c> makes a commit durable when it returns; <c>normal</c> (in WAL mode,
+    /// fsync only at checkpoints) and <c>off</c> (never) exist for the test that proves the power-cut test can fail
+    /// (tests/PaxosActors.Durability.Tests) and lose acknowledged writes in any real crash of the machine.
     /// </summary>
-    public static SqliteConnection Open(string path)
+    public static string SynchronousOf(Akka.Configuration.Config config)
+    {
+        string value = config.GetString("synchronous", "full");
+        return value.ToUpperInvariant() switch
+        {
+            "FULL" => Full,
+            "NORMAL" => "NORMAL",
+            "OFF" => "OFF",
+            _ => throw new Akka.Configuration.ConfigurationException(
+                $"the SQLite journal plugin's 'synchronous' must be full (the default), normal or off, not '{value}'"),
+        };
+    }
+
+    /// <summary>
+    /// Opens a connection to the file with <paramref name="synchronous"/> (<see cref="Full"/> but in the power-cut
+    /// test's negative control): at FULL, in WAL mode, every commit fsyncs the log before it returns.
+    /// </summary>
+    public static SqliteConnection Open(string path, string synchronous)
     {
         var connection = new SqliteConnection(SqliteJournal.ConnectionString(path));
         try
         {
             connection.Open();
             using var cmd = connection.CreateCommand();
-            cmd.CommandText = "PRAGMA synchronous=FULL;";
+            cmd.CommandText = $"PRAGMA synchronous={synchronous};";
             cmd.ExecuteNonQuery();
             return connection;
         }
@@ -61,10 +83,22 @@ internal static class SqliteStore
         }
     }
 
+    /// <summary>
+    /// Test hook: called with the file, what the connection is about to do (<c>write</c>, <c>create tables</c>,
+    /// <c>replay</c>, <c>highest sequence number</c>, <c>snapshot load</c>, <c>snapshot save</c>, <c>snapshot delete</c>)
+    /// and the very connection, before each use, so that a test can ask SQLite how that connection is set up
+    /// (tests/PaxosActors.Tests/Persistence/JournalConnectionSpec.cs). Null outside tests: one static read per use.
+    /// </summary>
+    internal static Action<string, string, SqliteConnection>? ConnectionInUse;
+
+    /// <summary>Tells <see cref="ConnectionInUse"/>, if set, that <paramref name="connection"/> is about to <paramref name="use"/>.</summary>
+    public static void InUse(string path, string use, SqliteConnection connection) => ConnectionInUse?.Invoke(path, use, connection);
+
     /// <summary>Creates the tables if they are not there; each plugin does this once, when it starts.</summary>
-    public static void CreateTables(string path)
+    public static void CreateTables(string path, string synchronous)
     {
-        using var connection = Open(path);
+        using var connection = Open(path, synchronous);
+        InUse(path, "create tables", connection);
         using var cmd = connection.CreateCommand();
         cmd.CommandText = Schema;
         cmd.ExecuteNonQuery();
@@ -74,10 +108,12 @@ internal static class SqliteStore
     /// Runs <paramref name="work"/> on the thread pool with a command on a pooled connection of its own: how reads
     /// and snapshot operations run, beside the journal's writer (in WAL mode readers never wait for it).
     /// </summary>
-    public static Task<T> RunAsync<T>(string path, Func<SqliteCommand, T> work, CancellationToken cancellationToken = default) =>
+    public static Task<T> RunAsync<T>(string path, string synchronous, string use, Func<SqliteCommand, T> work,
+        CancellationToken cancellationToken = default) =>
         Task.Run(() =>
         {
-            using var connection = Open(path);
+            using var connection = Open(path, synchronous);
+            InUse(path, use, connection);
             using var cmd = connection.CreateCommand();
             return work(cmd);
         }, cancellationToken);

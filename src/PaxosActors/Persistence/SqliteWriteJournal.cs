@@ -34,6 +34,7 @@ namespace PaxosActors.Persistence;
 public sealed class SqliteWriteJournal : AsyncWriteJournal
 {
     private readonly string _path;
+    private readonly string _synchronous;
     private readonly int _maxBatch;
     // A plain monitor, not a BlockingCollection: SemaphoreSlim spins before it sleeps, and at light load that spinning
     // was 7 % of the nodes' CPU (perf, 1 worker).
@@ -45,8 +46,9 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
     public SqliteWriteJournal(Akka.Configuration.Config config)
     {
         _path = SqliteStore.PathOf(config);
+        _synchronous = SqliteStore.SynchronousOf(config);
         _maxBatch = Math.Max(1, config.GetInt("max-batch", 1024));
-        SqliteStore.CreateTables(_path); // and a file that cannot be opened fails the plugin now
+        SqliteStore.CreateTables(_path, _synchronous); // and a file that cannot be opened fails the plugin now
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "paxos-journal-writer" };
         _writer.Start();
     }
@@ -112,7 +114,7 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
     {
         var system = context.System;
         if (max <= 0 || toSequenceNr < fromSequenceNr) return Task.CompletedTask;
-        return SqliteStore.RunAsync(_path, cmd =>
+        return SqliteStore.RunAsync(_path, _synchronous, "replay", cmd =>
         {
             cmd.CommandText = """
                 SELECT sequence_nr, serializer_id, manifest, writer_uuid, payload FROM paxos_journal
@@ -137,7 +139,7 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
     }
 
     public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) =>
-        SqliteStore.RunAsync(_path, cmd =>
+        SqliteStore.RunAsync(_path, _synchronous, "highest sequence number", cmd =>
         {
             cmd.CommandText = """
                 SELECT MAX(n) FROM (
@@ -228,7 +230,8 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
     {
         try
         {
-            statements ??= new Statements(SqliteStore.Open(_path));
+            statements ??= new Statements(SqliteStore.Open(_path, _synchronous));
+            SqliteStore.InUse(_path, "write", statements.Connection);
             Commit(statements, ops);
             foreach (var op in ops) op.Done.TrySetResult();
             return null;

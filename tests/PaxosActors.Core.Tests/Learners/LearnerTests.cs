@@ -290,7 +290,7 @@ public sealed class LearnerTests
         Assert.Equal(2, learner.NextToApply);
         Assert.Empty(ready.Persist);
         Assert.Empty(ready.Cache);
-        Assert.Equal([new Outgoing(AgentId.Proposer(1), new LearnerProgress(2))], ready.Messages); // only where it stands
+        Assert.Equal([new Outgoing(AgentId.Proposer(1), new LearnerProgress(2) { Restarted = true })], ready.Messages); // only where it stands
     }
 
     [Fact] // a restarted node's state machine starts empty: the shell rebuilds it from what the first step hands over
@@ -323,7 +323,7 @@ public sealed class LearnerTests
         Assert.Equal(new StateInstall(3, state), ready.Install, new InstallComparer());
         Assert.Equal([new ChosenSlot(3, Cmd(3)), new ChosenSlot(4, Cmd(4))], ready.Apply);
         Assert.Null(ready.SnapshotAt); // the snapshot it has is durable already
-        Assert.Equal([new Outgoing(AgentId.Proposer(1), new LearnerProgress(5))], ready.Messages);
+        Assert.Equal([new Outgoing(AgentId.Proposer(1), new LearnerProgress(5) { Restarted = true })], ready.Messages);
         Assert.Equal(Enumerable.Range(0, 5).Select(i => ((long)i, Cmd(i))), _log.Applied);
     }
 

@@ -408,6 +408,24 @@ public sealed class ProposerTests
         Assert.Equal([2L, 2L, 2L], proposer.Ticks(5).Sent<Accept>(Agent.Acceptor).Select(a => a.Slot)); // only slot 2 is resent
     }
 
+    [Fact] // found by the million-seed sweep: its learner had announced slot 1 past a gap, then restarted without it
+    public void Leader_whose_restarted_learner_forgot_a_slot_past_a_gap_prepares_again_from_where_its_learner_stands()
+    {
+        var proposer = IdleProposer(1, Multi);
+        Elect(proposer);
+        var ballot = proposer.Ballot;
+        proposer.Step(new Chosen(1, Cmd(1))); // slot 0 still open: slot 1 is known only as chosen "above"
+        Assert.Equal(0, proposer.FirstUnchosen);
+
+        var routine = proposer.Step(new LearnerProgress(0)); // an answer to its own query: nothing was forgotten
+        Assert.Empty(routine.Sent<Prepare>(Agent.Acceptor));
+        var ready = proposer.Step(new LearnerProgress(0) { Restarted = true });
+
+        Assert.Equal(ProposerPhase.Preparing, proposer.Phase);
+        Assert.True(proposer.Ballot > ballot);
+        Assert.Equal(Enumerable.Repeat(new Prepare(proposer.Ballot, 0), 3), ready.Sent<Prepare>(Agent.Acceptor));
+    }
+
     [Fact] // found by the simulation with learner crashes: no learner knew slot 0 any more, and the leader never proposed it again
     public void Leader_whose_learner_forgot_chosen_slots_prepares_again_from_where_its_learner_stands()
     {

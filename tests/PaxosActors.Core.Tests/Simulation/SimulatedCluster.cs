@@ -335,6 +335,7 @@ public sealed class SimulatedCluster
         if (loseJournal) host.Journal.Clear();
         host.Up = false;
         host.Unflushed.Clear();
+        host.RepeatedVotes.Clear();
         host.Outbox = new Outbox(); // what waited for the lost records is lost with them
     }
 
@@ -437,6 +438,10 @@ public sealed class SimulatedCluster
         }
         host.Unflushed.AddRange(ready.Persist);
         host.Unflushed.AddRange(ready.Cache);
+        // A vote without an event of its own (an Accept repeated for an entry the acceptor already holds, voted earlier or
+        // adopted by a rebuild) counts once the message leaves, which the outbox allows only once that entry is durable.
+        if (input is Accept repeated && ready.Persist.Count == 0 && ready.Messages.Any(m => m.Message is Accepted))
+            host.RepeatedVotes[(repeated.Slot, repeated.Ballot)] = repeated.Value;
         if (_config.Mutation == Mutation.ReplyBeforePersist && host.Id.Agent == Agent.Acceptor)
         {
             foreach (var m in ready.Messages) Send(host, m); // the broken shell: no waiting for durability
@@ -487,12 +492,7 @@ public sealed class SimulatedCluster
                     _votes.Record(host.Id.Node, v.Slot, v.Ballot, v.Value);
                     durableEvents++;
                     break;
-                case Rebuilt r:
-                    // A rebuilt acceptor holds the entries it adopted as if it had accepted them, and votes for them again
-                    // when their Accept is resent.
-                    foreach (var e in r.State.Entries) _votes.Record(host.Id.Node, e.Slot, e.Ballot, e.Value);
-                    durableEvents++;
-                    break;
+
                 default:
                     durableEvents++;
                     break;
@@ -505,6 +505,8 @@ public sealed class SimulatedCluster
 
     private void Send(Host from, Outgoing message)
     {
+        if (message.Message is Accepted vote && from.RepeatedVotes.Remove((vote.Slot, vote.Ballot), out var repeatedValue))
+            _votes.Record(from.Id.Node, vote.Slot, vote.Ballot, repeatedValue);
         bool local = message.To.Node == from.Id.Node;
         if (!local && message.Message is ILocalInput)
             throw Fail($"{from.Id} sent a local input off its node: {Describe(message.Message)} to {message.To}");
@@ -582,6 +584,8 @@ public sealed class SimulatedCluster
         /// <summary>Written but not durable yet: lost by a crash.</summary>
         public List<IJournalRecord> Unflushed { get; } = new();
         public Outbox Outbox { get; set; } = new();
+        /// <summary>Votes for entries already held, by (slot, ballot): counted when their Accepted leaves.</summary>
+        public Dictionary<(long Slot, Ballot Ballot), SlotValue> RepeatedVotes { get; } = new();
     }
 
     /// <summary>

@@ -172,7 +172,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var line in cluster.Trace.TakeLast(400)) output.WriteLine(line);
+            foreach (var line in cluster.Trace.TakeLast(int.TryParse(Environment.GetEnvironmentVariable("PAXOS_SIM_TRACE_LINES"), out int lines) ? lines : 400)) output.WriteLine(line);
         }
     }
 

@@ -65,7 +65,7 @@ public sealed class SqliteJournalSpec : IDisposable
     public void A_journal_of_this_version_is_not_mistaken_for_the_old_layout()
     {
         SqliteJournal.Prepare(_path);
-        SqliteStore.CreateTables(_path); // the tables SqliteWriteJournal and SqliteSnapshotStore write
+        SqliteStore.CreateTables(_path, SqliteStore.Full); // the tables SqliteWriteJournal and SqliteSnapshotStore write
         SqliteConnection.ClearAllPools();
         SqliteJournal.Prepare(_path);
         Assert.Equal("1", Scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'paxos_journal';"));
