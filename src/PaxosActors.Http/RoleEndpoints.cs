@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Akka.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
@@ -34,21 +35,21 @@ public static class RoleEndpoints
         return mapped;
     }
 
-    /// <summary>Every role's <see cref="INodeRole.Status"/> that is not null, as JSON by role name; a role whose Status throws
-    /// shows <c>{"error": "..."}</c>.</summary>
-    public static IReadOnlyDictionary<string, JsonElement> Status(NodeContext node, JsonSerializerOptions? options = null)
+    /// <summary>Every role's <see cref="INodeRole.Status"/> that is not null, as JSON by role name (in name order); a role
+    /// whose Status throws shows <c>{"error": "..."}</c>.</summary>
+    public static JsonObject Status(NodeContext node, JsonSerializerOptions? options = null)
     {
         options ??= SnakeCase;
-        var statuses = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var role in node.RoleInstances)
+        var statuses = new JsonObject();
+        foreach (var role in node.RoleInstances.OrderBy(r => r.Name, StringComparer.Ordinal))
         {
             try
             {
-                if (role.Status(node) is { } status) statuses[role.Name] = JsonSerializer.SerializeToElement(status, status.GetType(), options);
+                if (role.Status(node) is { } status) statuses[role.Name] = JsonSerializer.SerializeToNode(status, status.GetType(), options);
             }
             catch (Exception e)
             {
-                statuses[role.Name] = JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["error"] = $"{e.GetType().Name}: {e.Message}" });
+                statuses[role.Name] = new JsonObject { ["error"] = $"{e.GetType().Name}: {e.Message}" };
             }
         }
         return statuses;

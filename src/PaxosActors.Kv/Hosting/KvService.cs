@@ -57,9 +57,6 @@ public sealed class KvService
         return replica;
     }
 
-    /// <summary>The same, as the node's composite state machine applies it: one KV command at a time.</summary>
-    public IReplicatedStateMachine CreateReplicatedStateMachine() => (Replica)CreateStateMachine();
-
     public void Attach(IActorRef proposer) => _proposer = proposer;
 
     public Task<KvResult> PutAsync(string key, ReadOnlyMemory<byte> value, CancellationToken ct) =>
@@ -121,6 +118,9 @@ public sealed class KvService
         lock (_lock) return _outstanding.Count == 0 ? _nextSeq : _outstanding.Min;
     }
 
+    /// <summary><see cref="CreateStateMachine"/>, as the node's composite state machine applies it: one KV command at a time.</summary>
+    public IReplicatedStateMachine CreateReplicatedStateMachine() => (Replica)CreateStateMachine();
+
     private void OnApplied(CommandId id, KvResult result)
     {
         if (id.ClientId == ClientId && _waiting.TryRemove(id.Seq, out var done)) done.TrySetResult(result);
@@ -162,11 +162,7 @@ public sealed class KvService
             Publish();
         }
 
-        public void RestoreSnapshot(ReadOnlySpan<byte> state)
-        {
-            Current = KvStateMachine.Restore(state, _service._settings.SessionExpirySlots, Notify);
-            Publish();
-        }
+        public void RestoreSnapshot(ReadOnlySpan<byte> state) => RestoreSnapshot(state.ToArray());
 
         public void RestoreSnapshot(byte[] state)
         {

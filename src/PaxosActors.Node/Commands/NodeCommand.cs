@@ -78,6 +78,10 @@ public static class NodeCommand
         var app = builder.Build();
         KvApi.Map(app, runner);
         StatusApi.Map(app, runner);
+        faults?.Map(app, runner);
+        app.MapFallback((HttpContext http) => KvApi.Error(404, $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
+
+        // The roles' own routes, under their prefixes; their handlers find the running node at request time.
         IReadOnlyDictionary<string, string> routes;
         try
         {
@@ -89,8 +93,6 @@ public static class NodeCommand
             await runner.StopAsync();
             return 2;
         }
-        faults?.Map(app, runner);
-        app.MapFallback((HttpContext http) => KvApi.Error(404, $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
 
         if (cl.Has("exit-with-stdin"))
             _ = Task.Run(async () =>

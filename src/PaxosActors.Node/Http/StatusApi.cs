@@ -15,7 +15,7 @@ public sealed record MemberView(int? NodeId, string Address, string Status, bool
 public sealed record StatusResponse(
     int NodeId, IReadOnlyList<string> Roles, string Mode, int? Leader, string? Ballot, string? Phase,
     long? FirstUnchosenSlot, long? AppliedSlot, long? Keys, AcceptorHealth? Acceptor, IReadOnlyList<MemberView> Members,
-    string Journal, string? JournalError, int Pid, string? Instance, IReadOnlyDictionary<string, JsonElement> RoleStatus);
+    string Journal, string? JournalError, int Pid, string? Instance);
 
 /// <summary>Whether this node's acceptor votes, and if not, why.</summary>
 public sealed record AcceptorHealth(bool Votes, string State);
@@ -63,8 +63,10 @@ public static class StatusApi
             proposer?.FirstUnchosen, learner is null ? null : learner.NextToApply - 1, kv?.KeyCount,
             host.Context.Roles.Contains("acceptor") ? new AcceptorHealth(host.Context.Health.AcceptorVotes, host.Context.Health.Acceptor) : null,
             members,
-            Path.GetFullPath(settings.DatabasePath), host.Context.JournalError, Environment.ProcessId, instance,
-            RoleEndpoints.Status(host.Context));
-        return Results.Json(body, KvJson.Default.StatusResponse);
+            Path.GetFullPath(settings.DatabasePath), host.Context.JournalError, Environment.ProcessId, instance);
+        // Each role's own fields, by role name, after the node's.
+        var json = JsonSerializer.SerializeToNode(body, KvJson.Default.StatusResponse)!.AsObject();
+        json["role_status"] = RoleEndpoints.Status(host.Context);
+        return Results.Json(json);
     }
 }
