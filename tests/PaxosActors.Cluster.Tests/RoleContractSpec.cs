@@ -40,6 +40,14 @@ public sealed class SharingRole(string name) : INodeRole
     public void Start(NodeContext node) { }
 }
 
+/// <summary>A role whose Start fails, as a bug in a role would.</summary>
+public sealed class BrokenRole : INodeRole
+{
+    public string Name => "broken";
+
+    public void Start(NodeContext node) => throw new InvalidOperationException("the trail actor's name is taken");
+}
+
 /// <summary>The role contract beyond Start: its reference config, Configure, Stop; conflicts and load failures at start.</summary>
 public sealed class RoleContractSpec : IDisposable
 {
@@ -88,6 +96,15 @@ public sealed class RoleContractSpec : IDisposable
         var e = Assert.Throws<ConfigurationException>(() => StartNode("conflict", "acceptor, proposer, learner, first, second", registry));
 
         Assert.Contains("roles first and second both register the state machine 'shared'", e.Message);
+    }
+
+    [Fact]
+    public void A_role_that_throws_in_Start_fails_the_start_as_a_configuration_error_naming_it()
+    {
+        var e = Assert.Throws<ConfigurationException>(() =>
+            StartNode("broken", "acceptor, proposer, learner, broken", new RoleRegistry().Add("broken", () => new BrokenRole())));
+
+        Assert.Contains($"role broken ({typeof(BrokenRole).FullName}): Start threw InvalidOperationException: the trail actor's name is taken", e.Message);
     }
 
     /// <summary>A role assembly whose dependencies are not there: this test assembly, which needs xunit and the Akka

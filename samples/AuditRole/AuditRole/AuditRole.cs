@@ -30,7 +30,7 @@ public sealed class AuditRole : IHttpRole
     public void Start(NodeContext node)
     {
         int keep = AuditSettings.Recent(node.Config);
-        var trail = node.System.ActorOf(AuditTrail.Props(node.Service<AuditView>()!, keep), "audit-trail");
+        var trail = node.System.ActorOf(AuditTrail.Props(node.Service<AuditView>()!, keep), $"{Name}-trail");
         // Subscribed in Start, before the node opens the stream: the trail sees the learner's recovery too.
         node.Applied.Subscribe(trail);
     }

@@ -73,7 +73,7 @@ public sealed class PaxosNodeHost
             foreach (var role in roles)
             {
                 context.StateMachines.ConfiguringRole = role.Name;
-                role.Configure(context);
+                Call(role, "Configure", () => role.Configure(context));
             }
             context.StateMachines.Seal();
             var registrations = context.StateMachines.Registrations;
@@ -85,7 +85,7 @@ public sealed class PaxosNodeHost
             context.Commands.Attach(context.Paxos.Learner is null ? null : context.Paxos.Proposer);
             system.ActorOf(ClusterDirectory.Props(context.Directory, settings.NodeId), "paxos-directory");
             StopRolesWithTheSystem(context);
-            foreach (var role in roles) role.Start(context);
+            foreach (var role in roles) Call(role, "Start", () => role.Start(context));
             // The roles subscribed in Configure or Start: now they get what the learner recovered meanwhile, then the rest.
             context.Applied.Open();
         }
@@ -95,6 +95,24 @@ public sealed class PaxosNodeHost
             throw;
         }
         return new PaxosNodeHost(context);
+    }
+
+    /// <summary>A role's Configure or Start: whatever it throws fails the node's start as a configuration error that names
+    /// the role (the executable exits with code 2 and the message, not a stack trace).</summary>
+    private static void Call(INodeRole role, string what, Action call)
+    {
+        try
+        {
+            call();
+        }
+        catch (ConfigurationException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw new ConfigurationException($"role {role.Name} ({role.GetType().FullName}): {what} threw {e.GetType().Name}: {e.Message}", e);
+        }
     }
 
     /// <summary>Calls every role's <see cref="INodeRole.Stop"/> once, in reverse order: in coordinated shutdown's service-stop
