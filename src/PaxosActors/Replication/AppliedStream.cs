@@ -63,7 +63,7 @@ public sealed class AppliedStream
     /// <param name="system">Where a watcher actor runs that unsubscribes a subscriber when it stops; none without.</param>
     public AppliedStream(IActorRefFactory? system = null)
     {
-        if (system is not null) _watcher = system.ActorOf(Props.Create(() => new SubscriberWatcher(this)), "applied-stream");
+        if (system is not null) _watcher = system.ActorOf(SubscriberWatcher.Props(this), "applied-stream");
     }
 
     /// <summary>Whether anything would receive a message now: a subscriber, or the stream still holds messages until
@@ -122,6 +122,8 @@ public sealed class AppliedStream
     private sealed class SubscriberWatcher : ReceiveActor
     {
         public sealed record Watch(IActorRef Subscriber) : INoSerializationVerificationNeeded;
+
+        public static Props Props(AppliedStream stream) => Akka.Actor.Props.Create(() => new SubscriberWatcher(stream));
 
         public SubscriberWatcher(AppliedStream stream)
         {
