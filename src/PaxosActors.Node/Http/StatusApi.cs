@@ -1,6 +1,8 @@
+using System.Text.Json;
 using Akka.Actor;
 using PaxosActors.Actors;
 using PaxosActors.Hosting;
+using PaxosActors.Http;
 using PaxosActors.Kv.Hosting;
 using PaxosActors.Routing;
 
@@ -62,6 +64,9 @@ public static class StatusApi
             host.Context.Roles.Contains("acceptor") ? new AcceptorHealth(host.Context.Health.AcceptorVotes, host.Context.Health.Acceptor) : null,
             members,
             Path.GetFullPath(settings.DatabasePath), host.Context.JournalError, Environment.ProcessId, instance);
-        return Results.Json(body, KvJson.Default.StatusResponse);
+        // Each role's own fields, by role name, after the node's.
+        var json = JsonSerializer.SerializeToNode(body, KvJson.Default.StatusResponse)!.AsObject();
+        json["role_status"] = RoleEndpoints.Status(host.Context);
+        return Results.Json(json);
     }
 }

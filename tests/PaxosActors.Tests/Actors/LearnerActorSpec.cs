@@ -33,7 +33,7 @@ public sealed class LearnerActorSpec : Akka.TestKit.Xunit2.TestKit
         var learner = Sys.ActorOf(LearnerActor.Props(
             _ => new Learner(1, new QuorumSet([1, 2, 3]), [1, 2], new LearnerOptions { Snapshots = false }),
             _ => new ProbeStateMachine(_applied), _directory, TimeSpan.FromMilliseconds(10)));
-        Assert.Equal(new LocalDelivery(new LearnerProgress(0)), await _proposer.ExpectMsgAsync<LocalDelivery>());
+        Assert.Equal(new LocalDelivery(new LearnerProgress(0) { Restarted = true }), await _proposer.ExpectMsgAsync<LocalDelivery>());
         return learner;
     }
 
