@@ -171,13 +171,14 @@ public sealed class KvService
         // so the applied stream reports each KV command once.
         public CommandResult Apply(ReplicatedCommand command)
         {
-            var applied = Current.ApplyCommand(command.Slot, command.Payload);
+            KvApplied applied;
+            lock (_gate) applied = Current.ApplyCommand(command.Slot, command.Payload);
             return applied is { Outcome: KvApplyOutcome.Applied, Result: { } result } ? CommandResult.Of(KvCodec.ResultBytes(result)) : CommandResult.Skip;
         }
 
         public void OnSlotApplied(long slot)
         {
-            Current.CompleteSlot(slot);
+            lock (_gate) Current.CompleteSlot(slot);
             Publish();
         }
 
