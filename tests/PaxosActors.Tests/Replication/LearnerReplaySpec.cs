@@ -17,8 +17,13 @@ public sealed class LearnerReplaySpec : Akka.TestKit.Xunit2.TestKit
     private readonly AgentDirectory _directory = new();
     private readonly TestProbe _proposer;
 
-    public LearnerReplaySpec() : base(TestConfig.WithJournal(TestConfig.NewDatabasePath()))
+    private readonly string _database;
+
+    public LearnerReplaySpec() : this(TestConfig.NewDatabasePath()) { }
+
+    private LearnerReplaySpec(string database) : base(TestConfig.WithJournal(database))
     {
+        _database = database;
         _proposer = CreateTestProbe();
         _directory.Register(AgentId.Proposer(1), _proposer);
         _directory.Register(AgentId.Learner(2), CreateTestProbe());
@@ -57,10 +62,27 @@ public sealed class LearnerReplaySpec : Akka.TestKit.Xunit2.TestKit
         return learner;
     }
 
-    private async Task StopAsync(IActorRef learner)
+    /// <summary>Stops the learner once its journal holds the first <paramref name="slots"/> slots (it writes them in
+    /// groups, on a tick) and, with <paramref name="snapshot"/>, a snapshot.</summary>
+    private async Task StopAsync(IActorRef learner, long slots, bool snapshot = false)
     {
-        // The learner writes its journal in groups, and on every tick: let a few ticks pass first.
-        await Task.Delay(200);
+        await AwaitAssertAsync(() =>
+        {
+            using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_database}");
+            db.Open();
+            long Scalar(string sql)
+            {
+                using var command = db.CreateCommand();
+                command.CommandText = sql;
+                return command.ExecuteScalar() is long n ? n : 0;
+            }
+            long written = Math.Max(
+                Scalar("SELECT MAX(sequence_nr) FROM paxos_journal WHERE persistence_id = 'learner-1'"),
+                Scalar("SELECT MAX(deleted_to) FROM paxos_journal_deleted WHERE persistence_id = 'learner-1'"));
+            Assert.True(written >= slots, $"{written} of {slots} learned slots journaled");
+            if (snapshot) Assert.True(Scalar("SELECT COUNT(*) FROM paxos_snapshot WHERE persistence_id = 'learner-1'") > 0);
+            return Task.CompletedTask;
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
         Watch(learner);
         learner.Tell(PoisonPill.Instance);
         ExpectTerminated(learner);
@@ -75,7 +97,7 @@ public sealed class LearnerReplaySpec : Akka.TestKit.Xunit2.TestKit
         learner.Tell(new Chosen(1, Note("b")));
         Assert.Equal((0L, false), Of(subscriber.ExpectMsg<SlotApplied>()));
         Assert.Equal((1L, false), Of(subscriber.ExpectMsg<SlotApplied>()));
-        await StopAsync(learner);
+        await StopAsync(learner, slots: 2);
 
         var again = CreateTestProbe();
         var restarted = StartLearner(again, snapshotEvery: 0);
@@ -94,7 +116,7 @@ public sealed class LearnerReplaySpec : Akka.TestKit.Xunit2.TestKit
         var learner = StartLearner(subscriber, snapshotEvery: 2);
         for (int slot = 0; slot < 3; slot++) learner.Tell(new Chosen(slot, Note($"n{slot}")));
         for (int slot = 0; slot < 3; slot++) subscriber.ExpectMsg<SlotApplied>();
-        await StopAsync(learner);
+        await StopAsync(learner, slots: 3, snapshot: true);
 
         var again = CreateTestProbe();
         StartLearner(again, snapshotEvery: 2);
