@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Configuration;
 
 namespace PaxosActors.Hosting;
@@ -34,7 +35,7 @@ public sealed class NodeRunner(Config config, TextWriter log)
         while (!_stopping.IsCancellationRequested)
         {
             var host = _current ?? Start();
-            await Task.WhenAny(host.WhenTerminated, LeaveIslandAsync(host), Task.Delay(Timeout.Infinite, _stopping.Token));
+            await Task.WhenAny(host.WhenTerminated, LeaveSplitAsync(host), Task.Delay(Timeout.Infinite, _stopping.Token));
             if (_stopping.IsCancellationRequested) break;
             log.WriteLine($"node {host.Settings.NodeId}: the ActorSystem stopped (downed by the cluster?); restarting from its journal");
             _current = null;
@@ -52,33 +53,66 @@ public sealed class NodeRunner(Config config, TextWriter log)
     }
 
     /// <summary>
-    /// The first seed node joins itself when no other seed answers within the seed-node timeout. After a
-    /// restart (its peers paused, partitioned, or still holding its old incarnation) that makes a cluster of
-    /// one that never merges with the others' cluster: it cannot reach any acceptor and never serves again.
-    /// A node alone in its cluster while other acceptors are configured stops its ActorSystem after
-    /// <see cref="IslandTimeout"/>, so the supervisor restarts it and it joins the seeds again.
+    /// Ends a split into clusters that never merge (<see cref="SplitCluster"/>): every second this node asks the seeds
+    /// outside its cluster whether they run; when <see cref="SplitCluster.Decide"/> says leave for <see cref="SplitHold"/>
+    /// on end (plus up to a second of jitter, so two minorities seldom leave in step), it stops its ActorSystem and the
+    /// supervisor starts a new one that joins the seeds again, recovering from the same journal.
     /// </summary>
-    private async Task LeaveIslandAsync(PaxosNodeHost host)
+    private async Task LeaveSplitAsync(PaxosNodeHost host)
     {
-        if (host.Settings.Acceptors.Length < 2) await Task.Delay(Timeout.Infinite, _stopping.Token);
         var cluster = Akka.Cluster.Cluster.Get(host.System);
-        DateTime? aloneSince = null;
+        var seeds = cluster.Settings.SeedNodes.ToList();
+        var hold = SplitHold + TimeSpan.FromMilliseconds(Random.Shared.Next(1000));
+        DateTime? since = null;
         while (!_stopping.IsCancellationRequested && !host.WhenTerminated.IsCompleted)
         {
             await Task.Delay(TimeSpan.FromSeconds(1), _stopping.Token).ContinueWith(_ => { });
-            var members = cluster.State.Members;
-            bool alone = members.Count == 1 && members.First().Address.Equals(cluster.SelfAddress);
-            aloneSince = alone ? aloneSince ?? DateTime.UtcNow : null;
-            if (aloneSince is { } since && DateTime.UtcNow - since > IslandTimeout)
+            if (_stopping.IsCancellationRequested || host.WhenTerminated.IsCompleted) return;
+            // Only a node that is up in a cluster can be on the wrong side of a split; one still joining waits for Akka's own retries.
+            var state = cluster.State;
+            if (!state.Members.Any(m => m.UniqueAddress.Equals(cluster.SelfUniqueAddress) && m.Status == Akka.Cluster.MemberStatus.Up))
             {
-                log.WriteLine($"node {host.Settings.NodeId}: alone in its cluster for {IslandTimeout.TotalSeconds:0} s while other acceptors are configured; rejoining");
+                since = null;
+                continue;
+            }
+            var members = state.Members
+                .Where(m => m.Status != Akka.Cluster.MemberStatus.Down && m.Status != Akka.Cluster.MemberStatus.Removed)
+                .Select(m => m.Address).ToList();
+            string? why = null;
+            if (SplitCluster.Decide(seeds, members, seeds) is not null) // worth asking only if the rule could say leave
+                why = SplitCluster.Decide(seeds, members, await AnsweringAsync(host.System, SplitCluster.Outside(seeds, members)));
+            since = why is null ? null : since ?? DateTime.UtcNow;
+            if (since is { } from && DateTime.UtcNow - from >= hold)
+            {
+                log.WriteLine($"node {host.Settings.NodeId}: {why}, for {hold.TotalSeconds:0.#} s; leaving it to join the seeds again");
                 await host.System.Terminate();
                 return;
             }
         }
     }
 
-    private static readonly TimeSpan IslandTimeout = TimeSpan.FromSeconds(15);
+    /// <summary>The seeds among <paramref name="seeds"/> whose Paxos directory answers an Identify within a second.</summary>
+    private static async Task<IReadOnlyCollection<Address>> AnsweringAsync(ActorSystem system, IEnumerable<Address> seeds)
+    {
+        var asks = seeds.Select(async seed =>
+        {
+            try
+            {
+                var path = new RootActorPath(seed) / "user" / "paxos-directory";
+                var identity = await system.ActorSelection(path).Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(1));
+                return identity.Subject is null ? null : seed;
+            }
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or OperationCanceledException)
+            {
+                return null;
+            }
+        });
+        return (await Task.WhenAll(asks)).OfType<Address>().ToList();
+    }
+
+    /// <summary>How long the split must last before this node leaves its cluster: longer than a join takes, so that a seed
+    /// on its way into this cluster is not mistaken for another cluster.</summary>
+    private static readonly TimeSpan SplitHold = TimeSpan.FromSeconds(5);
 
     public async Task StopAsync()
     {
