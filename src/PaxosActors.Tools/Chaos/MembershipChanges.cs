@@ -18,12 +18,8 @@ namespace PaxosActors.Tools.Chaos;
 /// operation then goes on from what the set is. When the fault phase ends no new change is sent and an operation still
 /// holding leaves the set as it is; the final checks run on it.
 /// </summary>
-/// <remarks>
-/// The harness is the only client of <c>/admin/members</c>, so it knows every change that can take effect: the ones the
-/// API confirmed, and the ones whose outcome it does not know. A membership in force that neither explains (a new
-/// <c>from_slot</c> with no change outstanding, or a confirmed change's set other than the one it asked for) is an
-/// anomaly: the replicated acceptor set changed though nobody asked for it.
-/// </remarks>
+/// <remarks>Every membership a node reports is checked against the harness's own changes (<see cref="MembershipLedger"/>):
+/// one nothing explains is an anomaly.</remarks>
 public sealed class MembershipChanges
 {
     /// <summary>How long the harness waits for a view of the membership with no change pending.</summary>
@@ -45,14 +41,8 @@ public sealed class MembershipChanges
     private readonly int _floor;
     private readonly Dictionary<string, int> _sent = new();
     private readonly Dictionary<string, int> _confirmed = new();
-    private readonly List<string> _anomalies = new();
-    private readonly List<Unresolved> _unresolved = new();
-    private int _unknown, _tookEffectLater, _conflicts, _notSent;
-    private MembersView? _known;
-
-    /// <summary>A change whose outcome the harness does not know: it takes effect if it is chosen while the set is
-    /// <paramref name="Expected"/>, now or later.</summary>
-    private sealed record Unresolved(IReadOnlyList<int> Expected, IReadOnlyList<int> Next, string What);
+    private readonly MembershipLedger _ledger;
+    private int _unknown, _conflicts, _notSent;
 
     /// <param name="random">This track's own stream (so the other faults' draws are those of a run without it).</param>
     public MembershipChanges(ChaosCluster cluster, MembersClient members, Random random, Action<string> log)
@@ -62,14 +52,18 @@ public sealed class MembershipChanges
         _random = random;
         _log = log;
         _floor = cluster.FirstAcceptors.Count / 2 + 1;
+        _ledger = new MembershipLedger(log);
     }
 
-    /// <summary>What the changes did, once <see cref="RunAsync"/> and <see cref="FinishAsync"/> are done.</summary>
-    public MembershipStats Stats => new(_sent.ToDictionary(), _confirmed.ToDictionary(), _unknown, _tookEffectLater, _conflicts,
-        _notSent, _unresolved.Count, _known?.Acceptors);
+    private MembersView? Known => _ledger.Known;
 
-    /// <summary>Acceptor sets in force that no change of the harness explains.</summary>
-    public IReadOnlyList<string> Anomalies => _anomalies;
+    /// <summary>What the changes did, once <see cref="RunAsync"/> and <see cref="FinishAsync"/> are done.</summary>
+    public MembershipStats Stats => new(_sent.ToDictionary(), _confirmed.ToDictionary(), _unknown, _ledger.TookEffectLater, _conflicts,
+        _notSent, _ledger.Outstanding, Known?.Acceptors);
+
+    /// <summary>Acceptor sets in force that no change of the harness explains (<see cref="MembershipLedger"/>), and a
+    /// cluster that did not settle on one after healing.</summary>
+    public IReadOnlyList<string> Anomalies => _ledger.Anomalies;
 
     /// <summary>Operations one after another until <paramref name="end"/>; an operation's change in progress then runs
     /// to its answer, and nothing more is sent.</summary>
@@ -101,14 +95,14 @@ public sealed class MembershipChanges
                 int incoming = outsiders[pickOutsider % outsiders.Count];
                 _log($"membership: replace an acceptor of [{MembersView.Ids(now.View.Acceptors)}] by node {incoming}");
                 await ChangeAsync(ReplaceAdd, add: true, incoming, via[0], end, ct);
-                if (_known?.Acceptors.Contains(incoming) != true) continue;
+                if (Known?.Acceptors.Contains(incoming) != true) continue;
                 await Task.Delay(inner, ct);
-                int outgoing = Choose(_known.Acceptors.Where(a => a != incoming).ToList(), leader, aimAtLeader, pickAcceptor);
+                int outgoing = Choose(Known.Acceptors.Where(a => a != incoming).ToList(), leader, aimAtLeader, pickAcceptor);
                 await ChangeAsync(ReplaceRemove, add: false, outgoing, via[1], end, ct);
                 if (!await HoldAsync(hold, end, ct)) break;
-                if (_known?.Acceptors.Contains(outgoing) == false)
+                if (Known?.Acceptors.Contains(outgoing) == false)
                     await ChangeAsync(SwapBackAdd, add: true, outgoing, via[2], end, ct);
-                if (_known?.Acceptors.Contains(outgoing) == true && _known.Acceptors.Contains(incoming))
+                if (Known?.Acceptors.Contains(outgoing) == true && Known.Acceptors.Contains(incoming))
                     await ChangeAsync(SwapBackRemove, add: false, incoming, via[3], end, ct);
             }
             else
@@ -121,7 +115,7 @@ public sealed class MembershipChanges
                 int outgoing = Choose(now.View.Acceptors, leader, aimAtLeader, pickAcceptor);
                 await ChangeAsync(Remove, add: false, outgoing, via[0], end, ct);
                 if (!await HoldAsync(hold, end, ct)) break;
-                if (_known?.Acceptors.Contains(outgoing) == false)
+                if (Known?.Acceptors.Contains(outgoing) == false)
                     await ChangeAsync(ReAdd, add: true, outgoing, via[1], end, ct);
             }
         }
@@ -141,20 +135,20 @@ public sealed class MembershipChanges
             last = string.Join("; ", views.Select(v => $"node {v.Id}: {v.View?.ToString() ?? "no answer"}"));
             if (views.All(v => v.View is { Pending: false }) &&
                 views.Select(v => (v.View!.FromSlot, MembersView.Ids(v.View.Acceptors))).Distinct().Count() == 1 &&
-                (_known is null || views[0].View!.FromSlot >= _known.FromSlot))
+                (Known is null || views[0].View!.FromSlot >= Known.FromSlot))
             {
                 var view = views[0].View!;
-                Reconcile(view, "after healing");
+                _ledger.Observe(view, "after healing");
                 if (view.Acceptors.Count < _floor)
-                    _anomalies.Add($"{view.Acceptors.Count} acceptors in force after healing ([{MembersView.Ids(view.Acceptors)}]), " +
+                    _ledger.Anomaly($"{view.Acceptors.Count} acceptors in force after healing ([{MembersView.Ids(view.Acceptors)}]), " +
                                    $"fewer than the {_floor} the harness keeps");
                 _log($"membership after healing: every node has acceptors [{MembersView.Ids(view.Acceptors)}] in force from slot {view.FromSlot}" +
-                     (_unresolved.Count > 0 ? $" ({_unresolved.Count} change(s) of unknown outcome did not take effect)" : ""));
+                     (_ledger.Outstanding > 0 ? $" ({_ledger.Outstanding} change(s) of unknown outcome did not take effect)" : ""));
                 return view.Acceptors;
             }
             if (DateTime.UtcNow > deadline)
             {
-                _anomalies.Add($"the nodes did not agree on the acceptor set with no change pending within {bound.TotalSeconds:0} s of healing: {last}");
+                _ledger.Anomaly($"the nodes did not agree on the acceptor set with no change pending within {bound.TotalSeconds:0} s of healing: {last}");
                 return null;
             }
             await Task.Delay(500, ct);
@@ -213,24 +207,13 @@ public sealed class MembershipChanges
                     if (!view.Pending && view.Acceptors.SequenceEqual(expected) && view.FromSlot > now.View.FromSlot)
                     {
                         _confirmed[kind] = _confirmed.GetValueOrDefault(kind) + 1;
-                        _known = view;
+                        _ledger.Confirmed(view);
                         _log($"membership: {kind}: confirmed after {took}: acceptors [{MembersView.Ids(view.Acceptors)}] in force from slot {view.FromSlot}");
                     }
                     else
                     {
                         _log($"membership: {kind}: 200 after {took}, but not the set asked for: {view} (expected [{MembersView.Ids(expected)}])");
-                        // Either a change of unknown outcome took effect first and this one went on top of it, or the set
-                        // changed on its own.
-                        var first = _unresolved.FirstOrDefault(u => u.Expected.SequenceEqual(before) &&
-                            (add ? u.Next.Append(id) : u.Next.Where(a => a != id)).Order().SequenceEqual(view.Acceptors));
-                        if (first is not null)
-                        {
-                            _unresolved.Remove(first);
-                            _tookEffectLater++;
-                            _log($"membership: explained: {first.What} (outcome unknown) took effect first");
-                            _known = view;
-                        }
-                        else Reconcile(view, $"the answer to {verb} node {id} through node {node.Id}");
+                        _ledger.Unexpected(before, add, id, view, $"{verb} node {id} through node {node.Id}");
                     }
                     return;
                 }
@@ -252,7 +235,7 @@ public sealed class MembershipChanges
                 {
                     _unknown++;
                     string what = $"{verb} node {id} ([{MembersView.Ids(before)}] -> [{MembersView.Ids(expected)}])";
-                    _unresolved.Add(new Unresolved(before, expected, what));
+                    _ledger.Unknown(before, expected, what);
                     _log($"membership: {kind}: outcome unknown after {took}: {(outcome.Status > 0 ? $"{outcome.Status} " : "")}{outcome.Text}");
                     if (await SettledAsync(ct) is { } after)
                         _log($"membership: {kind}: now {after.View}" + (after.View.Acceptors.SequenceEqual(expected) ? " (it took effect)" : " (not in force)"));
@@ -277,49 +260,15 @@ public sealed class MembershipChanges
             if (answers.Count > 0)
             {
                 var best = answers.MaxBy(a => a.View.AppliedSlot).View;
-                if (!best.Pending && (_known is null || best.FromSlot >= _known.FromSlot))
+                if (!best.Pending && (Known is null || best.FromSlot >= Known.FromSlot))
                 {
-                    Reconcile(best, "a read of /admin/members");
+                    _ledger.Observe(best, $"/admin/members of node {answers.MaxBy(a => a.View.AppliedSlot).Node.Id}");
                     return (best, answers.Select(a => a.Node).ToList());
                 }
             }
             if (DateTime.UtcNow > deadline) return null;
             await Task.Delay(500, ct);
         }
-    }
-
-    /// <summary>Checks a membership in force against what the harness knows: the same one, or one a change of unknown
-    /// outcome explains; anything else changed with no change of the harness outstanding, an anomaly.</summary>
-    private void Reconcile(MembersView view, string where)
-    {
-        if (_known is null || view.FromSlot < _known.FromSlot)
-        {
-            _known ??= view;
-            return;
-        }
-        if (view.FromSlot == _known.FromSlot)
-        {
-            if (!view.Acceptors.SequenceEqual(_known.Acceptors))
-                _anomalies.Add($"two acceptor sets in force from slot {view.FromSlot}: [{MembersView.Ids(_known.Acceptors)}] and " +
-                               $"[{MembersView.Ids(view.Acceptors)}] ({where})");
-            return;
-        }
-        var explained = _unresolved.FirstOrDefault(u => u.Expected.SequenceEqual(_known.Acceptors) && u.Next.SequenceEqual(view.Acceptors));
-        if (explained is not null)
-        {
-            _unresolved.Remove(explained);
-            _tookEffectLater++;
-            _log($"membership: {explained.What}, whose outcome was unknown, took effect: {view}");
-        }
-        else
-        {
-            string anomaly = $"the acceptor set changed with no change of the harness outstanding: [{MembersView.Ids(view.Acceptors)}] in force " +
-                             $"from slot {view.FromSlot} ({where}), where the harness knew [{MembersView.Ids(_known.Acceptors)}] from slot {_known.FromSlot}" +
-                             (_unresolved.Count > 0 ? $"; changes of unknown outcome: {string.Join(", ", _unresolved.Select(u => u.What))}" : "");
-            _anomalies.Add(anomaly);
-            _log($"ANOMALY: {anomaly}");
-        }
-        _known = view;
     }
 
     /// <summary>Holds an operation's middle for <paramref name="hold"/>, or until the fault phase ends; false if it ended.</summary>
