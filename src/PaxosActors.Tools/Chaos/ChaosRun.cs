@@ -9,7 +9,8 @@ namespace PaxosActors.Tools.Chaos;
 /// nodes must reach the same applied slot with the same digest of their key-value state within
 /// <see cref="RecoveryBound"/>; a final read of every key through every node goes into the history, so an
 /// acknowledged write that was lost shows up as a linearizability violation; the whole history must check
-/// within <see cref="CheckTimeout"/> (a key the checker does not finish fails the run). A run in which a fault
+/// within <see cref="CheckTimeout"/> (a key the checker does not finish fails the run). With membership changes, every
+/// node must also agree on one acceptor set that the harness's changes explain (<see cref="MembershipChanges"/>). A run in which a fault
 /// could not be confirmed, or whose clients completed fewer than <see cref="ChaosOptions.MinOps"/> operations,
 /// fails too: it did not test what it claims.
 /// </summary>

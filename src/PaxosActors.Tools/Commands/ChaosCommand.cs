@@ -5,9 +5,9 @@ using PaxosActors.Tools.Chaos;
 namespace PaxosActors.Tools.Commands;
 
 /// <summary>
-/// <c>chaos</c>: real node processes on loopback under SIGKILL, SIGSTOP and network partitions while clients
-/// write and read; every history checked for linearizability, and after healing, convergence and service
-/// within a bound. Prints a summary; exits 1 if any run failed: an anomaly, a key the checker did not finish, or a
+/// <c>chaos</c>: real node processes on loopback under SIGKILL, SIGSTOP, network partitions and changes of the
+/// acceptor set while clients write and read; every history checked for linearizability, and after healing, convergence
+/// (applied slot, kv_digest, acceptor set) and service within a bound. Prints a summary; exits 1 if any run failed: an anomaly, a key the checker did not finish, or a
 /// harness error (a fault not confirmed, too few client operations).
 /// </summary>
 public static class ChaosCommand
