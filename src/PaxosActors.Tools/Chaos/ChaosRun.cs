@@ -120,7 +120,7 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
                 var m = membershipStats;
                 Log($"membership changes confirmed: {m.ConfirmedTotal} of {m.SentTotal} sent" +
                     $" ({string.Join(", ", MembershipChanges.Kinds.Where(m.Sent.ContainsKey).Select(k => $"{k} {m.Confirmed.GetValueOrDefault(k)}/{m.Sent[k]}"))})" +
-                    $"; outcome unknown {m.Unknown} (seen to take effect {m.UnknownTookEffect}), 409 retried {m.Conflicts}, not sent {m.NotSent}");
+                    $"; outcome unknown {m.Unknown} (seen to take effect {m.UnknownTookEffect}), 409 retried {m.Conflicts}, stale answers retried {m.StaleAnswers}, not sent {m.NotSent}");
             }
             confirmed = schedule.Confirmed.ToDictionary();
             planned = schedule.Planned.ToDictionary();

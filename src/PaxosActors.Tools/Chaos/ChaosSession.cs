@@ -75,7 +75,7 @@ public sealed record ChaosSummary(IReadOnlyList<RunResult> Runs, ChaosOptions Op
                 .Select(g => $"[{g.Key}] {g.Count()}");
             w.WriteLine($"membership changes confirmed: {m.ConfirmedTotal} of {m.SentTotal} sent " +
                         $"({string.Join(", ", MembershipChanges.Kinds.Where(m.Sent.ContainsKey).Select(k => $"{k} {m.Confirmed.GetValueOrDefault(k)}/{m.Sent[k]}"))}); " +
-                        $"outcome unknown {m.Unknown} (seen to take effect {m.UnknownTookEffect}), 409 retried {m.Conflicts}, not sent {m.NotSent}; " +
+                        $"outcome unknown {m.Unknown} (seen to take effect {m.UnknownTookEffect}), 409 retried {m.Conflicts}, stale answers retried {m.StaleAnswers}, not sent {m.NotSent}; " +
                         $"{Options.SpareNodes} spare(s); acceptor sets at the end: {string.Join(", ", finals)}");
         }
         w.WriteLine($"client operations: {ClientOps} (floor {Options.MinOps} ok per run; fewest in a run: {Runs.Min(r => r.ClientOps.Ok)} ok)");

@@ -42,7 +42,7 @@ public sealed class MembershipChanges
     private readonly Dictionary<string, int> _sent = new();
     private readonly Dictionary<string, int> _confirmed = new();
     private readonly MembershipLedger _ledger;
-    private int _unknown, _conflicts, _notSent;
+    private int _unknown, _conflicts, _notSent, _stale;
 
     /// <param name="random">This track's own stream (so the other faults' draws are those of a run without it).</param>
     public MembershipChanges(ChaosCluster cluster, MembersClient members, Random random, Action<string> log)
@@ -59,7 +59,7 @@ public sealed class MembershipChanges
 
     /// <summary>What the changes did, once <see cref="RunAsync"/> and <see cref="FinishAsync"/> are done.</summary>
     public MembershipStats Stats => new(_sent.ToDictionary(), _confirmed.ToDictionary(), _unknown, _ledger.TookEffectLater, _conflicts,
-        _notSent, _ledger.Outstanding, Known?.Acceptors);
+        _notSent, _ledger.Outstanding, Known?.Acceptors) { StaleAnswers = _stale };
 
     /// <summary>Acceptor sets in force that no change of the harness explains (<see cref="MembershipLedger"/>), and a
     /// cluster that did not settle on one after healing.</summary>
@@ -204,6 +204,15 @@ public sealed class MembershipChanges
                 case ChangeAnswer.InForce:
                 {
                     var view = outcome.View!;
+                    if (view.FromSlot < now.View.FromSlot)
+                    {
+                        // "Already so" from a node whose learner is behind: nothing was proposed, nothing is in force.
+                        _stale++;
+                        _log($"membership: {kind}: STALE ANSWER: 200 after {took} from node {node.Id}, whose view is behind the log: {view} " +
+                             $"(the harness read [{MembersView.Ids(before)}] from slot {now.View.FromSlot}); not a confirmation, trying again");
+                        await Task.Delay(500, ct);
+                        continue;
+                    }
                     if (!view.Pending && view.Acceptors.SequenceEqual(expected) && view.FromSlot > now.View.FromSlot)
                     {
                         _confirmed[kind] = _confirmed.GetValueOrDefault(kind) + 1;
@@ -227,8 +236,11 @@ public sealed class MembershipChanges
                     await Task.Delay(500, ct);
                     continue;
                 case ChangeAnswer.Rejected:
-                    // The settled view said otherwise: the next attempt reads the set again (and reconciles it).
-                    _log($"membership: {kind}: {outcome.Status} after {took} ({outcome.Text})");
+                    // The settled view said otherwise: a node answering from a view behind the log (the next attempt reads
+                    // the set again, and reconciles it).
+                    _stale++;
+                    _log($"membership: {kind}: STALE ANSWER: {outcome.Status} after {took} from node {node.Id} ({outcome.Text}), " +
+                         $"though the harness read [{MembersView.Ids(before)}] from slot {now.View.FromSlot}; trying again");
                     await Task.Delay(1000, ct);
                     continue;
                 default:
@@ -289,8 +301,8 @@ public sealed class MembershipChanges
 
 /// <summary>What a run's membership changes did: changes sent and confirmed (200 with the set asked for in force), by kind;
 /// outcomes unknown (and how many of those were later seen to take effect), 409s retried, changes not sent (the phase
-/// ended, or the set could not be read without a change pending); unknown outcomes never seen to take effect; the set
-/// the harness knew last.</summary>
+/// ended, the set could not be read without a change pending, or it was retried for <see cref="MembershipChanges.ChangeBound"/>);
+/// unknown outcomes never seen to take effect; the set the harness knew last (after healing: the one every node agreed on).</summary>
 public sealed record MembershipStats(
     IReadOnlyDictionary<string, int> Sent, IReadOnlyDictionary<string, int> Confirmed, int Unknown, int UnknownTookEffect,
     int Conflicts, int NotSent, int UnknownOutstanding, IReadOnlyList<int>? LastAcceptors)
@@ -301,9 +313,16 @@ public sealed record MembershipStats(
 
     public int ConfirmedTotal => Confirmed.Values.Sum();
 
+    /// <summary>Answers from a node whose view was behind the log (a 200 "already so" from an older set, a 404 or 400 for
+    /// a set it has not learned yet): not confirmations, the change is tried again.</summary>
+    public int StaleAnswers { get; init; }
+
     public static MembershipStats operator +(MembershipStats a, MembershipStats b) => new(
         Sum(a.Sent, b.Sent), Sum(a.Confirmed, b.Confirmed), a.Unknown + b.Unknown, a.UnknownTookEffect + b.UnknownTookEffect,
-        a.Conflicts + b.Conflicts, a.NotSent + b.NotSent, a.UnknownOutstanding + b.UnknownOutstanding, null);
+        a.Conflicts + b.Conflicts, a.NotSent + b.NotSent, a.UnknownOutstanding + b.UnknownOutstanding, null)
+    {
+        StaleAnswers = a.StaleAnswers + b.StaleAnswers,
+    };
 
     private static Dictionary<string, int> Sum(IReadOnlyDictionary<string, int> a, IReadOnlyDictionary<string, int> b) =>
         a.Concat(b).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
