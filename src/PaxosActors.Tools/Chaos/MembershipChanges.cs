@@ -13,7 +13,7 @@ namespace PaxosActors.Tools.Chaos;
 /// </list>
 /// A change never leaves fewer acceptors than a majority of the first set's count. Before each change the harness reads
 /// <c>/admin/members</c> on every live node and waits until the most advanced one shows no change pending; the change is
-/// decided from that. Answers: 200 with the expected set in force is a confirmed change (only those count); 409 is
+/// decided from that set, and sent through a random live node that sees it too. Answers: 200 with the expected set in force is a confirmed change (only those count); 409 is
 /// retried; a 503 after proposing, or no answer, is an unknown outcome: the change may take effect now or later. The
 /// operation then goes on from what the set is. When the fault phase ends no new change is sent and an operation still
 /// holding leaves the set as it is; the final checks run on it.
@@ -247,7 +247,7 @@ public sealed class MembershipChanges
                 {
                     _unknown++;
                     string what = $"{verb} node {id} ([{MembersView.Ids(before)}] -> [{MembersView.Ids(expected)}])";
-                    _ledger.Unknown(before, expected, what);
+                    _ledger.Unknown(add, id, what);
                     _log($"membership: {kind}: outcome unknown after {took}: {(outcome.Status > 0 ? $"{outcome.Status} " : "")}{outcome.Text}");
                     if (await SettledAsync(ct) is { } after)
                         _log($"membership: {kind}: now {after.View}" + (after.View.Acceptors.SequenceEqual(expected) ? " (it took effect)" : " (not in force)"));
@@ -258,8 +258,10 @@ public sealed class MembershipChanges
     }
 
     /// <summary>A view with no change pending, from the most advanced of the live nodes (running, not paused) that
-    /// answer, at least as recent as the last change the harness knows in force; and the nodes that answered (a change
-    /// goes through one of them). Reconciled with what the harness knows. Null if none within <see cref="SettleBound"/>.</summary>
+    /// answer, at least as recent as the last change the harness knows in force; and the live nodes that see that same
+    /// set in force with no change pending (a change goes through one of them: a node computes the change from the set
+    /// it sees, so one whose learner is behind could compute it from an older, smaller set, and leave fewer acceptors
+    /// than the harness allows). Reconciled with what the harness knows. Null if none within <see cref="SettleBound"/>.</summary>
     private async Task<(MembersView View, IReadOnlyList<NodeProcess> Responders)?> SettledAsync(CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + SettleBound;
@@ -271,11 +273,11 @@ public sealed class MembershipChanges
                     answers.Add((n, v));
             if (answers.Count > 0)
             {
-                var best = answers.MaxBy(a => a.View.AppliedSlot).View;
+                var (most, best) = answers.MaxBy(a => a.View.AppliedSlot);
                 if (!best.Pending && (Known is null || best.FromSlot >= Known.FromSlot))
                 {
-                    _ledger.Observe(best, $"/admin/members of node {answers.MaxBy(a => a.View.AppliedSlot).Node.Id}");
-                    return (best, answers.Select(a => a.Node).ToList());
+                    _ledger.Observe(best, $"/admin/members of node {most.Id}");
+                    return (best, answers.Where(a => !a.View.Pending && a.View.FromSlot == best.FromSlot).Select(a => a.Node).ToList());
                 }
             }
             if (DateTime.UtcNow > deadline) return null;
