@@ -45,10 +45,13 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
         // Above the node's own request timeout (5 s), so the node usually answers before the client gives up.
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(7) };
         var kv = new KvClient(http);
-        // A membership change answers once in force, or after the node's own 20 s: a client of its own.
+        // A membership change answers once in force, or after the node's own 20 s: clients of their own (MembersClient
+        // bounds each call). Changes never reuse a connection, so HttpClient never sends one twice (MembersClient.ChangeAsync).
         using var adminHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2), PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5) };
         using var adminHttp = new HttpClient(adminHandler) { Timeout = Timeout.InfiniteTimeSpan };
-        var members = new MembersClient(adminHttp);
+        using var changeHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2), PooledConnectionLifetime = TimeSpan.Zero };
+        using var changeHttp = new HttpClient(changeHandler) { Timeout = Timeout.InfiniteTimeSpan };
+        var members = new MembersClient(adminHttp, changeHttp);
         var history = new HistoryLog(Path.Combine(dir, "history.jsonl"));
         var confirmed = new Dictionary<string, int>();
         var planned = new Dictionary<string, int>();

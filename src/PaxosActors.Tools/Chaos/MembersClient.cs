@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace PaxosActors.Tools.Chaos;
@@ -36,11 +35,12 @@ public enum ChangeAnswer
     /// <summary>409: another change is pending, or overtook this one; nothing of this request is in force: retry later.</summary>
     Conflict,
 
-    /// <summary>Certainly not attempted: the connection was refused, or the node answered 503 before proposing anything
-    /// (it runs no proposer, e.g. while it starts). Try again, through another node.</summary>
+    /// <summary>Certainly not attempted: the node answered 503 before proposing anything (it runs no proposer, e.g. while
+    /// it starts). Try again, through another node. (A refused connection is not proof: see
+    /// <see cref="MembersClient.ChangeAsync"/>.)</summary>
     NotAttempted,
 
-    /// <summary>Outcome unknown: 503 "not in force in time; it may still take effect", no answer, a reset connection.</summary>
+    /// <summary>Outcome unknown: 503 "not in force in time; it may still take effect", no answer, any transport error.</summary>
     Unknown,
 
     /// <summary>Refused for what it asks (404 not a member, 400 the last acceptor, ...): nothing was proposed.</summary>
@@ -50,8 +50,10 @@ public enum ChangeAnswer
 public sealed record MemberChangeOutcome(ChangeAnswer Answer, int Status, MembersView? View, string Text);
 
 /// <summary>The operator interface to the acceptor set (README, "Changing the acceptor set") as the chaos harness calls it.
-/// Its own HTTP client: a change answers only once it is in force, or after the node's own 20 s bound.</summary>
-public sealed class MembersClient(HttpClient http)
+/// Reads go through <paramref name="http"/>; changes through <paramref name="changes"/>, whose connections must never be
+/// reused (its handler's <c>PooledConnectionLifetime</c> zero; each change also says <c>Connection: close</c>): see
+/// <see cref="ChangeAsync"/>. A change answers only once it is in force, or after the node's own 20 s bound.</summary>
+public sealed class MembersClient(HttpClient http, HttpClient changes)
 {
     /// <summary>Above the node's own 20 s for a change, plus a pause of the node (up to 12 s) while it works on it.</summary>
     public static readonly TimeSpan ChangeTimeout = TimeSpan.FromSeconds(40);
@@ -76,7 +78,12 @@ public sealed class MembersClient(HttpClient http)
         }
     }
 
-    /// <summary><c>POST /admin/members/{id}</c> (<paramref name="add"/>) or <c>DELETE /admin/members/{id}</c>.</summary>
+    /// <summary><c>POST /admin/members/{id}</c> (<paramref name="add"/>) or <c>DELETE /admin/members/{id}</c>, on a connection
+    /// of its own. Any transport error is an unknown outcome, a refused connection too: on a connection it reused,
+    /// HttpClient sends a request without a body again on a new one when the first closes before answering (dotnet/runtime
+    /// issue 86714), so "connection refused" can be the answer to that second attempt, after the node took the first and
+    /// died. A 30-minute run saw exactly that: a DELETE through node 1 took effect 50 ms after it was sent (node 3's log
+    /// says it was removed), node 1 was SIGKILLed 1.5 s later, and the client reported the connection refused.</summary>
     public async Task<MemberChangeOutcome> ChangeAsync(string node, bool add, int id, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -84,7 +91,8 @@ public sealed class MembersClient(HttpClient http)
         try
         {
             using var request = new HttpRequestMessage(add ? HttpMethod.Post : HttpMethod.Delete, $"{node}/admin/members/{id}");
-            using var resp = await http.SendAsync(request, cts.Token);
+            request.Headers.ConnectionClose = true; // a connection of its own, never pooled: nothing for HttpClient to retry on
+            using var resp = await changes.SendAsync(request, cts.Token);
             string text = await resp.Content.ReadAsStringAsync(cts.Token);
             int status = (int)resp.StatusCode;
             string shortText = text.Length > 300 ? text[..300] : text;
@@ -116,9 +124,8 @@ public sealed class MembersClient(HttpClient http)
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
         {
             ct.ThrowIfCancellationRequested();
-            bool unsent = e is HttpRequestException { InnerException: SocketException { SocketErrorCode: SocketError.ConnectionRefused } };
             string what = e is TaskCanceledException ? $"no answer within {ChangeTimeout.TotalSeconds:0} s" : e.Message;
-            return new MemberChangeOutcome(unsent ? ChangeAnswer.NotAttempted : ChangeAnswer.Unknown, 0, null, what);
+            return new MemberChangeOutcome(ChangeAnswer.Unknown, 0, null, what);
         }
     }
 }
