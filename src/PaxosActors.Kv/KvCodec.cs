@@ -109,4 +109,42 @@ public static class KvCodec
         r.EnsureEnd();
         return command;
     }
+
+    private const byte ResultOk = 1, ResultExisted = 2, ResultHasValue = 4;
+    private const string ResultWhat = "KV result";
+    private static readonly ReadOnlyMemory<byte> OkExisted = new byte[] { ResultOk | ResultExisted };
+    private static readonly ReadOnlyMemory<byte> OkAbsent = new byte[] { ResultOk };
+
+    /// <summary>
+    /// A <see cref="KvResult"/> as bytes: what the applied stream reports as a KV command's result.
+    /// <code>flags:u8 (1 ok, 2 existed, 4 has value) [value: len:varuint bytes[len]]</code>
+    /// </summary>
+    public static byte[] EncodeResult(KvResult result) => ResultBytes(result).ToArray();
+
+    /// <summary><see cref="EncodeResult"/> without a copy for the common answers (shared, read-only).</summary>
+    internal static ReadOnlyMemory<byte> ResultBytes(KvResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (result.Value is not { } v) return result.IsOk ? result.Existed ? OkExisted : OkAbsent : new[] { result.Existed ? ResultExisted : (byte)0 };
+        var w = new ByteWriter(v.Length + 8);
+        w.WriteByte((byte)((result.IsOk ? ResultOk : 0) | ResultExisted | ResultHasValue));
+        w.WriteLengthPrefixed(v.Span);
+        return w.ToArray();
+    }
+
+    /// <summary>Reads what <see cref="EncodeResult"/> wrote.</summary>
+    /// <exception cref="FormatException">The bytes are not a well-formed result.</exception>
+    public static KvResult DecodeResult(ReadOnlySpan<byte> bytes)
+    {
+        var r = new ByteReader(bytes, ResultWhat);
+        byte flags = r.ReadByte("flags");
+        if ((flags & ~(ResultOk | ResultExisted | ResultHasValue)) != 0) throw r.Malformed($"unknown flags 0x{flags:X2}");
+        bool isOk = (flags & ResultOk) != 0, existed = (flags & ResultExisted) != 0;
+        ReadOnlyMemory<byte>? value = (flags & ResultHasValue) != 0 ? r.ReadLengthPrefixed("value") : (ReadOnlyMemory<byte>?)null;
+        r.EnsureEnd();
+        if (value.HasValue && !existed) throw r.Malformed("a value for an absent key");
+        return isOk
+            ? value.HasValue ? KvResult.Found(value) : KvResult.Ok(existed)
+            : KvResult.Failed(value);
+    }
 }

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
 using PaxosActors.Kv.Binary;
+using PaxosActors.Replication;
 
 namespace PaxosActors.Kv;
 
@@ -25,10 +26,7 @@ public sealed class KvStateMachine : IStateMachine
     private const byte ResultOk = 1, ResultExisted = 2, ResultHasValue = 4;
 
     private readonly Dictionary<string, byte[]> _store = new(StringComparer.Ordinal);
-    private readonly Dictionary<ulong, ClientSession> _sessions = new();
-    // Least recently seen first. A session is touched only by the slot being applied, so this is also
-    // ordered by LastSeenSlot and expiry only ever looks at the front.
-    private readonly LinkedList<ClientSession> _byLastSeen = new();
+    private readonly SessionTable<KvResult> _sessions;
     private readonly List<(CommandId Id, KvResult Result)> _pendingNotifications = new();
     private readonly Action<CommandId, KvResult>? _onApplied;
 
@@ -40,6 +38,7 @@ public sealed class KvStateMachine : IStateMachine
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sessionExpirySlots, 1);
         SessionExpirySlots = sessionExpirySlots;
+        _sessions = new SessionTable<KvResult>(sessionExpirySlots);
         _onApplied = onApplied;
     }
 
@@ -97,12 +96,64 @@ public sealed class KvStateMachine : IStateMachine
     {
         ArgumentNullException.ThrowIfNull(value);
         if (slot <= AppliedSlot) return;
-        if (slot != AppliedSlot + 1)
-            throw new InvalidOperationException($"Slot {slot} applied after slot {AppliedSlot}: slots must be applied in order without gaps.");
-
         foreach (var command in value.Commands) ApplyCommand(slot, command);
+        CompleteSlot(slot);
+    }
+
+    /// <summary>Applies one command of <paramref name="slot"/>, the slot being applied: what the node's composite state
+    /// machine does with each KV command of a slot, before <see cref="CompleteSlot"/>. Says whether it ran, and its result
+    /// (also the stored one of a retry).</summary>
+    public KvApplied ApplyCommand(long slot, ReadOnlyMemory<byte> bytes)
+    {
+        if (slot <= AppliedSlot) return new KvApplied(KvApplyOutcome.AlreadyApplied, null);
+        EnsureNext(slot);
+        KvCommand command;
+        try
+        {
+            command = KvCodec.Decode(bytes.Span);
+        }
+        catch (FormatException)
+        {
+            // Whatever a faulty or hostile client put in the log was chosen; every replica skips it alike.
+            UndecodableCommands++;
+            return new KvApplied(KvApplyOutcome.Undecodable, null);
+        }
+
+        var session = _sessions.Touch(command.Id.ClientId, slot);
+        long seq = command.Id.Seq;
+        KvApplied applied;
+        switch (session.Check(seq, out var stored))
+        {
+            case SessionCheck.Stale:
+                StaleCommands++;
+                applied = new KvApplied(KvApplyOutcome.Stale, null);
+                break;
+            case SessionCheck.Duplicate:
+                DuplicateCommands++;
+                Notify(command.Id, stored!);
+                applied = new KvApplied(KvApplyOutcome.Duplicate, stored);
+                break;
+            default:
+                var result = Execute(command);
+                AppliedCommands++;
+                session.Store(seq, result);
+                Notify(command.Id, result);
+                applied = new KvApplied(KvApplyOutcome.Applied, result);
+                break;
+        }
+        // After the command: AckedBelow <= seq (the codec enforces it), so this never forgets the result just stored.
+        session.Acknowledge(command.AckedBelow);
+        return applied;
+    }
+
+    /// <summary>Ends <paramref name="slot"/> once all its commands are applied (whether or not it held any KV command):
+    /// it is now <see cref="AppliedSlot"/>, silent sessions expire, and the callback hears the slot's results.</summary>
+    public void CompleteSlot(long slot)
+    {
+        if (slot <= AppliedSlot) return;
+        EnsureNext(slot);
         AppliedSlot = slot;
-        ExpireSessions(slot);
+        _sessions.Expire(slot);
 
         // Told only after the whole slot is applied, so a callback sees a consistent store and one that throws
         // cannot leave a slot half applied.
@@ -118,40 +169,10 @@ public sealed class KvStateMachine : IStateMachine
         }
     }
 
-    private void ApplyCommand(long slot, ReadOnlyMemory<byte> bytes)
+    private void EnsureNext(long slot)
     {
-        KvCommand command;
-        try
-        {
-            command = KvCodec.Decode(bytes.Span);
-        }
-        catch (FormatException)
-        {
-            // Whatever a faulty or hostile client put in the log was chosen; every replica skips it alike.
-            UndecodableCommands++;
-            return;
-        }
-
-        var session = Touch(command.Id.ClientId, slot);
-        long seq = command.Id.Seq;
-        if (seq < session.AckedBelow)
-        {
-            StaleCommands++;
-        }
-        else if (session.Results.TryGetValue(seq, out var stored))
-        {
-            DuplicateCommands++;
-            Notify(command.Id, stored);
-        }
-        else
-        {
-            var result = Execute(command);
-            AppliedCommands++;
-            session.Results[seq] = result;
-            Notify(command.Id, result);
-        }
-        // After the command: AckedBelow <= seq (the codec enforces it), so this never forgets the result just stored.
-        session.Acknowledge(command.AckedBelow);
+        if (slot != AppliedSlot + 1)
+            throw new InvalidOperationException($"Slot {slot} applied after slot {AppliedSlot}: slots must be applied in order without gaps.");
     }
 
     private void Notify(CommandId id, KvResult result)
@@ -213,31 +234,6 @@ public sealed class KvStateMachine : IStateMachine
             ? array
             : value.ToArray();
 
-    private ClientSession Touch(ulong clientId, long slot)
-    {
-        if (!_sessions.TryGetValue(clientId, out var session))
-        {
-            session = new ClientSession(clientId);
-            _sessions.Add(clientId, session);
-        }
-        else
-        {
-            _byLastSeen.Remove(session.ExpiryNode!);
-        }
-        session.LastSeenSlot = slot;
-        session.ExpiryNode = _byLastSeen.AddLast(session);
-        return session;
-    }
-
-    private void ExpireSessions(long slot)
-    {
-        while (_byLastSeen.First is { } oldest && slot - oldest.Value.LastSeenSlot >= SessionExpirySlots)
-        {
-            _byLastSeen.RemoveFirst();
-            _sessions.Remove(oldest.Value.ClientId);
-        }
-    }
-
     /// <summary>The replicated state (store, sessions with their stored results, <see cref="AppliedSlot"/>) as bytes.</summary>
     /// <remarks>
     /// Deterministic: keys, clients and seqs are written sorted, so equal states give equal bytes and replicas can
@@ -267,21 +263,17 @@ public sealed class KvStateMachine : IStateMachine
             w.WriteLengthPrefixed(_store[key]);
         }
 
-        var clients = _sessions.Keys.ToArray();
-        Array.Sort(clients);
-        w.WriteVarUInt64((ulong)clients.Length);
-        foreach (var clientId in clients)
+        var sessions = _sessions.Sessions();
+        w.WriteVarUInt64((ulong)sessions.Count);
+        foreach (var session in sessions)
         {
-            var session = _sessions[clientId];
-            w.WriteVarUInt64(clientId);
+            w.WriteVarUInt64(session.Id);
             w.WriteVarInt64(session.AckedBelow);
             w.WriteVarInt64(session.LastSeenSlot);
-            var seqs = session.Results.Keys.ToArray();
-            Array.Sort(seqs);
-            w.WriteVarUInt64((ulong)seqs.Length);
-            foreach (long seq in seqs)
+            var results = session.Results();
+            w.WriteVarUInt64((ulong)results.Count);
+            foreach (var (seq, result) in results)
             {
-                var result = session.Results[seq];
                 w.WriteVarInt64(seq);
                 w.WriteByte((byte)((result.IsOk ? ResultOk : 0) | (result.Existed ? ResultExisted : 0) | (result.Value.HasValue ? ResultHasValue : 0)));
                 if (result.Value is { } v) w.WriteLengthPrefixed(v.Span);
@@ -334,12 +326,13 @@ public sealed class KvStateMachine : IStateMachine
         }
 
         int sessions = r.ReadCount("session count", 4);
-        var restored = new List<ClientSession>(sessions);
+        ulong previousClient = 0;
         for (int i = 0; i < sessions; i++)
         {
             ulong clientId = r.ReadVarUInt64("client id");
-            if (i > 0 && clientId <= restored[^1].ClientId) throw r.Malformed($"sessions out of order at session {i}");
-            var session = new ClientSession(clientId)
+            if (i > 0 && clientId <= previousClient) throw r.Malformed($"sessions out of order at session {i}");
+            previousClient = clientId;
+            var session = new ClientSession<KvResult>(clientId)
             {
                 AckedBelow = r.ReadVarInt64("acked below"),
                 LastSeenSlot = r.ReadVarInt64("last seen slot"),
@@ -363,19 +356,30 @@ public sealed class KvStateMachine : IStateMachine
                     ? value.HasValue ? KvResult.Found(value) : existed ? KvResult.Ok(true) : KvResult.Ok(false)
                     : KvResult.Failed(value);
                 if (result.Existed != existed) throw r.Malformed("a failed result's existed flag disagrees with its value");
-                session.Results.Add(seq, result);
+                session.Store(seq, result);
             }
-            restored.Add(session);
+            machine._sessions.Add(session);
         }
         r.EnsureEnd();
-
-        // Rebuild the expiry order; sessions last seen in the same slot expire together, so ties need no order.
-        restored.Sort((a, b) => a.LastSeenSlot != b.LastSeenSlot ? a.LastSeenSlot.CompareTo(b.LastSeenSlot) : a.ClientId.CompareTo(b.ClientId));
-        foreach (var session in restored)
-        {
-            machine._sessions.Add(session.ClientId, session);
-            session.ExpiryNode = machine._byLastSeen.AddLast(session);
-        }
+        machine._sessions.Rebuilt();
         return machine;
     }
 }
+
+/// <summary>What <see cref="KvStateMachine.ApplyCommand"/> did with one command.</summary>
+public enum KvApplyOutcome
+{
+    /// <summary>Run for the first time.</summary>
+    Applied,
+    /// <summary>A retry of a command already run: answered with its stored result, not run again.</summary>
+    Duplicate,
+    /// <summary>Below its client's acknowledgement: dropped, nobody waits for it.</summary>
+    Stale,
+    /// <summary>Not a KV command: skipped on every replica.</summary>
+    Undecodable,
+    /// <summary>Its slot is already in the state (a replay over a restored snapshot).</summary>
+    AlreadyApplied,
+}
+
+/// <summary>One command's outcome and result (null unless applied or a duplicate).</summary>
+public readonly record struct KvApplied(KvApplyOutcome Outcome, KvResult? Result);

@@ -41,16 +41,21 @@ public static class Program
                   A change answers once it is in force; one change at a time (409 while another is pending).
 
               local [--nodes N] [--data-dir DIR] [--mode multi|basic] [--http-port P] [--remote-port P]
-                    [--log-level LEVEL] [--no-restart]
+                    [--log-level LEVEL] [--no-restart] [--config FILE] [--roles a,b] [--roles-dir DIR]
                   A cluster of N (default 3) node processes on loopback: HTTP on 127.0.0.1:8081.., remoting on
                   4051.., one SQLite file per node in DIR (default ./data). A node that dies is restarted.
                   Ctrl-C or SIGTERM stops them all; run it again and the data is still there.
+                  --config merges FILE (HOCON) into every node's configuration, --roles runs more roles on
+                  every node, found in --roles-dir (default ./roles if it exists). --log-level INFO shows
+                  the roles' own log lines.
 
-              node [--config FILE] [--node-id N] [--http-port P] [--remote-port P] [--host H] [--data-dir DIR]
-                   [--seeds host:port,...] [--mode multi|basic] [--acceptors 1,2,3] [--log-level LEVEL]
-                   [--rebuild-acceptor]
+              node [--config FILE] [--extra-config FILE] [--node-id N] [--http-port P] [--remote-port P]
+                   [--host H] [--data-dir DIR] [--seeds host:port,...] [--mode multi|basic] [--acceptors 1,2,3]
+                   [--log-level LEVEL] [--roles a,b] [--roles-dir DIR] [--rebuild-acceptor]
                   One node. FILE defaults to the built-in hocon/node.hocon, whose PAXOS_* environment
-                  variables and these options override it. --rebuild-acceptor rebuilds an acceptor that
+                  variables and these options override it; --extra-config is merged over it. --roles adds
+                  roles to akka.cluster.roles; --roles-dir (paxos.roles-dir, default ./roles if it exists) is
+                  a folder of role assemblies. --rebuild-acceptor rebuilds an acceptor that
                   lost its journal from a majority of the others (see README, "Recovering an acceptor").
 
               demo [--data-dir DIR] [--values A,B]

@@ -5,11 +5,14 @@ namespace PaxosActors.Kv.Hosting;
 
 /// <summary>
 /// The replicated key-value store as a node role (<c>akka.cluster.roles = [..., kv]</c>): its state
-/// machine is what this node's learner applies chosen slots to, and its <see cref="KvService"/> is what
-/// the HTTP API calls.
+/// machine, registered as "kv", is what this node's learner applies the KV commands of chosen slots to, and its
+/// <see cref="KvService"/> is what the HTTP API calls.
 /// </summary>
 public sealed class KvRole : INodeRole
 {
+    /// <summary>The name of its replicated state machine (the same as the role's).</summary>
+    public const string StateMachineName = "kv";
+
     public string Name => "kv";
 
     public void Configure(NodeContext node)
@@ -19,7 +22,8 @@ public sealed class KvRole : INodeRole
         // A fresh session id per incarnation: the sequence numbers of a previous one are not remembered.
         var service = new KvService(KvSettings.Create(node.Config), BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
         node.AddService(service);
-        node.StateMachine = _ => service.CreateStateMachine();
+        // Logs written before commands were framed hold bare KV commands and KV snapshots: they are the store's.
+        node.StateMachines.Register(StateMachineName, service.CreateReplicatedStateMachine, ownsUnframedCommands: true);
     }
 
     public void Start(NodeContext node) => node.Service<KvService>()!.Attach(node.Paxos.Proposer!);

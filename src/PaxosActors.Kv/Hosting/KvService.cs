@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Akka.Actor;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
+using PaxosActors.Replication;
 
 namespace PaxosActors.Kv.Hosting;
 
@@ -103,7 +104,7 @@ public sealed class KvService
             while (true)
             {
                 var command = make(new CommandId(ClientId, seq), AckedBelow());
-                proposer.Tell(new Propose(new SlotValue([KvCodec.Encode(command)]), 0));
+                proposer.Tell(new Propose(new SlotValue([CommandFrame.Encode(KvRole.StateMachineName, KvCodec.Encode(command))]), 0));
                 var remaining = deadline - DateTime.UtcNow;
                 if (remaining <= TimeSpan.Zero) break;
                 var wait = remaining < _settings.RetryInterval ? remaining : _settings.RetryInterval;
@@ -132,6 +133,9 @@ public sealed class KvService
         lock (_lock) return _outstanding.Count == 0 ? _nextSeq : _outstanding.Min;
     }
 
+    /// <summary><see cref="CreateStateMachine"/>, as the node's composite state machine applies it: one KV command at a time.</summary>
+    public IReplicatedStateMachine CreateReplicatedStateMachine() => (Replica)CreateStateMachine();
+
     private void OnApplied(CommandId id, KvResult result)
     {
         if (id.ClientId == ClientId && _waiting.TryRemove(id.Seq, out var done)) done.TrySetResult(result);
@@ -139,7 +143,7 @@ public sealed class KvService
 
     /// <summary>The learner's view of the store: the current <see cref="KvStateMachine"/>, replaced whole when
     /// a snapshot is restored.</summary>
-    private sealed class Replica : ISnapshotStateMachine
+    private sealed class Replica : ISnapshotStateMachine, IReplicatedStateMachine
     {
         private readonly KvService _service;
 
@@ -162,6 +166,23 @@ public sealed class KvService
         }
 
         public byte[] TakeSnapshot() => Current.Snapshot();
+
+        // The composite's path: each KV command of a slot, then the slot's end. A retry the store recognised is skipped,
+        // so the applied stream reports each KV command once.
+        public CommandResult Apply(ReplicatedCommand command)
+        {
+            KvApplied applied;
+            lock (_gate) applied = Current.ApplyCommand(command.Slot, command.Payload);
+            return applied is { Outcome: KvApplyOutcome.Applied, Result: { } result } ? CommandResult.Of(KvCodec.ResultBytes(result)) : CommandResult.Skip;
+        }
+
+        public void OnSlotApplied(long slot)
+        {
+            lock (_gate) Current.CompleteSlot(slot);
+            Publish();
+        }
+
+        public void RestoreSnapshot(ReadOnlySpan<byte> state) => RestoreSnapshot(state.ToArray());
 
         public void RestoreSnapshot(byte[] state)
         {

@@ -17,7 +17,7 @@ public static class LocalCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var cl = new CommandLine(args, "no-restart");
-        cl.AllowOnly("nodes", "data-dir", "mode", "http-port", "remote-port", "log-level", "no-restart");
+        cl.AllowOnly("nodes", "data-dir", "mode", "http-port", "remote-port", "log-level", "no-restart", "config", "roles", "roles-dir");
         int nodes = cl.GetInt("nodes", 3, 1, 9);
         string dataDir = Path.GetFullPath(cl.Get("data-dir", "./data"));
         string mode = cl.Get("mode", "multi");
@@ -26,10 +26,11 @@ public static class LocalCommand
         int remoteBase = cl.GetInt("remote-port", 4051, 1, 65000);
         string logLevel = cl.Get("log-level", "WARNING");
         bool restart = !cl.Has("no-restart");
+        var nodeArgs = RoleArgs(cl);
 
         var ids = Enumerable.Range(1, nodes).ToList();
         var launches = NodeLaunch.LoopbackCluster(ids.Select(i => httpBase + i - 1).ToList(), ids.Select(i => remoteBase + i - 1).ToList(),
-            dataDir, mode, logLevel);
+            dataDir, mode, logLevel).Select(l => l with { ExtraArgs = nodeArgs }).ToList();
         try
         {
             foreach (var launch in launches) NodeProcess.CheckPorts(launch);
@@ -90,6 +91,36 @@ public static class LocalCommand
             await Task.WhenAll(children.Select(c => c.StopAsync()));
             foreach (var c in children) c.Dispose();
         }
+    }
+
+    /// <summary>What every node gets besides its own ports: <c>--config FILE</c> (HOCON merged over each node's configuration),
+    /// <c>--roles a,b</c> (more roles on every node) and <c>--roles-dir DIR</c> (where their assemblies are), checked here so a
+    /// typo fails before any node starts.</summary>
+    private static IReadOnlyList<string> RoleArgs(CommandLine cl)
+    {
+        var args = new List<string>();
+        if (cl.Get("config") is { } file)
+        {
+            string path = Path.GetFullPath(file);
+            if (!File.Exists(path)) throw new UsageException($"--config {file}: no such file");
+            try
+            {
+                Akka.Configuration.ConfigurationFactory.ParseString(PaxosActors.Configuration.HoconEnvironment.Resolve(File.ReadAllText(path)));
+            }
+            catch (Exception e)
+            {
+                throw new UsageException($"--config {file} does not parse: {e.Message}");
+            }
+            args.AddRange(["--extra-config", path]);
+        }
+        if (cl.Get("roles") is { } roles) args.AddRange(["--roles", roles]);
+        if (cl.Get("roles-dir") is { } dir)
+        {
+            string path = Path.GetFullPath(dir);
+            if (!Directory.Exists(path)) throw new UsageException($"--roles-dir {dir}: no such folder");
+            args.AddRange(["--roles-dir", path]);
+        }
+        return args;
     }
 
     /// <summary>Waits until every node answers <c>/status</c> as itself; the first node that exits or times out ends the

@@ -2,6 +2,7 @@ using System.Reflection;
 using Akka.Configuration;
 using PaxosActors.Configuration;
 using PaxosActors.Hosting;
+using PaxosActors.Http;
 using PaxosActors.Kv.Hosting;
 using PaxosActors.Node.Http;
 
@@ -22,7 +23,11 @@ public static class NodeCommand
     public static RoleRegistry Roles() => new RoleRegistry().Add("kv", () => new KvRole());
 
     public static readonly string[] Options =
-        ["config", "node-id", "http-port", "remote-port", "host", "data-dir", "seeds", "mode", "acceptors", "log-level"];
+        ["config", "extra-config", "node-id", "http-port", "remote-port", "host", "data-dir", "seeds", "mode", "acceptors", "log-level",
+         "roles", "roles-dir"];
+
+    /// <summary>The roles folder a node uses when its configuration names none: <c>./roles</c>, if it exists.</summary>
+    public const string DefaultRolesDir = "roles";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -89,6 +94,19 @@ public static class NodeCommand
         faults?.Map(app);
         app.MapFallback((HttpContext http) => KvApi.Error(404, $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
 
+        // The roles' own routes, under their prefixes; their handlers find the running node at request time.
+        IReadOnlyDictionary<string, string> routes;
+        try
+        {
+            routes = RoleEndpoints.Map(app, runner.Current!.Context.RoleInstances, () => runner.Current?.Context);
+        }
+        catch (ConfigurationException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            await runner.StopAsync();
+            return 2;
+        }
+
         if (cl.Has("exit-with-stdin"))
             _ = Task.Run(async () =>
             {
@@ -110,13 +128,16 @@ public static class NodeCommand
         }
         Console.WriteLine($"node {settings.NodeId}: HTTP on http://{httpHost}:{httpPort}, journal {Path.GetFullPath(settings.DatabasePath)}" +
                           (runner.Current?.Context.JournalError is null ? "" : " (unreadable: running without it, see the ERROR above and /status)"));
+        foreach (var (role, prefix) in routes) Console.WriteLine($"node {settings.NodeId}: role {role} serves http://{httpHost}:{httpPort}{prefix}");
         await app.WaitForShutdownAsync();
         await runner.StopAsync();
         await supervise;
         return 0;
     }
 
-    /// <summary>The node's configuration: options over the file (or the built-in one) over the embedded defaults.</summary>
+    /// <summary>The node's configuration: options over <c>--extra-config</c> over the file (or the built-in one) over the
+    /// embedded defaults. <c>--roles</c> adds to the roles the rest names; <c>--roles-dir</c> (else <c>./roles</c> if it exists
+    /// and nothing names one) is where role assemblies are found.</summary>
     public static Config Load(CommandLine cl)
     {
         string text;
@@ -130,6 +151,12 @@ public static class NodeCommand
             using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("node.hocon")!;
             text = new StreamReader(stream).ReadToEnd();
         }
+        string? extra = null;
+        if (cl.Get("extra-config") is { } extraFile)
+        {
+            if (!File.Exists(extraFile)) throw new UsageException($"--extra-config {extraFile}: no such file");
+            extra = File.ReadAllText(extraFile);
+        }
         var overrides = new List<string>();
         if (cl.Get("node-id") is { } id) overrides.Add($"paxos.node-id = {cl.GetInt("node-id", 0, 1)}");
         if (cl.Get("http-port") is not null) overrides.Add($"paxos.http.port = {cl.GetInt("http-port", 0, 1, 65535)}");
@@ -141,15 +168,35 @@ public static class NodeCommand
         if (cl.Get("acceptors") is { } acceptors) overrides.Add($"paxos.acceptors = [{acceptors}]");
         if (cl.Has("rebuild-acceptor")) overrides.Add("paxos.rebuild-acceptor = on");
         if (cl.Get("log-level") is { } level) overrides.Add($"akka.loglevel = {HoconString.Quote(level)}");
+        if (cl.Get("roles-dir") is { } rolesDir) overrides.Add($"paxos.roles-dir = {HoconString.Quote(Path.GetFullPath(rolesDir))}");
+        Config config;
         try
         {
-            return ConfigurationFactory.ParseString(string.Join("\n", overrides))
-                .WithFallback(ConfigurationFactory.ParseString(HoconEnvironment.Resolve(text)))
-                .WithFallback(Defaults);
+            var fromFiles = ConfigurationFactory.ParseString(HoconEnvironment.Resolve(text));
+            if (extra is not null) fromFiles = ConfigurationFactory.ParseString(HoconEnvironment.Resolve(extra)).WithFallback(fromFiles);
+            config = ConfigurationFactory.ParseString(string.Join("\n", overrides)).WithFallback(fromFiles).WithFallback(Defaults);
         }
         catch (Exception e) when (e is not UsageException)
         {
             throw new UsageException($"the configuration does not parse: {e.Message}");
         }
+        var more = new List<string>();
+        if (cl.Get("roles") is { } added) more.Add($"akka.cluster.roles = {HoconString.QuoteList(WithRoles(config, added))}");
+        if (config.GetString("paxos.roles-dir", "") is not { Length: > 0 } && Directory.Exists(DefaultRolesDir))
+            more.Add($"paxos.roles-dir = {HoconString.Quote(Path.GetFullPath(DefaultRolesDir))}");
+        return more.Count == 0 ? config : ConfigurationFactory.ParseString(string.Join("\n", more)).WithFallback(config);
+    }
+
+    /// <summary>The roles <paramref name="config"/> names, then those of <paramref name="list"/> (<c>a,b</c>) it does not.</summary>
+    public static IReadOnlyList<string> WithRoles(Config config, string list)
+    {
+        var roles = config.GetStringList("akka.cluster.roles").ToList();
+        foreach (string role in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (role.Any(c => char.IsWhiteSpace(c) || c is '"' or '\\'))
+                throw new UsageException($"--roles: '{role}' is not a role name");
+            if (!roles.Contains(role)) roles.Add(role);
+        }
+        return roles;
     }
 }

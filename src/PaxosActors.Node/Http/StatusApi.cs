@@ -1,6 +1,8 @@
+using System.Text.Json;
 using Akka.Actor;
 using PaxosActors.Actors;
 using PaxosActors.Hosting;
+using PaxosActors.Http;
 using PaxosActors.Kv.Hosting;
 using PaxosActors.Routing;
 
@@ -69,6 +71,9 @@ public static class StatusApi
         {
             Acceptors = learner?.InForce?.Acceptors,
         };
-        return Results.Json(body, KvJson.Default.StatusResponse);
+        // Each role's own fields, by role name, after the node's.
+        var json = JsonSerializer.SerializeToNode(body, KvJson.Default.StatusResponse)!.AsObject();
+        json["role_status"] = RoleEndpoints.Status(host.Context);
+        return Results.Json(json);
     }
 }

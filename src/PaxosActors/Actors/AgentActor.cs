@@ -33,7 +33,15 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
         Recover<RecoveryCompleted>(_ =>
         {
             Timers.StartPeriodicTimer("tick", new LocalDelivery(Tick.Instance), _tick);
-            Carry(Agent.Step(Recovered.Instance));
+            Replaying = true;
+            try
+            {
+                Carry(Agent.Step(Recovered.Instance));
+            }
+            finally
+            {
+                Replaying = false;
+            }
         });
 
         Command<IPaxosMessage>(message => Step(message));
@@ -47,6 +55,10 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
 
     protected TAgent Agent { get; }
     protected AgentDirectory Directory { get; }
+
+    /// <summary>True while the Ready of the step that ends recovery is carried out: what it applies comes from this agent's
+    /// own journal (the learner's replay), not from its peers.</summary>
+    protected bool Replaying { get; private set; }
 
     /// <summary>Journal writes not yet confirmed durable: the agent's memory is ahead of its journal by these.</summary>
     protected int PendingWrites => _outbox.Pending;
@@ -67,8 +79,13 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
     /// <summary>After every Ready is carried out (status for /status, typically).</summary>
     protected virtual void AfterStep() { }
 
+    /// <summary>Whether the agent may be stepped with <paramref name="input"/> (the learner refuses a peer's state that
+    /// could not carry this node's replicated state). Default: every input.</summary>
+    protected virtual bool Admits(IInput input) => true;
+
     protected void Step(IInput input)
     {
+        if (!Admits(input)) return;
         BeforeStep(input);
         Carry(Agent.Step(input));
     }

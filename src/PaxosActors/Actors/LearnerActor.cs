@@ -3,6 +3,7 @@ using Akka.Event;
 using Akka.Persistence;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
+using PaxosActors.Replication;
 using PaxosActors.Routing;
 
 namespace PaxosActors.Actors;
@@ -85,6 +86,20 @@ public sealed class LearnerActor : AgentActor<Learner>
     protected override void OnReplaySuccess() =>
         Log.Info("learner {0} recovered: {1} slots decided from its journal", Agent.Node, Agent.NextToApply);
 
+    /// <summary>A peer's whole state that holds nothing of a state machine this node runs was taken where that role does
+    /// not run; installing it would silently empty that machine here. It is refused before the learner sees it, so the
+    /// learner asks another peer.</summary>
+    protected override bool Admits(IInput input)
+    {
+        if (input is not StateTransfer transfer || _stateMachine is not CompositeStateMachine composite) return true;
+        if (composite.Lacks(transfer.State) is not { Count: > 0 } missing) return true;
+        Log.Error("learner {0}: refusing the state for slots below {1} from {2}: it holds nothing of the state machine(s) {3}, " +
+                  "which this node runs (the sender does not run the role that owns it). Every role that owns replicated " +
+                  "state must run on every learner node (README, \"Adding a role\"); this learner will ask another peer.",
+            Agent.Node, transfer.NextToApply, Sender.Path, string.Join(", ", missing));
+        return false;
+    }
+
     protected override void BeforeStep(IInput input)
     {
         if (input is Tick) WriteLearned();
@@ -98,8 +113,18 @@ public sealed class LearnerActor : AgentActor<Learner>
 
     protected override void ApplyChosen(Ready ready)
     {
-        if (ready.Install is { } install) Snapshots.RestoreSnapshot(install.State);
-        foreach (var chosen in ready.Apply) _stateMachine.Apply(chosen.Slot, chosen.Value);
+        if (_stateMachine is IReplayAwareStateMachine aware)
+        {
+            // The node's composite: it tells the applied stream whether a slot is replayed from this learner's journal.
+            if (ready.Install is { } state)
+                aware.Install(state.NextToApply, state.State, Replaying ? InstallSource.Snapshot : InstallSource.StateTransfer, Replaying);
+            foreach (var chosen in ready.Apply) aware.Apply(chosen.Slot, chosen.Value, Replaying);
+        }
+        else
+        {
+            if (ready.Install is { } install) Snapshots.RestoreSnapshot(install.State);
+            foreach (var chosen in ready.Apply) _stateMachine.Apply(chosen.Slot, chosen.Value);
+        }
         if (ready.SnapshotAt is { } at)
         {
             WriteLearned();

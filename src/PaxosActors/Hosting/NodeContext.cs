@@ -2,22 +2,35 @@ using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Configuration;
 using PaxosActors.Configuration;
-using PaxosActors.Core.Learners;
+using PaxosActors.Replication;
 using PaxosActors.Routing;
 
 namespace PaxosActors.Hosting;
 
-/// <summary>What a role sees of the node it runs on: the ActorSystem, settings, the Paxos actors, and a
-/// small service registry through which roles and the HTTP front end find each other.</summary>
-public sealed class NodeContext(ActorSystem system, Config config, PaxosSettings settings, AgentDirectory directory,
-    IReadOnlySet<string> roles)
+/// <summary>What a role sees of the node it runs on: the ActorSystem, settings, the Paxos actors, the replicated state
+/// machines, the applied stream, the client for its own commands, and a small service registry through which roles and
+/// the HTTP front end find each other.</summary>
+public sealed class NodeContext
 {
     private readonly ConcurrentDictionary<Type, object> _services = new();
 
-    public ActorSystem System { get; } = system;
-    public Config Config { get; } = config;
-    public PaxosSettings Settings { get; } = settings;
-    public AgentDirectory Directory { get; } = directory;
+    public NodeContext(ActorSystem system, Config config, PaxosSettings settings, AgentDirectory directory,
+        IReadOnlySet<string> roles, CommandSettings? commands = null)
+    {
+        System = system;
+        Config = config;
+        Settings = settings;
+        Directory = directory;
+        Roles = roles;
+        Commands = new CommandClient(commands ?? CommandSettings.Create(config));
+        Applied = new AppliedStream(system);
+        Paxos = new PaxosNodeRefs(settings.NodeId, null, null, null);
+    }
+
+    public ActorSystem System { get; }
+    public Config Config { get; }
+    public PaxosSettings Settings { get; }
+    public AgentDirectory Directory { get; }
 
     /// <summary>What the roles report about themselves, for /status.</summary>
     public NodeHealth Health { get; } = new();
@@ -26,15 +39,27 @@ public sealed class NodeContext(ActorSystem system, Config config, PaxosSettings
     public string? JournalError { get; internal set; }
 
     /// <summary>The roles this node runs, as named in <c>akka.cluster.roles</c>.</summary>
-    public IReadOnlySet<string> Roles { get; } = roles;
+    public IReadOnlySet<string> Roles { get; }
 
-    /// <summary>What the learner applies chosen values to; a role sets it in <see cref="INodeRole.Configure"/>.</summary>
-    public Func<IActorContext, IStateMachine>? StateMachine { get; set; }
+    /// <summary>The role objects of this start (not the built-in Paxos ones), in the order they were configured.</summary>
+    public IReadOnlyList<INodeRole> RoleInstances { get; internal set; } = [];
+
+    /// <summary>The replicated state machines: a role registers its own in <see cref="INodeRole.Configure"/>.</summary>
+    public StateMachineRegistry StateMachines { get; } = new();
+
+    /// <summary>Every slot this node's learner applies, for any number of subscribing actors.</summary>
+    public AppliedStream Applied { get; }
+
+    /// <summary>Submits a role's commands through the log, each applied once (needs the proposer and learner roles).</summary>
+    public CommandClient Commands { get; }
 
     /// <summary>The node's Paxos actors, once started.</summary>
-    public PaxosNodeRefs Paxos { get; internal set; } = new(settings.NodeId, null, null, null);
+    public PaxosNodeRefs Paxos { get; internal set; }
 
     public void AddService<T>(T service) where T : class => _services[typeof(T)] = service;
 
     public T? Service<T>() where T : class => _services.TryGetValue(typeof(T), out var s) ? (T)s : null;
+
+    /// <summary>The role object named <paramref name="name"/> of this start, or null.</summary>
+    public INodeRole? Role(string name) => RoleInstances.FirstOrDefault(r => r.Name == name);
 }

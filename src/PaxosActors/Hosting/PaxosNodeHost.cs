@@ -1,9 +1,9 @@
+using Akka;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
 using PaxosActors.Configuration;
-using PaxosActors.Core.Learners;
-using PaxosActors.Core.Protocol;
+using PaxosActors.Replication;
 using PaxosActors.Persistence;
 using PaxosActors.Routing;
 
@@ -35,10 +35,14 @@ public sealed class PaxosNodeHost
     /// are those of <paramref name="registry"/> and those <c>paxos.roles</c> maps.</summary>
     public static PaxosNodeHost Start(Config config, RoleRegistry? registry = null)
     {
-        var full = config.WithFallback(ClusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
+        var withDefaults = config.WithFallback(ClusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
+        var roleNames = withDefaults.GetStringList("akka.cluster.roles").Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).Distinct().ToList();
+        var roles = RoleRegistry.FromConfig(withDefaults, registry).Create(roleNames);
+        // Each role's reference.conf sits under the node's configuration and above the library's defaults, as Akka's do.
+        var full = roles.Aggregate(config, (c, role) => c.WithFallback(role.ReferenceConfig))
+            .WithFallback(ClusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
         var settings = PaxosSettings.Create(full);
-        var roleNames = full.GetStringList("akka.cluster.roles").Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).Distinct().ToList();
-        var roles = RoleRegistry.FromConfig(full, registry).Create(roleNames);
+        var commandSettings = CommandSettings.Create(full);
         var agents = AgentRoles.From(roleNames);
         // An acceptor outside paxos.acceptors (the first membership of a new cluster) is legitimate: it waits to be added
         // to the acceptor set through the log (README, "Changing the acceptor set").
@@ -59,15 +63,31 @@ public sealed class PaxosNodeHost
             .WithFallback(full);
 
         var system = ActorSystem.Create(SystemName, systemConfig);
-        var context = new NodeContext(system, systemConfig, settings, new AgentDirectory(system.Log), roleNames.ToHashSet());
+        var context = new NodeContext(system, systemConfig, settings, new AgentDirectory(system.Log), roleNames.ToHashSet(), commandSettings)
+        {
+            RoleInstances = roles,
+        };
         try
         {
             if (unreadable is not null) agents = WithoutJournal(context, unreadable, agents);
-            foreach (var role in roles) role.Configure(context);
+            foreach (var role in roles)
+            {
+                context.StateMachines.ConfiguringRole = role.Name;
+                Call(role, "Configure", () => role.Configure(context));
+            }
+            context.StateMachines.Seal();
+            var registrations = context.StateMachines.Registrations;
             context.Paxos = PaxosNode.Start(system, settings, context.Directory,
-                context.StateMachine ?? (_ => new DiscardingStateMachine()), agents, context.Health);
+                learner => new CompositeStateMachine(registrations, commandSettings.SessionExpirySlots, context.Applied, context.Commands,
+                    learner.GetLogger(), settings.NodeId),
+                agents, context.Health);
+            // A command's result comes from this node's learner: without one, nothing would ever answer.
+            context.Commands.Attach(context.Paxos.Learner is null ? null : context.Paxos.Proposer);
             system.ActorOf(ClusterDirectory.Props(context.Directory, settings.NodeId), "paxos-directory");
-            foreach (var role in roles) role.Start(context);
+            StopRolesWithTheSystem(context);
+            foreach (var role in roles) Call(role, "Start", () => role.Start(context));
+            // The roles subscribed in Configure or Start: now they get what the learner recovered meanwhile, then the rest.
+            context.Applied.Open();
         }
         catch
         {
@@ -75,6 +95,52 @@ public sealed class PaxosNodeHost
             throw;
         }
         return new PaxosNodeHost(context);
+    }
+
+    /// <summary>A role's Configure or Start: whatever it throws fails the node's start as a configuration error that names
+    /// the role (the executable exits with code 2 and the message, not a stack trace).</summary>
+    private static void Call(INodeRole role, string what, Action call)
+    {
+        try
+        {
+            call();
+        }
+        catch (ConfigurationException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw new ConfigurationException($"role {role.Name} ({role.GetType().FullName}): {what} threw {e.GetType().Name}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Calls every role's <see cref="INodeRole.Stop"/> once, in reverse order: in coordinated shutdown's service-stop
+    /// phase (the roles' actors still run), or once the ActorSystem terminated if it ended without coordinated shutdown.</summary>
+    private static void StopRolesWithTheSystem(NodeContext context)
+    {
+        int stopped = 0;
+        void StopRoles()
+        {
+            if (Interlocked.Exchange(ref stopped, 1) == 1) return;
+            foreach (var role in context.RoleInstances.Reverse())
+            {
+                try
+                {
+                    role.Stop(context);
+                }
+                catch (Exception e)
+                {
+                    context.System.Log.Error(e, "node {0}: role {1} failed to stop: {2}", context.Settings.NodeId, role.Name, e.Message);
+                }
+            }
+        }
+        CoordinatedShutdown.Get(context.System).AddTask(CoordinatedShutdown.PhaseServiceStop, "paxos-roles-stop", () =>
+        {
+            StopRoles();
+            return Task.FromResult(Done.Instance);
+        });
+        context.System.WhenTerminated.ContinueWith(_ => StopRoles(), TaskScheduler.Default);
     }
 
     /// <summary>
@@ -112,11 +178,5 @@ public sealed class PaxosNodeHost
     {
         var seeds = SeedList.Parse(config.GetString("paxos.seeds", ""), SystemName);
         return seeds.Count == 0 ? "" : $"akka.cluster.seed-nodes = {HoconString.QuoteList(seeds)}";
-    }
-
-    /// <summary>For a node without a state-machine role: chosen values are learned and dropped.</summary>
-    private sealed class DiscardingStateMachine : IStateMachine
-    {
-        public void Apply(long slot, SlotValue value) { }
     }
 }

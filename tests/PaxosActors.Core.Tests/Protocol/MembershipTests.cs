@@ -182,4 +182,23 @@ public sealed class MembershipTests
         Assert.Empty(accepts[0].Value.Commands);
         Assert.Equal(SlotValue.Of(Bytes(1), Bytes(2)), accepts[1].Value);
     }
+
+    [Fact] // a removed acceptor votes no more where its vote would not count, and says so; where it still counts, it votes
+    public void Removed_acceptor_votes_only_in_the_slots_whose_membership_still_counts_it()
+    {
+        var acceptor = Agents.VotingAcceptor(1);
+        var known = acceptor.Step(new MembershipKnown([new(0, OneTwoThree), new(Alpha, ThreeFourFive)], AppliedThrough: 1));
+        var b = new Ballot(2, 3);
+
+        Assert.Equal(Alpha, acceptor.RemovedFrom);
+        Assert.StartsWith("removed", acceptor.State);
+        Assert.Contains(known.Notices, n => n.Level == NoticeLevel.Warning && n.Text.Contains("removed from the acceptor set"));
+        Assert.Single(acceptor.Step(new Accept(b, Alpha - 1, Cmd(1))).Sent<Accepted>()); // still governed by {1,2,3}
+        Assert.True(acceptor.Step(new Accept(b, Alpha, Cmd(2))).IsEmpty);                // governed by {3,4,5}
+
+        acceptor.Step(new MembershipKnown([new(0, OneTwoThree), new(Alpha, ThreeFourFive), new(Alpha + 2, OneTwoThree)], 3));
+        Assert.Null(acceptor.RemovedFrom);
+        Assert.Equal("voting", acceptor.State);
+        Assert.Single(acceptor.Step(new Accept(b, Alpha + 2, Cmd(3))).Sent<Accepted>());
+    }
 }

@@ -388,6 +388,7 @@ public sealed class SimulatedCluster
         {
             if (!host.Up || AcceptorOf(host.Id.Node).Mode != AcceptorMode.Refusing) continue;
             Rebuilds++;
+            Flush(host); // a restart the operator asks for stops the process cleanly: its pending writes complete first
             Restart(host, rebuild: true);
             if (one) return;
         }
