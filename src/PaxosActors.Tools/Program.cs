@@ -35,11 +35,13 @@ public static class Program
             usage: dotnet run -c Release --project src/PaxosActors.Tools -- <command> [options]
 
               chaos [--duration SECONDS] [--seed N] [--nodes 3|5] [--clients N] [--out DIR] [--mode multi|basic]
-                    [--run-seconds S] [--keys K] [--min-ops N] [--faults kill,pause,isolate,split,combo]
-                    [--target NODE] [--stale-reads-node NODE] [--run-seed R]
-                  Fault injection: fresh clusters of node processes under SIGKILL, SIGSTOP and partitions while
-                  clients write, read and cas; runs of S (60) seconds until SECONDS (60) of faults are spent.
-                  Checks every history, recovery and convergence (applied slot and kv_digest); prints a summary,
+                    [--run-seconds S] [--keys K] [--min-ops N] [--faults kill,pause,isolate,split,combo,member]
+                    [--spares S] [--target NODE] [--stale-reads-node NODE] [--run-seed R]
+                  Fault injection: fresh clusters of node processes under SIGKILL, SIGSTOP, partitions and changes
+                  of the acceptor set (member: remove and re-add, replace by a spare and swap back; --spares S
+                  nodes start outside the set, 1 by default with member) while clients write, read and cas;
+                  runs of S (60) seconds until SECONDS (60) of faults are spent. Checks every history, recovery
+                  and convergence (applied slot, kv_digest, acceptor set); prints a summary,
                   exits 1 if a run failed: an anomaly, a key the checker did not finish, a fault not confirmed,
                   or fewer than N (100) client operations ok in a run. --run-seed R replays one run (its fault
                   phase is SECONDS); --stale-reads-node makes that node read past the log (the control run).

@@ -7,7 +7,7 @@ namespace PaxosActors.Chaos.Tests;
 
 /// <summary>
 /// A short chaos schedule against real node processes on loopback: SIGKILL, SIGSTOP and partitions, the
-/// leader first, while clients write, read and cas. Every history must check (no anomaly, no key the checker
+/// leader first, and changes of the acceptor set (a spare node outside it), while clients write, read and cas. Every history must check (no anomaly, no key the checker
 /// did not finish), every node must serve and converge to the same applied slot and kv_digest after healing,
 /// every fault scheduled must be confirmed, and the clients must complete at least the floor of operations.
 /// The control run breaks one node on purpose and must be caught: the pipeline can fail. The long version is
@@ -24,6 +24,14 @@ public sealed class ChaosSpecs(ITestOutputHelper output)
         // happened, not merely been tried.
         foreach (var kind in FaultKinds.Counted)
             Assert.True(summary.FaultsByKind.GetValueOrDefault(kind) > 0, $"no {kind} was confirmed\n{summary}");
+        // And the acceptor set changed meanwhile: the membership stream of seed 21 starts with a replacement by the spare
+        // (node 4), drawn to overlap the first faults (in a trial run: added while node 2 was cut off and node 1 paused).
+        // Confirmed means answered 200 with the set asked for in force.
+        var membership = summary.Membership;
+        Assert.Equal(1, summary.Options.SpareNodes);
+        Assert.True(membership.ConfirmedTotal > 0, $"no membership change was confirmed\n{summary}");
+        Assert.True(membership.Confirmed.GetValueOrDefault(MembershipChanges.ReplaceAdd) > 0, $"the spare was never added\n{summary}");
+        Assert.True(membership.Confirmed.GetValueOrDefault(MembershipChanges.ReplaceRemove) > 0, $"no acceptor was replaced\n{summary}");
     }
 
     [Fact]
@@ -90,6 +98,9 @@ public sealed class ChaosSpecs(ITestOutputHelper output)
         Assert.Equal(ChaosOptions.DefaultMinOps, summary.Options.MinOps);
         foreach (var run in summary.Runs)
         {
+            // Membership changes on (the default): every node agreed on the set after healing, and it kept a majority of
+            // the first one's count (else an anomaly above).
+            Assert.True(run.Membership.LastAcceptors is { Count: >= 2 }, $"run {run.Index}: no acceptor set agreed after healing\n{report}");
             Assert.True(run.ClientOps.Ok >= summary.Options.MinOps, $"run {run.Index}: {run.ClientOps}\n{report}");
             Assert.True(run.ConvergedAfter is not null, $"run {run.Index} did not converge\n{report}");
             Assert.True(run.Check is { UnknownKeys: 0 } && run.Check.Operations > run.ClientOps.Total, $"run {run.Index}: {run.Check}\n{report}");

@@ -22,18 +22,24 @@ public sealed class ChaosCluster : IDisposable
     // Directed pairs (from, to): node "from" drops all traffic with node "to".
     private readonly HashSet<(int From, int To)> _blocked = new();
 
+    /// <param name="count">Nodes 1..count: the first acceptor set (<c>--acceptors 1,...,count</c> on every node).</param>
     /// <param name="staleReadNode">A node started with <c>PAXOS_FAULT_STALE_READS=on</c>: it answers reads from its own
     /// state, past the log (the control run's deliberately broken node); null: none.</param>
-    public ChaosCluster(int count, string mode, string dir, KvClient kv, int? staleReadNode = null)
+    /// <param name="spares">Nodes count+1.. that run every agent (an acceptor too) but start outside the acceptor set: they
+    /// join the cluster and learn, and vote once a membership change adds them.</param>
+    public ChaosCluster(int count, string mode, string dir, KvClient kv, int? staleReadNode = null, int spares = 0)
     {
         _kv = kv;
         string data = Path.Combine(dir, "data");
         Directory.CreateDirectory(data);
         // Fault injection on: the throttler transport adapter and POST /admin/block, /admin/heal.
         var environment = new Dictionary<string, string> { ["PAXOS_FAULT_INJECTION"] = "on", ["DOTNET_gcServer"] = "0" };
-        Nodes = NodeLaunch.LoopbackCluster(FreePorts.Take(count), FreePorts.Take(count), data, mode, "WARNING")
+        FirstAcceptors = Enumerable.Range(1, count).ToList();
+        string acceptors = string.Join(",", FirstAcceptors);
+        Nodes = NodeLaunch.LoopbackCluster(FreePorts.Take(count + spares), FreePorts.Take(count + spares), data, mode, "WARNING")
             .Select(l => new NodeProcess(l with
             {
+                Acceptors = acceptors,
                 Environment = l.NodeId == staleReadNode
                     ? new Dictionary<string, string>(environment) { ["PAXOS_FAULT_STALE_READS"] = "on" }
                     : environment,
@@ -41,7 +47,11 @@ public sealed class ChaosCluster : IDisposable
             .ToList();
     }
 
+    /// <summary>Every node: the first acceptors, then the spares.</summary>
     public IReadOnlyList<NodeProcess> Nodes { get; }
+
+    /// <summary>The acceptor set the cluster starts with: nodes 1..count (the spares are outside it).</summary>
+    public IReadOnlyList<int> FirstAcceptors { get; }
 
     public NodeProcess this[int id] => Nodes[id - 1];
 

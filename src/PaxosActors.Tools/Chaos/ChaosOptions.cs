@@ -22,6 +22,16 @@ public sealed record ChaosOptions(
     /// <summary>The kinds of fault to draw from (<see cref="FaultKinds"/>); null: all.</summary>
     public IReadOnlyList<string>? Faults { get; init; }
 
+    /// <summary>Nodes that start outside the acceptor set (ids after <see cref="Nodes"/>), for membership changes to add:
+    /// null, one when the faults include <see cref="FaultKinds.Member"/> and none otherwise.</summary>
+    public int? Spares { get; init; }
+
+    /// <summary>Whether the acceptor set is changed among the faults (<see cref="FaultKinds.Member"/>).</summary>
+    public bool MembershipChanges => Faults is null || Faults.Contains(FaultKinds.Member);
+
+    /// <summary>The spares the cluster runs: <see cref="Spares"/>, or its default.</summary>
+    public int SpareNodes => Spares ?? (MembershipChanges ? 1 : 0);
+
     /// <summary>Aim every fault at this node; null: the leader 60% of the time, else a random node.</summary>
     public int? Target { get; init; }
 
@@ -35,7 +45,7 @@ public sealed record ChaosOptions(
 
     /// <summary>The command line that replays the run of <paramref name="seed"/> with a fault phase of <paramref name="phase"/>.</summary>
     public string ReplayCommand(int seed, TimeSpan phase) =>
-        $"paxos-tools chaos --run-seed {seed} --duration {phase.TotalSeconds:0} --nodes {Nodes} --mode {Mode} --clients {Clients} --keys {Keys}" +
+        $"paxos-tools chaos --run-seed {seed} --duration {phase.TotalSeconds:0} --nodes {Nodes} --spares {SpareNodes} --mode {Mode} --clients {Clients} --keys {Keys}" +
         $" --min-ops {MinOps}" +
         (Faults is { } f ? $" --faults {string.Join(",", f)}" : "") +
         (Target is { } t ? $" --target {t}" : "") +

@@ -9,7 +9,8 @@ namespace PaxosActors.Tools.Chaos;
 /// nodes must reach the same applied slot with the same digest of their key-value state within
 /// <see cref="RecoveryBound"/>; a final read of every key through every node goes into the history, so an
 /// acknowledged write that was lost shows up as a linearizability violation; the whole history must check
-/// within <see cref="CheckTimeout"/> (a key the checker does not finish fails the run). A run in which a fault
+/// within <see cref="CheckTimeout"/> (a key the checker does not finish fails the run). With membership changes, every
+/// node must also agree on one acceptor set that the harness's changes explain (<see cref="MembershipChanges"/>). A run in which a fault
 /// could not be confirmed, or whose clients completed fewer than <see cref="ChaosOptions.MinOps"/> operations,
 /// fails too: it did not test what it claims.
 /// </summary>
@@ -44,17 +45,31 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
         // Above the node's own request timeout (5 s), so the node usually answers before the client gives up.
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(7) };
         var kv = new KvClient(http);
+        // A membership change answers once in force, or after the node's own 20 s: clients of their own (MembersClient
+        // bounds each call). Changes never reuse a connection, so HttpClient never sends one twice (MembersClient.ChangeAsync).
+        using var adminHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2), PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5) };
+        using var adminHttp = new HttpClient(adminHandler) { Timeout = Timeout.InfiniteTimeSpan };
+        using var changeHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2), PooledConnectionLifetime = TimeSpan.Zero };
+        using var changeHttp = new HttpClient(changeHandler) { Timeout = Timeout.InfiniteTimeSpan };
+        var members = new MembersClient(adminHttp, changeHttp);
         var history = new HistoryLog(Path.Combine(dir, "history.jsonl"));
         var confirmed = new Dictionary<string, int>();
         var planned = new Dictionary<string, int>();
+        var membershipStats = MembershipStats.None;
         var clientOps = new OpCounts();
         int finalReads = 0;
         TimeSpan? served = null, converged = null;
         CheckSummary? summary = null;
-        using (var cluster = new ChaosCluster(options.Nodes, options.Mode, dir, kv, options.StaleReadNode))
+        using (var cluster = new ChaosCluster(options.Nodes, options.Mode, dir, kv, options.StaleReadNode, options.SpareNodes))
         {
-            var schedule = new FaultSchedule(cluster, random, Log, options.Faults, options.Target);
-            Log($"run {index}, seed {seed}: {options.Nodes} nodes ({options.Mode}), {options.Clients} clients, {faultPhase.TotalSeconds:0} s of faults" +
+            // Its own stream: the other faults' draws, and the clients', are those of a run without membership changes.
+            var membership = options.MembershipChanges
+                ? new MembershipChanges(cluster, members, new Random(unchecked(seed * 7919 + 104_729)), Log)
+                : null;
+            var schedule = new FaultSchedule(cluster, random, Log, options.Faults, options.Target, membership);
+            Log($"run {index}, seed {seed}: {options.Nodes} nodes ({options.Mode})" +
+                (options.SpareNodes > 0 ? $" + {options.SpareNodes} spare(s) outside the acceptor set" : "") +
+                $", {options.Clients} clients, {faultPhase.TotalSeconds:0} s of faults" +
                 (options.Faults is { } kinds ? $" ({string.Join(", ", kinds)})" : "") + (options.Target is { } t ? $" aimed at node {t}" : "") +
                 (options.StaleReadNode is { } broken ? $"; CONTROL RUN: node {broken} answers reads past the log (stale reads), the checker must flag it" : ""));
             Log($"replay: {options.ReplayCommand(seed, faultPhase)}");
@@ -94,7 +109,21 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
                 clientOps = clients.Aggregate(new OpCounts(), (sum, c) => sum + c.Counts);
                 var written = clients.SelectMany(c => c.KeysWritten).Distinct().OrderBy(k => k).ToList();
                 finalReads = await FinalReadsAsync(cluster, kv, history, written, ct);
+                if (membership is not null)
+                {
+                    // Any change in progress has settled one way or the other by now; every node must say which.
+                    await membership.FinishAsync(RecoveryBound, ct);
+                    _anomalies.AddRange(membership.Anomalies);
+                }
                 converged = await ConvergeAsync(cluster, kv, ct);
+            }
+            if (membership is not null)
+            {
+                membershipStats = membership.Stats;
+                var m = membershipStats;
+                Log($"membership changes confirmed: {m.ConfirmedTotal} of {m.SentTotal} sent" +
+                    $" ({string.Join(", ", MembershipChanges.Kinds.Where(m.Sent.ContainsKey).Select(k => $"{k} {m.Confirmed.GetValueOrDefault(k)}/{m.Sent[k]}"))})" +
+                    $"; outcome unknown {m.Unknown} (seen to take effect {m.UnknownTookEffect}), 409 retried {m.Conflicts}, stale answers retried {m.StaleAnswers}, not sent {m.NotSent}");
             }
             confirmed = schedule.Confirmed.ToDictionary();
             planned = schedule.Planned.ToDictionary();
@@ -137,7 +166,7 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
         Log(passed ? "run passed" : "run FAILED");
         _log = null;
         return new RunResult(index, seed, dir, faultPhase, confirmed, planned, clientOps, _probes, finalReads, summary, served, converged,
-            _anomalies.ToList(), _unknown.ToList(), _errors.ToList());
+            _anomalies.ToList(), _unknown.ToList(), _errors.ToList()) { Membership = membershipStats };
     }
 
     /// <summary>Writes a fresh value through every node until each has answered ok once (recorded in the
@@ -199,7 +228,7 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
 
     /// <summary>Waits until every node reports the same applied slot and the same digest of its key-value state at that
     /// slot (<c>kv_digest</c>, over every key and value): equal slots and key counts alone would miss a replica whose
-    /// values differ.</summary>
+    /// values differ. And the same acceptor set in force.</summary>
     private async Task<TimeSpan?> ConvergeAsync(ChaosCluster cluster, KvClient kv, CancellationToken ct)
     {
         var start = _clock.Elapsed;
@@ -210,7 +239,8 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
             foreach (var n in cluster.Nodes) statuses.Add(await kv.StatusAsync(n.Url, TimeSpan.FromSeconds(2), ct));
             string last = string.Join(", ", statuses.Select((s, i) => $"node {i + 1}: " + (s is null
                 ? "no answer"
-                : $"applied {s.AppliedSlot}, keys {s.Keys}, kv_digest {s.KvDigest ?? "none"} at slot {s.KvAppliedSlot}")));
+                : $"applied {s.AppliedSlot}, keys {s.Keys}, kv_digest {s.KvDigest ?? "none"} at slot {s.KvAppliedSlot}, " +
+                  $"acceptors [{(s.Acceptors is { } a ? string.Join(",", a) : "none")}]")));
             if (Converged(statuses))
             {
                 var took = _clock.Elapsed - start;
@@ -219,7 +249,7 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
             }
             if (DateTime.UtcNow > deadline)
             {
-                _anomalies.Add($"the nodes did not converge (same applied slot and kv_digest) within {RecoveryBound.TotalSeconds:0} s: {last}");
+                _anomalies.Add($"the nodes did not converge (same applied slot, kv_digest and acceptor set) within {RecoveryBound.TotalSeconds:0} s: {last}");
                 return null;
             }
             await Task.Delay(250, ct);
@@ -227,11 +257,11 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
     }
 
     /// <summary>Every node answered, its store's digest describes the slot its learner applied last, and all name the
-    /// same slot and digest.</summary>
+    /// same slot, digest and acceptor set in force.</summary>
     public static bool Converged(IReadOnlyList<NodeStatus?> statuses) =>
         statuses.Count > 0 &&
-        statuses.All(s => s is { AppliedSlot: not null, KvDigest: not null } && s.KvAppliedSlot == s.AppliedSlot) &&
-        statuses.Select(s => (s!.AppliedSlot, s.KvDigest)).Distinct().Count() == 1;
+        statuses.All(s => s is { AppliedSlot: not null, KvDigest: not null, Acceptors: not null } && s.KvAppliedSlot == s.AppliedSlot) &&
+        statuses.Select(s => (s!.AppliedSlot, s.KvDigest, string.Join(",", s.Acceptors!))).Distinct().Count() == 1;
 
     private void Log(string line)
     {

@@ -43,6 +43,9 @@ public sealed record ChaosSummary(IReadOnlyList<RunResult> Runs, ChaosOptions Op
     public IReadOnlyDictionary<string, int> PlannedByKind =>
         Runs.SelectMany(r => r.PlannedFaults).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
 
+    /// <summary>What the membership changes did, summed over the runs.</summary>
+    public MembershipStats Membership => Runs.Aggregate(MembershipStats.None, (sum, r) => sum + r.Membership);
+
     /// <summary>The clients' operations, by outcome (probes and final reads not included).</summary>
     public OpCounts ClientOps => Runs.Aggregate(new OpCounts(), (sum, r) => sum + r.ClientOps);
 
@@ -64,6 +67,17 @@ public sealed record ChaosSummary(IReadOnlyList<RunResult> Runs, ChaosOptions Op
         var kinds = FaultsByKind.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}");
         w.WriteLine($"runs: {Runs.Count} ({Runs.Count(r => !r.Passed)} failed)");
         w.WriteLine($"faults confirmed: {Faults} of {PlannedByKind.Values.Sum()} injected ({string.Join(", ", kinds)})");
+        if (Options.MembershipChanges)
+        {
+            var m = Membership;
+            var finals = Runs.Where(r => r.Membership.LastAcceptors is not null)
+                .GroupBy(r => string.Join(",", r.Membership.LastAcceptors!)).OrderByDescending(g => g.Count()).ThenBy(g => g.Key)
+                .Select(g => $"[{g.Key}] {g.Count()}");
+            w.WriteLine($"membership changes confirmed: {m.ConfirmedTotal} of {m.SentTotal} sent " +
+                        $"({string.Join(", ", MembershipChanges.Kinds.Where(m.Sent.ContainsKey).Select(k => $"{k} {m.Confirmed.GetValueOrDefault(k)}/{m.Sent[k]}"))}); " +
+                        $"outcome unknown {m.Unknown} (seen to take effect {m.UnknownTookEffect}), 409 retried {m.Conflicts}, stale answers retried {m.StaleAnswers}, not sent {m.NotSent}; " +
+                        $"{Options.SpareNodes} spare(s); acceptor sets at the end: {string.Join(", ", finals)}");
+        }
         w.WriteLine($"client operations: {ClientOps} (floor {Options.MinOps} ok per run; fewest in a run: {Runs.Min(r => r.ClientOps.Ok)} ok)");
         w.WriteLine($"harness operations: {Runs.Sum(r => r.ProbeOps)} probe writes, {Runs.Sum(r => r.FinalReads)} final reads");
         var checks = Runs.Where(r => r.Check is not null).Select(r => r.Check!).ToList();
@@ -75,7 +89,7 @@ public sealed record ChaosSummary(IReadOnlyList<RunResult> Runs, ChaosOptions Op
         var converged = Runs.Where(r => r.ConvergedAfter is not null).Select(r => r.ConvergedAfter!.Value.TotalSeconds).ToList();
         if (served.Count > 0)
             w.WriteLine($"served again after healing: max {served.Max():0.0} s, mean {served.Average():0.0} s; " +
-                        $"converged (slot and kv_digest) after final reads: max {converged.DefaultIfEmpty().Max():0.0} s");
+                        $"converged (slot, kv_digest, acceptor set) after final reads: max {converged.DefaultIfEmpty().Max():0.0} s");
         w.WriteLine($"anomalies: {Anomalies}");
         w.WriteLine($"unknown (checker out of time): {Unknowns}");
         w.WriteLine($"harness errors: {HarnessErrors}");

@@ -3,10 +3,11 @@ namespace PaxosActors.Tools.Chaos;
 /// <summary>The kinds of fault a schedule draws from (<c>--faults</c>).</summary>
 public static class FaultKinds
 {
-    public const string Kill = "kill", Pause = "pause", Isolate = "isolate", Split = "split", Combo = "combo";
+    public const string Kill = "kill", Pause = "pause", Isolate = "isolate", Split = "split", Combo = "combo", Member = "member";
 
-    /// <summary>Every kind, the default: <c>combo</c> is two of kill, pause and isolate at once on different nodes.</summary>
-    public static readonly IReadOnlyList<string> All = [Kill, Pause, Isolate, Split, Combo];
+    /// <summary>Every kind, the default: <c>combo</c> is two of kill, pause and isolate at once on different nodes;
+    /// <c>member</c> changes the acceptor set (<see cref="MembershipChanges"/>), concurrently with the others.</summary>
+    public static readonly IReadOnlyList<string> All = [Kill, Pause, Isolate, Split, Combo, Member];
 
     /// <summary>The kinds a summary counts (a combination counts each of its parts).</summary>
     public static readonly IReadOnlyList<string> Counted = [Kill, Pause, Isolate, Split];
@@ -19,7 +20,9 @@ public static class FaultKinds
 /// Injects faults one after another for a given time, every choice (which fault, aimed at the leader or not, which
 /// other node, how long) drawn from a seeded <see cref="Random"/>: SIGKILL and restart, SIGSTOP and SIGCONT,
 /// isolating a node, splitting the cluster, and two of them at once. The leader is the favourite target. Each fault is
-/// undone before the next starts, after a short quiet spell.
+/// undone before the next starts, after a short quiet spell. Membership changes (<see cref="MembershipChanges"/>, with
+/// their own seeded stream) run alongside, one at a time, so the acceptor set changes while nodes are down, paused or
+/// cut off.
 /// </summary>
 /// <remarks>
 /// A fault counts only once the cluster shows it took effect: a SIGKILL once the process has exited, a SIGSTOP once
@@ -36,20 +39,26 @@ public sealed class FaultSchedule
     private readonly Action<string> _log;
     private readonly IReadOnlyList<string> _kinds;
     private readonly int? _target;
+    private readonly MembershipChanges? _membership;
     private readonly Dictionary<string, int> _confirmed = new();
     private readonly Dictionary<string, int> _planned = new();
     private readonly List<string> _errors = new();
 
     /// <param name="kinds">What to draw from (<see cref="FaultKinds.All"/> by default).</param>
     /// <param name="target">Aim every fault at this node (a combination's first part); null: the leader 60% of the
-    /// time, else a random node.</param>
-    public FaultSchedule(ChaosCluster cluster, Random random, Action<string> log, IReadOnlyList<string>? kinds = null, int? target = null)
+    /// time, else a random node. Membership changes choose their own.</param>
+    /// <param name="membership">The membership changes to run alongside when <paramref name="kinds"/> has
+    /// <see cref="FaultKinds.Member"/>; null: none.</param>
+    public FaultSchedule(ChaosCluster cluster, Random random, Action<string> log, IReadOnlyList<string>? kinds = null, int? target = null,
+        MembershipChanges? membership = null)
     {
         _cluster = cluster;
         _random = random;
         _log = log;
-        _kinds = kinds is { Count: > 0 } ? kinds : FaultKinds.All;
+        // The membership track is not drawn here: the other kinds' draws are the same with or without it.
+        _kinds = (kinds is { Count: > 0 } ? kinds : FaultKinds.All).Where(k => k != FaultKinds.Member).ToList();
         _target = target;
+        _membership = membership;
     }
 
     /// <summary>Faults the schedule set out to inject, by kind (a combination counts each of its parts); a fault whose
@@ -72,9 +81,30 @@ public sealed class FaultSchedule
 
     private sealed record Plan(string Kind, int Target, TimeSpan Span, IReadOnlyList<int> Side);
 
+    /// <summary>Faults until <paramref name="phase"/> is over, each undone by then; a membership change in progress then
+    /// runs to its answer.</summary>
     public async Task RunAsync(TimeSpan phase, CancellationToken ct)
     {
         var end = DateTime.UtcNow + phase;
+        var membership = _membership?.RunAsync(end, ct) ?? Task.CompletedTask;
+        try
+        {
+            await RunFaultsAsync(end, ct);
+        }
+        finally
+        {
+            await membership;
+        }
+    }
+
+    private async Task RunFaultsAsync(DateTime end, CancellationToken ct)
+    {
+        if (_kinds.Count == 0)
+        {
+            var rest = end - DateTime.UtcNow;
+            if (rest > TimeSpan.Zero) await Task.Delay(rest, ct);
+            return;
+        }
         while (DateTime.UtcNow + TimeSpan.FromSeconds(2) < end && !ct.IsCancellationRequested)
         {
             await Task.Delay(Millis(1000, 3000), ct);

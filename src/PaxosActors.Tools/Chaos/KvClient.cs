@@ -78,7 +78,10 @@ public sealed class KvClient(HttpClient http)
             using var doc = JsonDocument.Parse(await resp.Content.ReadAsStringAsync(cts.Token));
             var r = doc.RootElement;
             return new NodeStatus(Long(r, "leader") is { } l ? (int)l : null, Long(r, "applied_slot"), Long(r, "keys"),
-                Long(r, "kv_applied_slot"), r.TryGetProperty("kv_digest", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null);
+                Long(r, "kv_applied_slot"), r.TryGetProperty("kv_digest", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null,
+                r.TryGetProperty("acceptors", out var a) && a.ValueKind == JsonValueKind.Array
+                    ? a.EnumerateArray().Select(e => e.GetInt32()).Order().ToList()
+                    : null);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or JsonException)
         {
@@ -145,5 +148,7 @@ public sealed class KvClient(HttpClient http)
 }
 
 /// <summary>The parts of <c>GET /status</c> the harness uses: <paramref name="KvDigest"/> digests every key and value of
-/// the store as of <paramref name="KvAppliedSlot"/> (which, at rest, is the learner's <paramref name="AppliedSlot"/>).</summary>
-public sealed record NodeStatus(int? Leader, long? AppliedSlot, long? Keys, long? KvAppliedSlot = null, string? KvDigest = null);
+/// the store as of <paramref name="KvAppliedSlot"/> (which, at rest, is the learner's <paramref name="AppliedSlot"/>);
+/// <paramref name="Acceptors"/> is the acceptor set in force at the applied slot, ascending.</summary>
+public sealed record NodeStatus(int? Leader, long? AppliedSlot, long? Keys, long? KvAppliedSlot = null, string? KvDigest = null,
+    IReadOnlyList<int>? Acceptors = null);

@@ -21,6 +21,11 @@ public sealed record RunResult(
     TimeSpan? ServedAgainAfter, TimeSpan? ConvergedAfter,
     IReadOnlyList<string> Anomalies, IReadOnlyList<string> UnknownKeys, IReadOnlyList<string> HarnessErrors)
 {
+    /// <summary>What the membership changes did (<see cref="MembershipStats.None"/> without them). Their confirmed changes
+    /// are counted here, not in <see cref="Faults"/>: an unknown outcome is a possible answer under faults, not a fault the
+    /// harness failed to inject.</summary>
+    public MembershipStats Membership { get; init; } = MembershipStats.None;
+
     public int FaultCount => Faults.Values.Sum();
 
     public bool Passed => Anomalies.Count == 0 && UnknownKeys.Count == 0 && HarnessErrors.Count == 0;

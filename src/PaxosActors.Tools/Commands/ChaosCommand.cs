@@ -5,9 +5,9 @@ using PaxosActors.Tools.Chaos;
 namespace PaxosActors.Tools.Commands;
 
 /// <summary>
-/// <c>chaos</c>: real node processes on loopback under SIGKILL, SIGSTOP and network partitions while clients
-/// write and read; every history checked for linearizability, and after healing, convergence and service
-/// within a bound. Prints a summary; exits 1 if any run failed: an anomaly, a key the checker did not finish, or a
+/// <c>chaos</c>: real node processes on loopback under SIGKILL, SIGSTOP, network partitions and changes of the
+/// acceptor set while clients write and read; every history checked for linearizability, and after healing, convergence
+/// (applied slot, kv_digest, acceptor set) and service within a bound. Prints a summary; exits 1 if any run failed: an anomaly, a key the checker did not finish, or a
 /// harness error (a fault not confirmed, too few client operations).
 /// </summary>
 public static class ChaosCommand
@@ -16,7 +16,7 @@ public static class ChaosCommand
     {
         var cl = new CommandLine(args);
         cl.AllowOnly("duration", "seed", "nodes", "clients", "out", "mode", "run-seconds", "keys", "min-ops", "faults", "target",
-            "stale-reads-node", "run-seed");
+            "stale-reads-node", "run-seed", "spares");
         int nodes = cl.GetInt("nodes", 3, 3, 5);
         if (nodes is not (3 or 5)) throw new UsageException("--nodes is 3 or 5");
         string mode = cl.Get("mode", "multi");
@@ -38,11 +38,14 @@ public static class ChaosCommand
             Target = cl.Get("target") is null ? null : cl.GetInt("target", 1, 1, nodes),
             StaleReadNode = cl.Get("stale-reads-node") is null ? null : cl.GetInt("stale-reads-node", 1, 1, nodes),
             RunSeed = cl.Get("run-seed") is null ? null : cl.GetInt("run-seed", 1, 0),
+            Spares = cl.Get("spares") is null ? null : cl.GetInt("spares", 0, 0, 2),
         };
         using var stopping = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopping.Cancel(); };
         Console.WriteLine((options.RunSeed is { } run ? $"chaos: one run, seed {run} (replay)" : $"chaos: seed {options.Seed}") +
-                          $", {options.Duration.TotalSeconds:0} s of faults, {nodes} nodes ({mode}), " +
+                          $", {options.Duration.TotalSeconds:0} s of faults, {nodes} nodes ({mode})" +
+                          (options.SpareNodes > 0 ? $" and {options.SpareNodes} spare{(options.SpareNodes > 1 ? "s" : "")} outside the acceptor set" : "") +
+                          (options.MembershipChanges ? ", membership changes on" : "") + ", " +
                           $"{options.Clients} clients, output in {Path.GetFullPath(options.Out)}");
         ChaosSummary summary;
         try
