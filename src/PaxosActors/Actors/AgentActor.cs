@@ -2,6 +2,8 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using PaxosActors.Core.Protocol;
+using PaxosActors.Diagnostics;
+using PaxosActors.Hosting;
 using PaxosActors.Routing;
 
 namespace PaxosActors.Actors;
@@ -17,6 +19,7 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
 {
     private readonly TimeSpan _tick;
     private readonly Outbox _outbox = new();
+    private readonly JournalHealth _journal;
 
     protected AgentActor(TAgent agent, AgentDirectory directory, TimeSpan tick)
     {
@@ -24,6 +27,9 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
         Directory = directory;
         _tick = tick;
         PersistenceId = agent.Id.ActorName;
+        Metrics = PaxosMetrics.Get(Context.System);
+        _journal = JournalHealth.Get(Context.System);
+        Metrics.AgentStarts.Add(1, new KeyValuePair<string, object?>("agent", AgentRoles.NameOf(agent.Id.Agent)));
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -54,6 +60,7 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
     public ITimerScheduler Timers { get; set; } = null!;
 
     protected TAgent Agent { get; }
+    protected PaxosMetrics Metrics { get; }
     protected AgentDirectory Directory { get; }
 
     /// <summary>True while the Ready of the step that ends recovery is carried out: what it applies comes from this agent's
@@ -63,6 +70,19 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
     /// <summary>Journal writes not yet confirmed durable: the agent's memory is ahead of its journal by these.</summary>
     protected int PendingWrites => _outbox.Pending;
 
+    /// <summary>A journal write failed: the node's <see cref="JournalHealth"/> says so (in /status, /health/ready and the
+    /// metrics) until a write succeeds again; then Akka.Persistence stops this actor and its supervisor restarts it.</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        string writer = AgentRoles.NameOf(Agent.Id.Agent);
+        _journal.Failed(writer, cause);
+        Metrics.JournalWriteFailures.Add(1, new KeyValuePair<string, object?>("writer", writer));
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>A write of this agent is durable: the journal accepts writes.</summary>
+    protected void JournalWrote() => _journal.Succeeded();
+
     /// <summary>Before an input is stepped (the learner writes its cached records on a tick).</summary>
     protected virtual void BeforeStep(IInput input) { }
 
@@ -70,14 +90,18 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
     protected virtual void OnDurable(IJournalRecord record) { }
 
     /// <summary><see cref="Ready.Cache"/>: records nothing waits for. Written at once unless a subclass groups them.</summary>
-    protected virtual void WriteCache(IReadOnlyList<IJournalRecord> records) => PersistAllAsync(records, _ => { });
+    protected virtual void WriteCache(IReadOnlyList<IJournalRecord> records) => PersistAllAsync(records, _ => JournalWrote());
 
     /// <summary>The learner's part of a Ready: <see cref="Ready.Install"/>, <see cref="Ready.Apply"/>,
     /// <see cref="Ready.SnapshotAt"/>, <see cref="Ready.SendStateTo"/>.</summary>
     protected virtual void ApplyChosen(Ready ready) { }
 
-    /// <summary>After every Ready is carried out (status for /status, typically).</summary>
+    /// <summary>After every Ready is carried out (status for /status, metrics, typically).</summary>
     protected virtual void AfterStep() { }
+
+    /// <summary>Sees each non-empty Ready once it is carried out, before <see cref="AfterStep"/> (for metrics: it must not
+    /// allocate).</summary>
+    protected virtual void Observe(Ready ready) { }
 
     /// <summary>Whether the agent may be stepped with <paramref name="input"/> (the learner refuses a peer's state that
     /// could not carry this node's replicated state). Default: every input.</summary>
@@ -101,6 +125,7 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
             PersistAllAsync(ready.Persist, durable =>
             {
                 Directory.SendAll(Agent.Id, _outbox.Durable(), Self);
+                _journal.Succeeded();
                 OnDurable(durable);
             });
         }
@@ -116,6 +141,7 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
                 default: Log.Info(notice.Text); break;
             }
         }
+        Observe(ready);
         AfterStep();
     }
 

@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using Microsoft.Data.Sqlite;
+using PaxosActors.Diagnostics;
 
 namespace PaxosActors.Persistence;
 
@@ -41,6 +43,7 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
     private readonly Queue<Operation> _queue = new();
     private bool _stopping;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly PaxosMetrics _metrics = PaxosMetrics.Get(Context.System);
     private readonly Thread _writer;
 
     public SqliteWriteJournal(Akka.Configuration.Config config)
@@ -232,7 +235,10 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
         {
             statements ??= new Statements(SqliteStore.Open(_path, _synchronous));
             SqliteStore.InUse(_path, "write", statements.Connection);
+            long started = Stopwatch.GetTimestamp();
             Commit(statements, ops);
+            _metrics.JournalCommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _metrics.JournalCommitOperations.Record(ops.Count);
             foreach (var op in ops) op.Done.TrySetResult();
             return null;
         }
