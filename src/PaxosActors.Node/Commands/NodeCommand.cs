@@ -87,7 +87,11 @@ public static class NodeCommand
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = null; // KvApi enforces paxos.kv.max-value-bytes itself, with a JSON 413
         });
+        MetricsApi.AddServices(builder.Services);
+        HealthApi.AddChecks(builder.Services, runner);
         var app = builder.Build();
+        MetricsApi.Map(app);
+        HealthApi.Map(app);
         KvApi.Map(app, runner, staleReads);
         StatusApi.Map(app, runner);
         MembersApi.Map(app, runner);

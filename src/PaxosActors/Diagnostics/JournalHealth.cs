@@ -6,7 +6,7 @@ namespace PaxosActors.Diagnostics;
 /// <summary>Why a node's journal refuses writes, and since when (UTC): the last failure's writer and error.</summary>
 public sealed record JournalFailure(string Writer, string Error, DateTime Since)
 {
-    public override string ToString() => $"{Error} (a {Writer} write, failing since {Since:yyyy-MM-ddTHH:mm:ssZ})";
+    public override string ToString() => $"{Error} (failing since {Since:yyyy-MM-ddTHH:mm:ssZ}; last seen by the {Writer})";
 }
 
 /// <summary>

@@ -51,6 +51,7 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
         _path = SqliteStore.PathOf(config);
         _synchronous = SqliteStore.SynchronousOf(config);
         _maxBatch = Math.Max(1, config.GetInt("max-batch", 1024));
+        SqliteStore.CapPages(_path, config);
         SqliteStore.CreateTables(_path, _synchronous); // and a file that cannot be opened fails the plugin now
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "paxos-journal-writer" };
         _writer.Start();
