@@ -33,6 +33,9 @@ public static class MetricsApi
             // Every scrape sees the counters as they are (the exporter's default caches an answer for 300 ms).
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
 
+    /// <summary>Starts listening to the meters now, rather than when the web host starts.</summary>
+    public static void Listen(WebApplication app) => app.Services.GetRequiredService<MeterProvider>();
+
     /// <summary>Times every request (before the endpoints map, so it sees them all) and serves <c>/metrics</c>.</summary>
     public static void Map(WebApplication app)
     {

@@ -20,6 +20,7 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
     private readonly TimeSpan _tick;
     private readonly Outbox _outbox = new();
     private readonly JournalHealth _journal;
+    private readonly string _writer;
 
     protected AgentActor(TAgent agent, AgentDirectory directory, TimeSpan tick)
     {
@@ -29,7 +30,8 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
         PersistenceId = agent.Id.ActorName;
         Metrics = PaxosMetrics.Get(Context.System);
         _journal = JournalHealth.Get(Context.System);
-        Metrics.AgentStarts.Add(1, new KeyValuePair<string, object?>("agent", AgentRoles.NameOf(agent.Id.Agent)));
+        _writer = AgentRoles.NameOf(agent.Id.Agent);
+        Metrics.AgentStarts.Add(1, new KeyValuePair<string, object?>("agent", _writer));
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -74,14 +76,13 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
     /// metrics) until a write succeeds again; then Akka.Persistence stops this actor and its supervisor restarts it.</summary>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        string writer = AgentRoles.NameOf(Agent.Id.Agent);
-        _journal.Failed(writer, cause);
-        Metrics.JournalWriteFailures.Add(1, new KeyValuePair<string, object?>("writer", writer));
+        _journal.Failed(_writer, cause);
+        Metrics.JournalWriteFailures.Add(1, new KeyValuePair<string, object?>("writer", _writer));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     /// <summary>A write of this agent is durable: the journal accepts writes.</summary>
-    protected void JournalWrote() => _journal.Succeeded();
+    protected void JournalWrote() => _journal.Succeeded(_writer);
 
     /// <summary>Before an input is stepped (the learner writes its cached records on a tick).</summary>
     protected virtual void BeforeStep(IInput input) { }
@@ -125,7 +126,7 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
             PersistAllAsync(ready.Persist, durable =>
             {
                 Directory.SendAll(Agent.Id, _outbox.Durable(), Self);
-                _journal.Succeeded();
+                _journal.Succeeded(_writer);
                 OnDurable(durable);
             });
         }

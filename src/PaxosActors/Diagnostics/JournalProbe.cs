@@ -32,7 +32,7 @@ public sealed class JournalProbe : ReceivePersistentActor, IWithTimers
         });
         Command<Probe>(_ => Persist(DateTime.UtcNow.Ticks, _ =>
         {
-            _health.Succeeded();
+            _health.ProbeSucceeded(_interval + _interval);
             if (LastSequenceNr % DeleteEvery == 0) DeleteMessages(LastSequenceNr);
         }));
         Command<DeleteMessagesSuccess>(_ => { });
@@ -49,8 +49,8 @@ public sealed class JournalProbe : ReceivePersistentActor, IWithTimers
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        _health.Failed("probe", cause);
-        _metrics.JournalWriteFailures.Add(1, new KeyValuePair<string, object?>("writer", "probe"));
+        _health.Failed(JournalHealth.Probe, cause);
+        _metrics.JournalWriteFailures.Add(1, new KeyValuePair<string, object?>("writer", JournalHealth.Probe));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 

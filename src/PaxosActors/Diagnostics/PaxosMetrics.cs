@@ -54,6 +54,8 @@ public sealed class PaxosMetrics : IExtension, IDisposable
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = PowersOfTwo });
         JournalWriteFailures = _meter.CreateCounter<long>("paxos.journal.write.failures", "{failure}",
             "Journal writes that failed, by the writer that saw it (acceptor, proposer, learner, probe).");
+        // Counters are exported from 0, not from their first event (Prometheus' rate() needs the zero).
+        foreach (var counter in new[] { Proposals, ChosenSlots, LeaderChanges, BackoffRetries }) counter.Add(0);
 
         _meter.CreateObservableGauge("paxos.ballot.round", () => Read(ref _ballotRound), "{round}",
             "Round of this node's proposer's current ballot (the ballot is round.node).");
