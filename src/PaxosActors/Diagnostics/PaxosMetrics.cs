@@ -79,6 +79,9 @@ public sealed class PaxosMetrics : IExtension, IDisposable
     private static readonly IReadOnlyList<double> Seconds =
         [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
 
+    /// <summary>This node's meter: a test tells its instruments from other nodes' in the same process.</summary>
+    internal Meter Meter => _meter;
+
     public Counter<long> Proposals { get; }
     public Histogram<int> ProposalCommands { get; }
     public Counter<long> ChosenSlots { get; }
