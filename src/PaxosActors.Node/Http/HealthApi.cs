@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Akka.Actor;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -84,7 +85,8 @@ public static class HealthApi
     {
         http.Response.ContentType = "application/json; charset=utf-8";
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        // Relaxed escaping: the reasons quote SQLite's messages ('database or disk is full'), and this is never HTML.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
             json.WriteString("status", report.Status.ToString());
