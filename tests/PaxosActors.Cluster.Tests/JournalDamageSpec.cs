@@ -59,6 +59,12 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
         Assert.Contains("journal is empty, but acceptor", state);
         Assert.Contains("knows it as a voter", state);
         await AssertLoggedAsync(Node(Damaged), $"acceptor {Damaged}: this acceptor's journal is empty, but acceptor");
+        // Not ready, for its acceptor alone: its (new, empty) journal takes writes.
+        var (ready, checks) = await ReadyAsync(Node(Damaged));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready);
+        Assert.Equal(("Unhealthy", state), checks["acceptor"]);
+        Assert.Equal("Healthy", checks["journal"].Status);
+        Assert.Equal(HttpStatusCode.OK, (await ReadyAsync(Node(1))).Status);
         await AssertClusterServesAsync();
 
         await RebuildAsync();
@@ -97,6 +103,11 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
         Assert.StartsWith($"refusing: {expected}; it will not vote in this process.", state);
         Assert.StartsWith(expected, (await StatusAsync(Node(Damaged))).GetProperty("journal_error").GetString());
         await AssertLoggedAsync(Node(Damaged), "[ERROR]", $"node {Damaged}: {expected}; the node runs without it");
+        var (ready, checks) = await ReadyAsync(Node(Damaged));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready);
+        Assert.Equal(("Unhealthy", state), checks["acceptor"]);
+        Assert.Equal("Unhealthy", checks["journal"].Status);
+        Assert.StartsWith($"the node runs without its journal file: {expected}", checks["journal"].Description);
         await AssertClusterServesAsync();
 
         await RebuildAsync();
@@ -258,7 +269,9 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
             Assert.Equal(JsonValueKind.Null, status.GetProperty("journal_error").ValueKind);
         }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(200));
         await AssertLoggedAsync(rebuilt, $"acceptor {Damaged}: rebuilt from acceptors 1, 2");
-        Log($"node {Damaged} rebuilt: its acceptor votes");
+        await Eventually.Holds(async () => Assert.Equal(HttpStatusCode.OK, (await ReadyAsync(rebuilt)).Status),
+            TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
+        Log($"node {Damaged} rebuilt: its acceptor votes, and /health/ready answers 200");
         await AssertServesEveryKeyAsync(rebuilt);
         Log($"node {Damaged} serves all {_written.Count} keys");
     }
@@ -283,6 +296,16 @@ public sealed class JournalDamageSpec(ITestOutputHelper output) : IDisposable
             string.Join("\n", node.Output.TakeLast(30)));
         return Task.CompletedTask;
     }, TimeSpan.FromSeconds(10));
+
+    /// <summary><c>/health/ready</c> of <paramref name="node"/>: its status code and each check's status and description.</summary>
+    private async Task<(HttpStatusCode Status, Dictionary<string, (string Status, string Description)> Checks)> ReadyAsync(NodeProcess node)
+    {
+        using var resp = await _http.GetAsync($"{node.Url}/health/ready");
+        using var doc = JsonDocument.Parse(await resp.Content.ReadAsStringAsync());
+        var checks = doc.RootElement.GetProperty("checks").EnumerateObject().ToDictionary(c => c.Name,
+            c => (c.Value.GetProperty("status").GetString()!, c.Value.GetProperty("description").GetString()!));
+        return (resp.StatusCode, checks);
+    }
 
     private NodeProcess Node(int id) => _nodes[id - 1];
 

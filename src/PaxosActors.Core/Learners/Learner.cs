@@ -99,6 +99,9 @@ public sealed class Learner : IAgent
     /// <summary>Highest slot known chosen, whether applied or waiting behind a gap (-1: none).</summary>
     public long HighestDecided { get; private set; } = -1;
 
+    /// <summary>The first slot the leader's latest heartbeat said is not chosen yet: how far the log is known to reach.</summary>
+    public long LeaderFirstUnchosen => _leaderFirstUnchosen;
+
     public void Recover(IJournalRecord record)
     {
         switch (record)

@@ -121,6 +121,9 @@ public sealed class Proposer : IAgent
     /// <summary>Consecutive failed attempts: the backoff exponent.</summary>
     public int Failures => _backoff.Failures;
 
+    /// <summary>Attempts retried after a Nack or a timeout, each after a randomised backoff, by this incarnation.</summary>
+    public long BackoffRetries => _backoff.Retries;
+
     public void Recover(IJournalRecord record)
     {
         if (record is not RoundReserved reserved) return;

@@ -11,9 +11,13 @@ public sealed class RetryBackoff(int baseTicks, int capTicks, double jitter, Ran
 
     public int Failures => _failures;
 
+    /// <summary>Every retry this backoff has timed, since it was made (for metrics; never reset).</summary>
+    public long Retries { get; private set; }
+
     /// <summary>Ticks to wait before the next attempt; each call counts one more failure.</summary>
     public int NextDelay()
     {
+        Retries++;
         if (baseTicks <= 0) { _failures++; return 0; }
         long ceiling = Math.Min((long)capTicks, (long)baseTicks << Math.Min(_failures, 30));
         _failures++;

@@ -63,15 +63,6 @@ public static class NodeCommand
         string httpHost = config.GetString("paxos.http.host");
         int httpPort = config.GetInt("paxos.http.port");
         var runner = new NodeRunner(config, Console.Error) { Started = faults is null ? null : faults.OnStarted, Roles = Roles() };
-        try
-        {
-            runner.Start();
-        }
-        catch (ConfigurationException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
 
         // No configuration files to watch: by default the host watches its content root (the working
         // directory) for appsettings changes, and a SQLite data directory under it keeps that watcher busy.
@@ -87,7 +78,22 @@ public static class NodeCommand
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = null; // KvApi enforces paxos.kv.max-value-bytes itself, with a JSON 413
         });
+        MetricsApi.AddServices(builder.Services);
+        HealthApi.AddChecks(builder.Services, runner);
         var app = builder.Build();
+        // The metrics listener before the node: what the agents count while they start is counted too.
+        MetricsApi.Listen(app);
+        try
+        {
+            runner.Start();
+        }
+        catch (ConfigurationException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        MetricsApi.Map(app);
+        HealthApi.Map(app);
         KvApi.Map(app, runner, staleReads);
         StatusApi.Map(app, runner);
         MembersApi.Map(app, runner);

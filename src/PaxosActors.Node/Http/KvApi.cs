@@ -101,11 +101,20 @@ public static class KvApi
         }
     }
 
+    /// <summary>Whether this node can take a command now. A node whose journal refuses writes (a full disk, typically)
+    /// cannot take part in the log: every command through it would wait for its timeout, so it is refused at once, with
+    /// the journal's own error.</summary>
     private static bool Ready(NodeRunner runner, out KvService? kv, out IResult? error)
     {
-        kv = runner.Current?.Context.Service<KvService>();
-        error = kv is null ? Error(503, "this node is starting, restarting or runs no key-value role") : null;
-        return kv is not null;
+        var context = runner.Current?.Context;
+        kv = context?.Service<KvService>();
+        error = kv is null ? Error(503, "this node is starting, restarting or runs no key-value role")
+            : context!.Health.Journal?.Failure is { } failure
+                ? Error(503, $"refused: this node's journal refuses writes: {failure}. Nothing was written. The node takes " +
+                             "commands again once a journal write succeeds (it retries every paxos.health.journal-probe-interval); " +
+                             "until then, send requests to another node")
+                : null;
+        return error is null;
     }
 
     private static bool ValidKey(KvService kv, RequestKey key, out IResult? error)

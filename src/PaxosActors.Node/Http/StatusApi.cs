@@ -67,7 +67,7 @@ public static class StatusApi
             proposer?.FirstUnchosen, learner is null ? null : learner.NextToApply - 1, kv?.Keys, kv?.AppliedSlot, kv?.Digest.ToString("x16"),
             host.Context.Roles.Contains("acceptor") ? new AcceptorHealth(host.Context.Health.AcceptorVotes, host.Context.Health.Acceptor) : null,
             members,
-            Path.GetFullPath(settings.DatabasePath), host.Context.JournalError, Environment.ProcessId, instance)
+            Path.GetFullPath(settings.DatabasePath), host.Context.JournalError ?? JournalRefusing(host.Context), Environment.ProcessId, instance)
         {
             Acceptors = learner?.InForce?.Acceptors,
         };
@@ -76,4 +76,7 @@ public static class StatusApi
         json["role_status"] = RoleEndpoints.Status(host.Context);
         return Results.Json(json);
     }
+
+    private static string? JournalRefusing(NodeContext context) =>
+        context.Health.Journal?.Failure is { } failure ? $"the journal refuses writes: {failure}" : null;
 }

@@ -65,6 +65,7 @@ public sealed class AcceptorActor : AgentActor<Acceptor>
                      "See README, 'Recovering an acceptor'.";
         Log.Error(reason, "acceptor {0}: {1}", Agent.Node, why);
         _health?.SetAcceptor(false, "refusing: " + why);
+        Metrics.AcceptorRefusing();
         base.OnRecoveryFailure(reason, message);
     }
 
@@ -77,6 +78,7 @@ public sealed class AcceptorActor : AgentActor<Acceptor>
 
     protected override void AfterStep()
     {
+        Metrics.Acceptor(Agent.Promised.Round, Agent.Mode == AcceptorMode.Voting);
         if (_health is null || (Agent.Mode == _reported && Agent.Mode != AcceptorMode.Starting)) return;
         _reported = Agent.Mode;
         _health.SetAcceptor(Agent.Mode == AcceptorMode.Voting, Agent.State);

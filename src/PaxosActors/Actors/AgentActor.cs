@@ -2,6 +2,8 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using PaxosActors.Core.Protocol;
+using PaxosActors.Diagnostics;
+using PaxosActors.Hosting;
 using PaxosActors.Routing;
 
 namespace PaxosActors.Actors;
@@ -17,6 +19,8 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
 {
     private readonly TimeSpan _tick;
     private readonly Outbox _outbox = new();
+    private readonly JournalHealth _journal;
+    private readonly string _writer;
 
     protected AgentActor(TAgent agent, AgentDirectory directory, TimeSpan tick)
     {
@@ -24,6 +28,10 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
         Directory = directory;
         _tick = tick;
         PersistenceId = agent.Id.ActorName;
+        Metrics = PaxosMetrics.Get(Context.System);
+        _journal = JournalHealth.Get(Context.System);
+        _writer = AgentRoles.NameOf(agent.Id.Agent);
+        Metrics.AgentStarts.Add(1, new KeyValuePair<string, object?>("agent", _writer));
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -54,6 +62,7 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
     public ITimerScheduler Timers { get; set; } = null!;
 
     protected TAgent Agent { get; }
+    protected PaxosMetrics Metrics { get; }
     protected AgentDirectory Directory { get; }
 
     /// <summary>True while the Ready of the step that ends recovery is carried out: what it applies comes from this agent's
@@ -63,6 +72,18 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
     /// <summary>Journal writes not yet confirmed durable: the agent's memory is ahead of its journal by these.</summary>
     protected int PendingWrites => _outbox.Pending;
 
+    /// <summary>A journal write failed: the node's <see cref="JournalHealth"/> says so (in /status, /health/ready and the
+    /// metrics) until a write succeeds again; then Akka.Persistence stops this actor and its supervisor restarts it.</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _journal.Failed(_writer, cause);
+        Metrics.JournalWriteFailures.Add(1, new KeyValuePair<string, object?>("writer", _writer));
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>A write of this agent is durable: the journal accepts writes.</summary>
+    protected void JournalWrote() => _journal.Succeeded(_writer);
+
     /// <summary>Before an input is stepped (the learner writes its cached records on a tick).</summary>
     protected virtual void BeforeStep(IInput input) { }
 
@@ -70,14 +91,18 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
     protected virtual void OnDurable(IJournalRecord record) { }
 
     /// <summary><see cref="Ready.Cache"/>: records nothing waits for. Written at once unless a subclass groups them.</summary>
-    protected virtual void WriteCache(IReadOnlyList<IJournalRecord> records) => PersistAllAsync(records, _ => { });
+    protected virtual void WriteCache(IReadOnlyList<IJournalRecord> records) => PersistAllAsync(records, _ => JournalWrote());
 
     /// <summary>The learner's part of a Ready: <see cref="Ready.Install"/>, <see cref="Ready.Apply"/>,
     /// <see cref="Ready.SnapshotAt"/>, <see cref="Ready.SendStateTo"/>.</summary>
     protected virtual void ApplyChosen(Ready ready) { }
 
-    /// <summary>After every Ready is carried out (status for /status, typically).</summary>
+    /// <summary>After every Ready is carried out (status for /status, metrics, typically).</summary>
     protected virtual void AfterStep() { }
+
+    /// <summary>Sees each non-empty Ready once it is carried out, before <see cref="AfterStep"/> (for metrics: it must not
+    /// allocate).</summary>
+    protected virtual void Observe(Ready ready) { }
 
     /// <summary>Whether the agent may be stepped with <paramref name="input"/> (the learner refuses a peer's state that
     /// could not carry this node's replicated state). Default: every input.</summary>
@@ -101,6 +126,7 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
             PersistAllAsync(ready.Persist, durable =>
             {
                 Directory.SendAll(Agent.Id, _outbox.Durable(), Self);
+                _journal.Succeeded(_writer);
                 OnDurable(durable);
             });
         }
@@ -116,6 +142,7 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
                 default: Log.Info(notice.Text); break;
             }
         }
+        Observe(ready);
         AfterStep();
     }
 

@@ -22,6 +22,15 @@ public sealed record LearnerStatus(int Node, long NextToApply, long HighestDecid
     public System.Collections.Immutable.ImmutableArray<MembershipEpoch> Memberships { get; init; } =
         System.Collections.Immutable.ImmutableArray<MembershipEpoch>.Empty;
 
+    /// <summary>The first unchosen slot of the leader's latest heartbeat (0: none heard).</summary>
+    public long LeaderFirstUnchosen { get; init; }
+
+    /// <summary>Slots known chosen (by this learner or the leader's heartbeat) that it has not applied yet.</summary>
+    public long Lag => LagOf(NextToApply, HighestDecided, LeaderFirstUnchosen);
+
+    public static long LagOf(long nextToApply, long highestDecided, long leaderFirstUnchosen) =>
+        Math.Max(0, Math.Max(highestDecided + 1, leaderFirstUnchosen) - nextToApply);
+
     /// <summary>The membership that governs the next slot to apply.</summary>
     public Membership? InForce => Memberships.IsDefaultOrEmpty ? null
         : new MembershipHistory(Memberships, NextToApply).At(NextToApply);
@@ -102,7 +111,16 @@ public sealed class LearnerActor : AgentActor<Learner>
 
     protected override void BeforeStep(IInput input)
     {
-        if (input is Tick) WriteLearned();
+        if (input is not Tick) return;
+        WriteLearned();
+        ReportProgress(); // a heartbeat moves the lag without a Ready
+    }
+
+    protected override void AfterStep() => ReportProgress();
+
+    private void ReportProgress()
+    {
+        Metrics.Learner(Agent.NextToApply - 1, LearnerStatus.LagOf(Agent.NextToApply, Agent.HighestDecided, Agent.LeaderFirstUnchosen));
     }
 
     protected override void WriteCache(IReadOnlyList<IJournalRecord> records)
@@ -113,6 +131,7 @@ public sealed class LearnerActor : AgentActor<Learner>
 
     protected override void ApplyChosen(Ready ready)
     {
+        if (ready.Apply.Count > 0) Metrics.ChosenSlots.Add(ready.Apply.Count);
         if (_stateMachine is IReplayAwareStateMachine aware)
         {
             // The node's composite: it tells the applied stream whether a slot is replayed from this learner's journal.
@@ -145,10 +164,14 @@ public sealed class LearnerActor : AgentActor<Learner>
     private void WriteLearned()
     {
         if (_unjournaled.Count == 0) return;
-        PersistAllAsync(_unjournaled.ToArray(), _ => { });
+        PersistAllAsync(_unjournaled.ToArray(), _ => JournalWrote());
         _unjournaled.Clear();
     }
 
     private LearnerStatus Status() =>
-        new(Agent.Node, Agent.NextToApply, Agent.HighestDecided) { Memberships = Agent.Configurations.Epochs };
+        new(Agent.Node, Agent.NextToApply, Agent.HighestDecided)
+        {
+            Memberships = Agent.Configurations.Epochs,
+            LeaderFirstUnchosen = Agent.LeaderFirstUnchosen,
+        };
 }

@@ -26,6 +26,8 @@ public sealed record ProposerStatus(int Node, ProposerPhase Phase, Ballot Ballot
 public sealed class ProposerActor : AgentActor<Proposer>
 {
     private const int SnapshotEvery = 1000;
+    private int? _leader;
+    private long _retries;
 
     public ProposerActor(Func<Random, Proposer> create, AgentDirectory directory, TimeSpan tick)
         : base(create(new Random(Random.Shared.Next())), directory, tick)
@@ -44,6 +46,35 @@ public sealed class ProposerActor : AgentActor<Proposer>
     {
         // Only the highest round matters: a snapshot of it lets the rounds before it go.
         if (LastSequenceNr % SnapshotEvery == 0 && PendingWrites == 0) SaveSnapshot(new RoundReserved(Agent.MaxRound));
+    }
+
+    /// <summary>Each Accept to this node's own learner is one slot proposed (the same Accept goes to the acceptors).</summary>
+    protected override void Observe(Ready ready)
+    {
+        var own = AgentId.Learner(Agent.Node);
+        var messages = ready.Messages;
+        for (int i = 0; i < messages.Count; i++)
+        {
+            if (messages[i] is not { Message: Accept accept } m || m.To != own) continue;
+            Metrics.Proposals.Add(1);
+            Metrics.ProposalCommands.Record(accept.Value.Commands.Length);
+        }
+    }
+
+    protected override void AfterStep()
+    {
+        if (Agent.Leader != _leader)
+        {
+            if (Agent.Leader is not null) Metrics.LeaderChanges.Add(1);
+            _leader = Agent.Leader;
+        }
+        long retries = Agent.BackoffRetries;
+        if (retries != _retries)
+        {
+            Metrics.BackoffRetries.Add(retries - _retries);
+            _retries = retries;
+        }
+        Metrics.Proposer(Agent.Ballot.Round, Agent.Leader);
     }
 
     private ProposerStatus Status() => new(Agent.Node, Agent.Phase, Agent.Ballot, Agent.MaxRound,

@@ -37,6 +37,10 @@ public sealed class PaxosSettings
     public TimeSpan SupervisionMinBackoff { get; private init; }
     public TimeSpan SupervisionMaxBackoff { get; private init; }
     public double SupervisionRandomFactor { get; private init; }
+    /// <summary><c>paxos.health.journal-probe-interval</c>: zero for no probe.</summary>
+    public TimeSpan JournalProbeInterval { get; private init; }
+    /// <summary><c>paxos.health.max-learner-lag</c>, in slots.</summary>
+    public int MaxLearnerLag { get; private init; }
 
     /// <summary>The SQLite file of this node.</summary>
     public string DatabasePath => Path.Combine(DataDir, $"node-{NodeId}.db");
@@ -84,6 +88,8 @@ public sealed class PaxosSettings
             SupervisionMinBackoff = Duration(c, "supervision.min-backoff"),
             SupervisionMaxBackoff = Duration(c, "supervision.max-backoff"),
             SupervisionRandomFactor = Fraction(c, "supervision.random-factor"),
+            JournalProbeInterval = Duration(c, "health.journal-probe-interval", allowZero: true),
+            MaxLearnerLag = Positive(c, "health.max-learner-lag"),
         };
         if (settings.BackoffCap < settings.BackoffBase)
             throw Bad("backoff.cap", $"{settings.BackoffCap.TotalMilliseconds} ms is below backoff.base ({settings.BackoffBase.TotalMilliseconds} ms)");

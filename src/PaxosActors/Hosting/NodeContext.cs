@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Configuration;
 using PaxosActors.Configuration;
+using PaxosActors.Diagnostics;
 using PaxosActors.Replication;
 using PaxosActors.Routing;
 
@@ -25,6 +26,7 @@ public sealed class NodeContext
         Commands = new CommandClient(commands ?? CommandSettings.Create(config));
         Applied = new AppliedStream(system);
         Paxos = new PaxosNodeRefs(settings.NodeId, null, null, null);
+        Health = new NodeHealth(JournalHealth.Get(system));
     }
 
     public ActorSystem System { get; }
@@ -32,8 +34,11 @@ public sealed class NodeContext
     public PaxosSettings Settings { get; }
     public AgentDirectory Directory { get; }
 
-    /// <summary>What the roles report about themselves, for /status.</summary>
-    public NodeHealth Health { get; } = new();
+    /// <summary>What the roles report about themselves, and whether the journal accepts writes, for /status and /health.</summary>
+    public NodeHealth Health { get; }
+
+    /// <summary>The node's metrics (meter <see cref="PaxosMetrics.MeterName"/>).</summary>
+    public PaxosMetrics Metrics => PaxosMetrics.Get(System);
 
     /// <summary>Why the node runs without its SQLite file (it cannot be read), or null; see <see cref="PaxosNodeHost"/>.</summary>
     public string? JournalError { get; internal set; }

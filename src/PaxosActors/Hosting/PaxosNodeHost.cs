@@ -2,7 +2,9 @@ using Akka;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
+using PaxosActors.Actors;
 using PaxosActors.Configuration;
+using PaxosActors.Diagnostics;
 using PaxosActors.Replication;
 using PaxosActors.Persistence;
 using PaxosActors.Routing;
@@ -84,6 +86,10 @@ public sealed class PaxosNodeHost
             // A command's result comes from this node's learner: without one, nothing would ever answer.
             context.Commands.Attach(context.Paxos.Learner is null ? null : context.Paxos.Proposer);
             system.ActorOf(ClusterDirectory.Props(context.Directory, settings.NodeId), "paxos-directory");
+            // Only on the node's own file: the in-memory journal of a node without one cannot fill up.
+            if (unreadable is null && settings.JournalProbeInterval > TimeSpan.Zero)
+                system.ActorOf(RoleSupervisor.Props(JournalProbe.Props(settings.NodeId, settings.JournalProbeInterval), "probe",
+                    settings.JournalProbeInterval, settings.JournalProbeInterval, settings.SupervisionRandomFactor), "journal-probe");
             StopRolesWithTheSystem(context);
             foreach (var role in roles) Call(role, "Start", () => role.Start(context));
             // The roles subscribed in Configure or Start: now they get what the learner recovered meanwhile, then the rest.
@@ -167,6 +173,7 @@ public sealed class PaxosNodeHost
             agents.HasFlag(PaxosAgents.Acceptor) ? "its acceptor does not vote in this process, " : "", unreadable.Advice);
         if (!agents.HasFlag(PaxosAgents.Acceptor)) return agents;
         context.Health.SetAcceptor(false, $"refusing: {unreadable.Message}; it will not vote in this process. {unreadable.Advice}");
+        context.Metrics.AcceptorRefusing();
         return agents & ~PaxosAgents.Acceptor;
     }
 

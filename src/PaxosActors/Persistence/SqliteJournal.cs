@@ -124,7 +124,8 @@ public static class SqliteJournal
     /// on it. <c>max-batch</c> bounds how many queued writes share one transaction (one fsync). Each plugin also reads
     /// <c>synchronous</c>, left out here so that a node's own configuration can set it: <c>full</c> when absent, the only
     /// durable value; <c>normal</c> and <c>off</c> exist for the power-cut test's negative control and lose acknowledged
-    /// writes when the machine loses power (<see cref="SqliteStore.SynchronousOf"/>).
+    /// writes when the machine loses power (<see cref="SqliteStore.SynchronousOf"/>). The journal also reads the test-only
+    /// <c>max-page-count</c>, which caps the file so that a test can fill it (<see cref="SqliteStore.CapPages"/>).
     /// </summary>
     public static Config Config(string databasePath)
     {

@@ -72,7 +72,9 @@ internal static class SqliteStore
         {
             connection.Open();
             using var cmd = connection.CreateCommand();
-            cmd.CommandText = $"PRAGMA synchronous={synchronous};";
+            cmd.CommandText = PageCaps.TryGetValue(path, out long cap)
+                ? $"PRAGMA synchronous={synchronous}; PRAGMA max_page_count={cap};"
+                : $"PRAGMA synchronous={synchronous};";
             cmd.ExecuteNonQuery();
             return connection;
         }
@@ -81,6 +83,21 @@ internal static class SqliteStore
             connection.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Test hook, by file: the journal plugin's <c>max-page-count</c> (absent or 0 in any real deployment), set as
+    /// <c>PRAGMA max_page_count</c> on every connection to the file, so that a test can make its journal full (SQLite
+    /// Error 13: 'database or disk is full', exactly what a full disk gives) without filling a disk.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> PageCaps = new();
+
+    /// <summary>Reads the plugin's <c>max-page-count</c> for <paramref name="path"/> (see <see cref="PageCaps"/>).</summary>
+    public static void CapPages(string path, Akka.Configuration.Config config)
+    {
+        long cap = config.GetLong("max-page-count", 0);
+        if (cap > 0) PageCaps[path] = cap;
+        else PageCaps.TryRemove(path, out _);
     }
 
     /// <summary>

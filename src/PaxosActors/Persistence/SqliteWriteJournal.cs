@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using Microsoft.Data.Sqlite;
+using PaxosActors.Diagnostics;
 
 namespace PaxosActors.Persistence;
 
@@ -41,6 +43,7 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
     private readonly Queue<Operation> _queue = new();
     private bool _stopping;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly PaxosMetrics _metrics = PaxosMetrics.Get(Context.System);
     private readonly Thread _writer;
 
     public SqliteWriteJournal(Akka.Configuration.Config config)
@@ -48,6 +51,7 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
         _path = SqliteStore.PathOf(config);
         _synchronous = SqliteStore.SynchronousOf(config);
         _maxBatch = Math.Max(1, config.GetInt("max-batch", 1024));
+        SqliteStore.CapPages(_path, config);
         SqliteStore.CreateTables(_path, _synchronous); // and a file that cannot be opened fails the plugin now
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "paxos-journal-writer" };
         _writer.Start();
@@ -232,7 +236,10 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
         {
             statements ??= new Statements(SqliteStore.Open(_path, _synchronous));
             SqliteStore.InUse(_path, "write", statements.Connection);
+            long started = Stopwatch.GetTimestamp();
             Commit(statements, ops);
+            _metrics.JournalCommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _metrics.JournalCommitOperations.Record(ops.Count);
             foreach (var op in ops) op.Done.TrySetResult();
             return null;
         }
