@@ -1,0 +1,117 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Akka.Actor.Setup;
+using Akka.Configuration;
+using Akka.Event;
+using Akka.Remote.Transport.DotNetty;
+
+namespace PaxosActors.Security;
+
+/// <summary>
+/// <c>paxos.tls</c>: the cluster's CA and this node's certificate and key (PEM files). On, remoting runs over mutual
+/// TLS: every connection, in and out, presents this node's certificate and must be answered by a peer whose certificate
+/// chains to the cluster's CA (and to nothing else: the system's trust store does not count); the executable serves
+/// HTTPS with the same certificate. Read once at start-up; a missing or unreadable file fails here, naming the key.
+/// </summary>
+public sealed class TlsSettings
+{
+    private TlsSettings(X509Certificate2 ca, X509Certificate2 certificate, TimeSpan expiryWarning, string certificatePath)
+    {
+        Ca = ca;
+        Certificate = certificate;
+        ExpiryWarning = expiryWarning;
+        CertificatePath = certificatePath;
+    }
+
+    /// <summary>The cluster's CA: the only root a peer's certificate may chain to.</summary>
+    public X509Certificate2 Ca { get; }
+
+    /// <summary>This node's certificate, with its private key.</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>The file <see cref="Certificate"/> came from, for messages.</summary>
+    public string CertificatePath { get; }
+
+    /// <summary>How long before a certificate expires the node starts warning about it (log and /status).</summary>
+    public TimeSpan ExpiryWarning { get; }
+
+    /// <summary>Whether <c>paxos.tls.enabled</c> is on.</summary>
+    public static bool IsOn(Config config) => config.GetBoolean("paxos.tls.enabled", false);
+
+    /// <summary>The remoting scheme of a node with this configuration: <c>akka.ssl.tcp</c> with TLS, else <c>akka.tcp</c>;
+    /// with <paramref name="adapter"/> (say <c>trttl</c>) inserted after <c>akka.</c>.</summary>
+    public static string Scheme(Config config, string? adapter = null) =>
+        "akka." + (adapter is null ? "" : adapter + ".") + (IsOn(config) ? "ssl.tcp" : "tcp");
+
+    /// <summary>Reads <c>paxos.tls</c>; null when it is off.</summary>
+    /// <exception cref="ConfigurationException">A file is missing or does not hold what it should.</exception>
+    public static TlsSettings? Create(Config config)
+    {
+        if (!IsOn(config)) return null;
+        string caPath = File(config, "ca-certificate");
+        string certPath = File(config, "certificate");
+        string keyPath = config.GetString("paxos.tls.private-key", "") is { Length: > 0 } k ? File(config, "private-key") : certPath;
+        X509Certificate2 ca, certificate;
+        try
+        {
+            ca = X509CertificateLoader.LoadCertificateFromFile(caPath);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException)
+        {
+            throw new ConfigurationException($"paxos.tls.ca-certificate: {caPath} is not a certificate: {e.Message}");
+        }
+        try
+        {
+            using var pem = X509Certificate2.CreateFromPemFile(certPath, keyPath);
+            // A key loaded from PEM is ephemeral; SslStream wants one it can use from a certificate store on some platforms.
+            certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or ArgumentException)
+        {
+            throw new ConfigurationException($"paxos.tls.certificate / private-key: cannot load {certPath} with the key in {keyPath}: {e.Message}");
+        }
+        if (!ChainsTo(certificate, ca))
+            throw new ConfigurationException($"paxos.tls.certificate: {certPath} ({certificate.Subject}) is not signed by the CA in {caPath} ({ca.Subject}), or is expired");
+        var warning = config.GetTimeSpan("paxos.tls.expiry-warning", TimeSpan.FromDays(30));
+        return new TlsSettings(ca, certificate, warning, certPath);
+    }
+
+    private static string File(Config config, string key)
+    {
+        string path = config.GetString($"paxos.tls.{key}", "");
+        if (path.Length == 0) throw new ConfigurationException($"paxos.tls.{key} is required when paxos.tls.enabled = on");
+        if (!System.IO.File.Exists(path)) throw new ConfigurationException($"paxos.tls.{key}: no such file: {path}");
+        return path;
+    }
+
+    /// <summary>Whether <paramref name="certificate"/> is valid now and chains to <paramref name="ca"/>, with <paramref name="ca"/> as
+    /// the only trusted root (the system's store plays no part).</summary>
+    public static bool ChainsTo(X509Certificate2? certificate, X509Certificate2 ca)
+    {
+        if (certificate is null) return false;
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.VerificationFlags = X509VerificationFlags.NoFlag;
+        chain.ChainPolicy.VerificationTime = DateTime.Now;
+        return chain.Build(certificate) && chain.ChainElements[^1].Certificate.RawDataMemory.Span.SequenceEqual(ca.RawDataMemory.Span);
+    }
+
+    /// <summary>The remoting setup: mutual authentication required, and a peer certificate accepted only if it chains to
+    /// the cluster's CA. Host names are not checked (nodes are reached by address; the CA is the cluster's own).</summary>
+    public Setup RemotingSetup() =>
+        new DotNettySslSetup(Certificate, suppressValidation: false, requireMutualAuthentication: true, validateCertificateHostname: false,
+            customValidator: ValidatePeer);
+
+    private bool ValidatePeer(X509Certificate2? certificate, X509Chain? chain, string? remotePeer, SslPolicyErrors errors, ILoggingAdapter? log)
+    {
+        if (ChainsTo(certificate, Ca)) return true;
+        log?.Warning("TLS: refused {0}: {1}", remotePeer,
+            certificate is null ? "it presented no certificate" : $"its certificate {certificate.Subject} (issuer {certificate.Issuer}) does not chain to the cluster's CA {Ca.Subject}");
+        return false;
+    }
+
+    /// <summary>The HOCON that turns remoting's TLS on (the certificate comes from <see cref="RemotingSetup"/>).</summary>
+    public static Config RemotingConfig { get; } = ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = true");
+}
