@@ -28,7 +28,7 @@ public sealed class RemotingTlsSpec : IDisposable
         _certs.Node(_ca, "node-1");
         _certs.Node(_ca, "node-2");
         _certs.Node(_otherCa, "stranger");
-        _server = System("server", _certs.Tls("cluster-ca", "node-1"));
+        _server = NewSystem("server", _certs.Tls("cluster-ca", "node-1"));
         _server.ActorOf(Props.Create(() => new Echo()), "echo");
     }
 
@@ -37,9 +37,9 @@ public sealed class RemotingTlsSpec : IDisposable
         public Echo() => ReceiveAny(m => Sender.Tell(m));
     }
 
-    private ActorSystem System(string name, Config tls)
+    private ActorSystem NewSystem(string name, Config tls, Akka.Actor.Setup.Setup? setup = null)
     {
-        var system = TestCertificates.RemotingSystem(name, tls);
+        var system = TestCertificates.RemotingSystem(name, tls, setup);
         _systems.Add(system);
         return system;
     }
@@ -63,26 +63,28 @@ public sealed class RemotingTlsSpec : IDisposable
     public async Task A_node_with_a_certificate_of_the_cluster_CA_is_answered_over_TLS()
     {
         Assert.Equal("akka.ssl.tcp", ServerAddress.Protocol);
-        var peer = System("peer", _certs.Tls("cluster-ca", "node-2"));
+        var peer = NewSystem("peer", _certs.Tls("cluster-ca", "node-2"));
         Assert.True(await Reaches(peer, TimeSpan.FromSeconds(15)));
     }
 
     [Fact]
     public async Task A_node_whose_certificate_another_CA_signed_gets_nothing_through()
     {
-        // It trusts the cluster's CA (so it would accept the server), but presents a stranger's certificate.
-        File.Copy(Path.Combine(_certs.Dir, "cluster-ca.crt"), Path.Combine(_certs.Dir, "trusting-ca.crt"));
-        var stranger = System("stranger", _certs.Tls("trusting-ca", "stranger"));
+        // A node of its own making (TlsSettings would not even start it: its certificate does not chain to the CA it
+        // names): it presents another CA's certificate and accepts any server.
+        var strangerCert = X509Certificate2.CreateFromPemFile(Path.Combine(_certs.Dir, "stranger.crt"), Path.Combine(_certs.Dir, "stranger.key"));
+        var stranger = NewSystem("stranger", Config.Empty,
+            new Akka.Remote.Transport.DotNetty.DotNettySslSetup(strangerCert, suppressValidation: true, requireMutualAuthentication: true));
         Assert.False(await Reaches(stranger, TimeSpan.FromSeconds(4)));
         // The same system given a good certificate gets through: what failed was the certificate.
-        var peer = System("stranger", _certs.Tls("cluster-ca", "node-2"));
+        var peer = NewSystem("stranger", _certs.Tls("cluster-ca", "node-2"));
         Assert.True(await Reaches(peer, TimeSpan.FromSeconds(15)));
     }
 
     [Fact]
     public async Task A_node_that_does_not_trust_the_cluster_CA_refuses_the_server()
     {
-        var wrongTrust = System("wrong-trust", _certs.Tls("other-ca", "stranger"));
+        var wrongTrust = NewSystem("wrong-trust", _certs.Tls("other-ca", "stranger"));
         Assert.False(await Reaches(wrongTrust, TimeSpan.FromSeconds(4)));
     }
 
@@ -107,7 +109,7 @@ public sealed class RemotingTlsSpec : IDisposable
         {
             return false; // still open
         }
-        catch (Exception e) when (e is IOException or AuthenticationException or SocketException)
+        catch (Exception e) when (e is IOException or global::System.Security.Authentication.AuthenticationException or SocketException)
         {
             return true;
         }
@@ -126,7 +128,7 @@ public sealed class RemotingTlsSpec : IDisposable
         await using (var plain = await Connect())
         {
             var junk = new byte[64];
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(junk, 60);
+            global::System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(junk, 60);
             Assert.True(await ClosedByServer(() => plain.WriteAsync(junk).AsTask(), plain.ReadAsync), "plain TCP was not closed");
         }
         await using (var tls = new SslStream(await Connect()))
@@ -151,12 +153,14 @@ public sealed class RemotingTlsSpec : IDisposable
         await using var tls = new SslStream(await Connect());
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         await tls.AuthenticateAsClientAsync(ClientOptions(good));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await tls.ReadAsync(new byte[16], cts.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await tls.ReadExactlyAsync(new byte[16], cts.Token));
     }
 
     [Fact]
     public void A_certificate_is_checked_against_the_cluster_CA_only()
     {
+        var error = Assert.Throws<ConfigurationException>(() => TlsSettings.Create(_certs.Tls("cluster-ca", "stranger")));
+        Assert.Contains("is not signed by the CA", error.Message);
         var mine = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(_certs.Dir, "node-2.crt"));
         var theirs = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(_certs.Dir, "stranger.crt"));
         Assert.True(TlsSettings.ChainsTo(mine, _ca));

@@ -40,7 +40,7 @@ public sealed class TestCertificates : IDisposable
         """);
 
     /// <summary>A remoting ActorSystem on a free loopback port with <paramref name="tls"/>'s certificates.</summary>
-    public static ActorSystem RemotingSystem(string name, Config tls)
+    public static ActorSystem RemotingSystem(string name, Config tls, Akka.Actor.Setup.Setup? setup = null)
     {
         var config = ConfigurationFactory.ParseString("""
                 akka.loglevel = WARNING
@@ -48,8 +48,7 @@ public sealed class TestCertificates : IDisposable
                 akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
                 """)
             .WithFallback(TlsSettings.RemotingConfig).WithFallback(tls);
-        var settings = TlsSettings.Create(config)!;
-        return ActorSystem.Create(name, BootstrapSetup.Create().WithConfig(config).And(settings.RemotingSetup()));
+        return ActorSystem.Create(name, BootstrapSetup.Create().WithConfig(config).And(setup ?? TlsSettings.Create(config)!.RemotingSetup()));
     }
 
     public void Dispose()
