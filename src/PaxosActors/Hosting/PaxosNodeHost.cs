@@ -72,6 +72,8 @@ public sealed class PaxosNodeHost
             RoleInstances = roles,
             Tls = tls,
         };
+        foreach (var expiry in tls?.Expiry(DateTime.UtcNow) ?? [])
+            if (expiry.Warning is { } warning) system.Log.Warning("node {0}: {1}", settings.NodeId, warning);
         try
         {
             if (unreadable is not null) agents = WithoutJournal(context, unreadable, agents);

@@ -15,12 +15,13 @@ namespace PaxosActors.Security;
 /// </summary>
 public sealed class TlsSettings
 {
-    private TlsSettings(X509Certificate2 ca, X509Certificate2 certificate, TimeSpan expiryWarning, string certificatePath)
+    private TlsSettings(X509Certificate2 ca, X509Certificate2 certificate, TimeSpan expiryWarning, string certificatePath, string keyPath)
     {
         Ca = ca;
         Certificate = certificate;
         ExpiryWarning = expiryWarning;
         CertificatePath = certificatePath;
+        KeyPath = keyPath;
     }
 
     /// <summary>The cluster's CA: the only root a peer's certificate may chain to.</summary>
@@ -29,8 +30,11 @@ public sealed class TlsSettings
     /// <summary>This node's certificate, with its private key.</summary>
     public X509Certificate2 Certificate { get; }
 
-    /// <summary>The file <see cref="Certificate"/> came from, for messages.</summary>
+    /// <summary>The file <see cref="Certificate"/> came from.</summary>
     public string CertificatePath { get; }
+
+    /// <summary>The file its private key came from.</summary>
+    public string KeyPath { get; }
 
     /// <summary>How long before a certificate expires the node starts warning about it (log and /status).</summary>
     public TimeSpan ExpiryWarning { get; }
@@ -60,6 +64,16 @@ public sealed class TlsSettings
         {
             throw new ConfigurationException($"paxos.tls.ca-certificate: {caPath} is not a certificate: {e.Message}");
         }
+        certificate = LoadCertificate(certPath, keyPath, ca);
+        var warning = config.GetTimeSpan("paxos.tls.expiry-warning", TimeSpan.FromDays(30));
+        return new TlsSettings(ca, certificate, warning, certPath, keyPath);
+    }
+
+    /// <summary>A node certificate and its key from PEM files, checked to chain to <paramref name="ca"/>.</summary>
+    /// <exception cref="ConfigurationException">It does not load, or does not chain to the CA (or is expired).</exception>
+    public static X509Certificate2 LoadCertificate(string certPath, string keyPath, X509Certificate2 ca)
+    {
+        X509Certificate2 certificate;
         try
         {
             using var pem = X509Certificate2.CreateFromPemFile(certPath, keyPath);
@@ -71,10 +85,14 @@ public sealed class TlsSettings
             throw new ConfigurationException($"paxos.tls.certificate / private-key: cannot load {certPath} with the key in {keyPath}: {e.Message}");
         }
         if (!ChainsTo(certificate, ca))
-            throw new ConfigurationException($"paxos.tls.certificate: {certPath} ({certificate.Subject}) is not signed by the CA in {caPath} ({ca.Subject}), or is expired");
-        var warning = config.GetTimeSpan("paxos.tls.expiry-warning", TimeSpan.FromDays(30));
-        return new TlsSettings(ca, certificate, warning, certPath);
+            throw new ConfigurationException($"paxos.tls.certificate: {certPath} ({certificate.Subject}) is not signed by the cluster's CA ({ca.Subject}), or is expired");
+        return certificate;
     }
+
+    /// <summary>When this node's certificate and the CA expire, as of <paramref name="now"/>, and a warning for each that
+    /// expires within <see cref="ExpiryWarning"/>.</summary>
+    public IReadOnlyList<CertificateExpiry> Expiry(DateTime now) =>
+        [CertificateExpiry.Of("certificate", CertificatePath, Certificate, now, ExpiryWarning), CertificateExpiry.Of("ca-certificate", "", Ca, now, ExpiryWarning)];
 
     private static string File(Config config, string key)
     {
@@ -114,4 +132,18 @@ public sealed class TlsSettings
 
     /// <summary>The HOCON that turns remoting's TLS on (the certificate comes from <see cref="RemotingSetup"/>).</summary>
     public static Config RemotingConfig { get; } = ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = true");
+}
+
+/// <summary>When one certificate expires, and the warning to give if that is within the warning period.</summary>
+public sealed record CertificateExpiry(string Key, string Subject, DateTime NotAfter, int DaysLeft, string? Warning)
+{
+    public static CertificateExpiry Of(string key, string path, X509Certificate2 certificate, DateTime now, TimeSpan warnWithin)
+    {
+        var notAfter = certificate.NotAfter.ToUniversalTime();
+        int days = (int)Math.Floor((notAfter - now.ToUniversalTime()).TotalDays);
+        string? warning = notAfter - now.ToUniversalTime() > warnWithin ? null :
+            $"the TLS {key} {(path.Length > 0 ? path + " " : "")}({certificate.Subject}) expires in {days} days, on {notAfter:yyyy-MM-dd HH:mm} UTC: " +
+            "replace it before then (README, 'Running securely')";
+        return new CertificateExpiry(key, certificate.Subject, notAfter, days, warning);
+    }
 }
