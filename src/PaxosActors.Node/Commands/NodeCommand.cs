@@ -101,6 +101,7 @@ public static class NodeCommand
         string scheme = tls is null ? "http" : "https";
         builder.WebHost.UseUrls($"{scheme}://{httpHost}:{httpPort}");
         var serverCertificate = tls is null ? null : new ServerCertificate(tls);
+        if (serverCertificate is not null) builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves HTTPS out
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
