@@ -51,9 +51,7 @@ public sealed record NodeLaunch
         if (CaFile is not null)
         {
             var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(CaFile);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
-                (errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) == System.Net.Security.SslPolicyErrors.None
-                && cert is not null && PaxosActors.Security.TlsSettings.ChainsTo(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(cert.GetRawCertData()), ca);
+            handler.SslOptions.RemoteCertificateValidationCallback = PaxosActors.Security.TlsSettings.TrustOnly(ca);
         }
         var http = new HttpClient(handler) { Timeout = timeout };
         if (Token is not null) http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);

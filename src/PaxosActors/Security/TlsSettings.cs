@@ -116,6 +116,11 @@ public sealed class TlsSettings
         return chain.Build(certificate) && chain.ChainElements[^1].Certificate.RawDataMemory.Span.SequenceEqual(ca.RawDataMemory.Span);
     }
 
+    /// <summary>A client's check of a server certificate (HTTPS): it chains to <paramref name="ca"/> alone and names the host.</summary>
+    public static RemoteCertificateValidationCallback TrustOnly(X509Certificate2 ca) => (_, cert, _, errors) =>
+        (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None
+        && cert is not null && ChainsTo(X509CertificateLoader.LoadCertificate(cert.GetRawCertData()), ca);
+
     /// <summary>The remoting setup: mutual authentication required, and a peer certificate accepted only if it chains to
     /// the cluster's CA. Host names are not checked (nodes are reached by address; the CA is the cluster's own).</summary>
     public Setup RemotingSetup() =>
