@@ -46,7 +46,7 @@ public static class NodeCommand
             tls = TlsSettings.Create(config);
             tokens = ApiTokens.Create(config);
             limits = HttpLimits.Create(config);
-            if (Exposure.Check(config, tls is not null, tokens is not null) is { } exposed)
+            if (Exposure.Check(config.WithFallback(PaxosNodeHost.ClusterDefaults), tls is not null, tokens is not null) is { } exposed)
             {
                 if (!config.GetBoolean("paxos.insecure", false))
                 {
