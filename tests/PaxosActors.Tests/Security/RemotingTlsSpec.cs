@@ -160,7 +160,7 @@ public sealed class RemotingTlsSpec : IDisposable
     public void A_certificate_is_checked_against_the_cluster_CA_only()
     {
         var error = Assert.Throws<ConfigurationException>(() => TlsSettings.Create(_certs.Tls("cluster-ca", "stranger")));
-        Assert.Contains("is not signed by the CA", error.Message);
+        Assert.Contains("is not signed by the cluster's CA", error.Message);
         var mine = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(_certs.Dir, "node-2.crt"));
         var theirs = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(_certs.Dir, "stranger.crt"));
         Assert.True(TlsSettings.ChainsTo(mine, _ca));
