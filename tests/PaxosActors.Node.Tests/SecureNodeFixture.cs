@@ -29,7 +29,7 @@ public sealed class SecureNodeFixture : IAsyncLifetime
         // The read token inline, the others in a file.
         File.WriteAllText(Path.Combine(CertDir, "tokens"),
             ApiTokens.Line(ApiScope.Write, WriteToken, "writer") + "\n# a comment\n" + ApiTokens.Line(ApiScope.Admin, AdminToken, "admin") + "\n");
-        Node = TestNode.Start(caFile: CaFile, token: AdminToken, configText: $$"""
+        Node = await TestNode.StartWritableAsync(TestNode.Start(caFile: CaFile, token: AdminToken, configText: $$"""
             paxos.tls {
               enabled = on
               ca-certificate = "{{CaFile}}"
@@ -46,16 +46,7 @@ public sealed class SecureNodeFixture : IAsyncLifetime
               max-requests-per-client = {{MaxRequestsPerClient}}
               request-headers-timeout = 2s
             }
-            """);
-        try
-        {
-            await Node.WaitForWritesAsync(TimeSpan.FromSeconds(60));
-        }
-        catch
-        {
-            Node.Dispose();
-            throw;
-        }
+            """));
     }
 
     public Task DisposeAsync()

@@ -39,6 +39,21 @@ public sealed class TestNode : IDisposable
     public static TestNode Start(string acceptors = "1", string? configText = null, int nodeId = 1, string? caFile = null, string? token = null) =>
         new(nodeId, acceptors, configText, caFile, token);
 
+    /// <summary>Waits (60 s at most) until <paramref name="node"/> takes a write; disposes it if it does not.</summary>
+    public static async Task<TestNode> StartWritableAsync(TestNode node)
+    {
+        try
+        {
+            await node.WaitForWritesAsync(TimeSpan.FromSeconds(60));
+            return node;
+        }
+        catch
+        {
+            node.Dispose();
+            throw;
+        }
+    }
+
     public int HttpPort => _process.HttpPort;
     public int RemotePort => _process.RemotePort;
     public string DataDir { get; }
