@@ -40,7 +40,7 @@ public sealed class ApiGuard(ApiTokens? tokens, int maxRequestsPerClient)
                 if (scope is null)
                 {
                     http.Response.Headers.WWWAuthenticate = "Bearer realm=\"paxos\"";
-                    await Refuse(http, 401, token is null ? "authentication required: Authorization: Bearer <token>" : "unknown token");
+                    await Refuse(http, 401, token is null ? "authentication required: send the header Authorization: Bearer TOKEN" : "unknown token");
                     return;
                 }
                 if (scope < needed)
