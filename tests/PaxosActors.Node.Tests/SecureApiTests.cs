@@ -168,7 +168,7 @@ public sealed class SecureApiTests(SecureNodeFixture fixture) : IClassFixture<Se
     }
 
     /// <summary>Polls <paramref name="condition"/> every 100 ms until it holds, failing after 10 s.</summary>
-    private static async Task Eventually(Func<Task<bool>> condition)
+    internal static async Task Eventually(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (!await condition())
