@@ -11,11 +11,11 @@ public sealed class RemotingGarbageTests(SingleNodeFixture fixture, ITestOutputH
 {
     private readonly int _seed = HttpFuzzTests.Seed();
 
-    private async Task<Socket> Connect()
+    private static async Task<Socket> Connect(int port)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, fixture.Node.RemotePort), cts.Token);
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cts.Token);
         return socket;
     }
 
@@ -48,7 +48,16 @@ public sealed class RemotingGarbageTests(SingleNodeFixture fixture, ITestOutputH
         int seed = _seed;
         output.WriteLine($"remoting garbage seed {seed}; replay with PAXOS_FUZZ_SEED={seed}");
         Console.WriteLine($"remoting garbage seed {seed}");
-        var rng = new Random(seed);
+        await SendGarbage(fixture.Node.RemotePort, new Random(seed), AssertServes);
+        var status = await fixture.SendAsync("GET", "/status");
+        Assert.True(status.Status == 200, $"seed {seed}: GET /status answered {status.StatusLine}");
+    }
+
+    /// <summary>The garbage, sent to remoting port <paramref name="port"/>; <paramref name="assertServes"/> checks the node still
+    /// takes a write and a read with a key of its own (while half-open connections are held, and after).</summary>
+    internal static async Task SendGarbage(int port, Random rng, Func<string, Task> assertServes)
+    {
+        Task<Socket> Connect() => RemotingGarbageTests.Connect(port);
 
         // random bytes, each on its own connection
         for (int i = 0; i < 30; i++)
@@ -94,15 +103,33 @@ public sealed class RemotingGarbageTests(SingleNodeFixture fixture, ITestOutputH
                 if (i % 2 == 0) await SendIgnoringResets(socket, [0, 0, 0x10, 0, 1, 2, 3]);
                 if (i % 4 == 0) socket.Shutdown(SocketShutdown.Send);
             }
-            await AssertServes("remoting-garbage-held");
+            await assertServes("remoting-garbage-held");
         }
         finally
         {
             foreach (var socket in held) socket.Dispose();
         }
 
-        await AssertServes("remoting-garbage-after");
-        var status = await fixture.SendAsync("GET", "/status");
-        Assert.True(status.Status == 200, $"seed {seed}: GET /status answered {status.StatusLine}");
+        await assertServes("remoting-garbage-after");
+    }
+}
+
+/// <summary>The same garbage against a node whose remoting runs over mutual TLS (and whose API wants HTTPS and a token).</summary>
+public sealed class SecureRemotingGarbageTests(SecureNodeFixture fixture, ITestOutputHelper output) : IClassFixture<SecureNodeFixture>
+{
+    [Fact]
+    public async Task Garbage_on_a_TLS_remoting_port_leaves_the_node_serving()
+    {
+        int seed = HttpFuzzTests.Seed();
+        output.WriteLine($"remoting garbage seed {seed}; replay with PAXOS_FUZZ_SEED={seed}");
+        await RemotingGarbageTests.SendGarbage(fixture.Node.RemotePort, new Random(seed), async key =>
+        {
+            Assert.False(fixture.Node.HasExited, $"seed {seed}: the node exited:\n{fixture.Node.Output}");
+            var put = await fixture.Node.Http.PutAsync($"kv/{key}", new StringContent("still here " + key));
+            Assert.True(put.StatusCode == System.Net.HttpStatusCode.NoContent, $"seed {seed}: PUT: {put.StatusCode}");
+            Assert.Equal("still here " + key, await fixture.Node.Http.GetStringAsync($"kv/{key}"));
+        });
+        // The node logs each refusal as it happens, after the connection is gone.
+        await SecureApiTests.Eventually(() => Task.FromResult(fixture.Node.OutputLines.Any(l => l.Contains("TLS handshake failure"))));
     }
 }

@@ -7,19 +7,7 @@ public sealed class SingleNodeFixture : IAsyncLifetime
 {
     public TestNode Node { get; private set; } = null!;
 
-    public async Task InitializeAsync()
-    {
-        Node = TestNode.Start();
-        try
-        {
-            await Node.WaitForWritesAsync(TimeSpan.FromSeconds(60));
-        }
-        catch
-        {
-            Node.Dispose();
-            throw;
-        }
-    }
+    public async Task InitializeAsync() => Node = await TestNode.StartWritableAsync(TestNode.Start());
 
     public Task DisposeAsync()
     {

@@ -11,7 +11,7 @@ public sealed class TestNode : IDisposable
     private readonly NodeProcess _process;
     private bool _disposed;
 
-    private TestNode(int nodeId, string acceptors, string? configText)
+    private TestNode(int nodeId, string acceptors, string? configText, string? caFile, string? token)
     {
         var ports = FreePorts.Take(2);
         DataDir = Path.Combine(Path.GetTempPath(), "paxos-node-tests-" + Guid.NewGuid().ToString("N"));
@@ -26,15 +26,33 @@ public sealed class TestNode : IDisposable
         {
             NodeId = nodeId, HttpPort = ports[0], RemotePort = ports[1], ConfigFile = configFile,
             Seeds = $"127.0.0.1:{ports[1]}", Acceptors = acceptors, DataDir = DataDir, LogLevel = "WARNING",
-            WorkingDirectory = DataDir,
+            WorkingDirectory = DataDir, CaFile = caFile, Token = token,
         }, keepLines: 2000);
         _process.Start();
-        Http = new HttpClient { BaseAddress = new Uri($"{_process.Url}/"), Timeout = TimeSpan.FromSeconds(30) };
+        Http = _process.Launch.NewHttpClient(TimeSpan.FromSeconds(30));
+        Http.BaseAddress = new Uri($"{_process.Url}/");
     }
 
     /// <summary>Starts a node; with the default acceptor set <c>1</c> it is a whole cluster (a quorum of one).</summary>
-    public static TestNode Start(string acceptors = "1", string? configText = null, int nodeId = 1) =>
-        new(nodeId, acceptors, configText);
+    /// <param name="caFile">For a node serving HTTPS: the CA its certificate chains to (the launcher and <see cref="Http"/> trust it).</param>
+    /// <param name="token">A bearer token <see cref="Http"/> and the launcher's readiness checks send.</param>
+    public static TestNode Start(string acceptors = "1", string? configText = null, int nodeId = 1, string? caFile = null, string? token = null) =>
+        new(nodeId, acceptors, configText, caFile, token);
+
+    /// <summary>Waits (60 s at most) until <paramref name="node"/> takes a write; disposes it if it does not.</summary>
+    public static async Task<TestNode> StartWritableAsync(TestNode node)
+    {
+        try
+        {
+            await node.WaitForWritesAsync(TimeSpan.FromSeconds(60));
+            return node;
+        }
+        catch
+        {
+            node.Dispose();
+            throw;
+        }
+    }
 
     public int HttpPort => _process.HttpPort;
     public int RemotePort => _process.RemotePort;

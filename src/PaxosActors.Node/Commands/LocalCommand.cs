@@ -16,8 +16,8 @@ public static class LocalCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var cl = new CommandLine(args, "no-restart");
-        cl.AllowOnly("nodes", "data-dir", "mode", "http-port", "remote-port", "log-level", "no-restart", "config", "roles", "roles-dir");
+        var cl = new CommandLine(args, "no-restart", "secure");
+        cl.AllowOnly("nodes", "data-dir", "mode", "http-port", "remote-port", "log-level", "no-restart", "config", "roles", "roles-dir", "secure");
         int nodes = cl.GetInt("nodes", 3, 1, 9);
         string dataDir = Path.GetFullPath(cl.Get("data-dir", "./data"));
         string mode = cl.Get("mode", "multi");
@@ -26,11 +26,17 @@ public static class LocalCommand
         int remoteBase = cl.GetInt("remote-port", 4051, 1, 65000);
         string logLevel = cl.Get("log-level", "WARNING");
         bool restart = !cl.Has("no-restart");
-        var nodeArgs = RoleArgs(cl);
+        var (nodeArgs, extraConfig) = RoleArgs(cl);
 
         var ids = Enumerable.Range(1, nodes).ToList();
+        var security = cl.Has("secure") ? DevSecurity.Prepare(dataDir, ids) : null;
         var launches = NodeLaunch.LoopbackCluster(ids.Select(i => httpBase + i - 1).ToList(), ids.Select(i => remoteBase + i - 1).ToList(),
-            dataDir, mode, logLevel).Select(l => l with { ExtraArgs = nodeArgs }).ToList();
+            dataDir, mode, logLevel).Select(l => l with
+        {
+            ExtraArgs = [.. NodeExtraConfig(l.NodeId, extraConfig, security), .. nodeArgs],
+            CaFile = security?.CaFile,
+            Token = security?.AdminToken,
+        }).ToList();
         try
         {
             foreach (var launch in launches) NodeProcess.CheckPorts(launch);
@@ -55,7 +61,23 @@ public static class LocalCommand
             var endpoints = children.Select(c => c.Url).ToList();
             var failure = await WaitReadyAsync(children, stopping.Token);
             if (stopping.IsCancellationRequested) return 0;
-            if (failure is null)
+            if (failure is null && security is not null)
+            {
+                string curl = $"curl --cacert {security.CaFile} -H \"Authorization: Bearer $(cat {security.AdminTokenFile})\"";
+                Console.WriteLine($"""
+
+                    cluster ready, over HTTPS with bearer tokens, remoting over mutual TLS: {string.Join(", ", endpoints)}
+                      {curl} -X PUT --data hello {endpoints[0]}/kv/greeting
+                      {curl} {endpoints[^1]}/kv/greeting
+                      {curl} {endpoints[0]}/status
+                    The development CA is {security.CaFile} (its key beside it), the nodes' certificates and keys are in
+                    {security.Dir}, the admin token is in {security.AdminTokenFile} and its hash in {security.TokensFile}
+                    (add lines there for more tokens: `paxos-actors token --scope read`). Ctrl-C stops the cluster; the data
+                    and these files stay in {dataDir}.
+
+                    """);
+            }
+            else if (failure is null)
             {
                 Console.WriteLine($"""
 
@@ -93,12 +115,23 @@ public static class LocalCommand
         }
     }
 
-    /// <summary>What every node gets besides its own ports: <c>--config FILE</c> (HOCON merged over each node's configuration),
-    /// <c>--roles a,b</c> (more roles on every node) and <c>--roles-dir DIR</c> (where their assemblies are), checked here so a
-    /// typo fails before any node starts.</summary>
-    private static IReadOnlyList<string> RoleArgs(CommandLine cl)
+    /// <summary>Node <paramref name="nodeId"/>'s <c>--extra-config</c>: the file of <c>--config</c> as it is, or with <c>--secure</c> a file of
+    /// the node's own that holds it followed by the node's TLS and authentication settings.</summary>
+    private static IReadOnlyList<string> NodeExtraConfig(int nodeId, string? extraConfig, DevSecurity? security)
+    {
+        if (security is null) return extraConfig is null ? [] : ["--extra-config", extraConfig];
+        string file = security.NodeConfigFile(nodeId);
+        if (extraConfig is not null) File.WriteAllText(file, File.ReadAllText(extraConfig) + "\n" + security.NodeConfig(nodeId));
+        return ["--extra-config", file];
+    }
+
+    /// <summary>What every node gets besides its own ports: <c>--config FILE</c> (HOCON merged over each node's configuration,
+    /// returned apart), <c>--roles a,b</c> (more roles on every node) and <c>--roles-dir DIR</c> (where their assemblies are),
+    /// checked here so a typo fails before any node starts.</summary>
+    private static (IReadOnlyList<string> Args, string? ExtraConfig) RoleArgs(CommandLine cl)
     {
         var args = new List<string>();
+        string? extraConfig = null;
         if (cl.Get("config") is { } file)
         {
             string path = Path.GetFullPath(file);
@@ -111,7 +144,7 @@ public static class LocalCommand
             {
                 throw new UsageException($"--config {file} does not parse: {e.Message}");
             }
-            args.AddRange(["--extra-config", path]);
+            extraConfig = path;
         }
         if (cl.Get("roles") is { } roles) args.AddRange(["--roles", roles]);
         if (cl.Get("roles-dir") is { } dir)
@@ -120,7 +153,7 @@ public static class LocalCommand
             if (!Directory.Exists(path)) throw new UsageException($"--roles-dir {dir}: no such folder");
             args.AddRange(["--roles-dir", path]);
         }
-        return args;
+        return (args, extraConfig);
     }
 
     /// <summary>Waits until every node answers <c>/status</c> as itself; the first node that exits or times out ends the

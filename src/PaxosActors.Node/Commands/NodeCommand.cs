@@ -5,6 +5,7 @@ using PaxosActors.Hosting;
 using PaxosActors.Http;
 using PaxosActors.Kv.Hosting;
 using PaxosActors.Node.Http;
+using PaxosActors.Security;
 
 namespace PaxosActors.Node.Commands;
 
@@ -31,14 +32,30 @@ public static class NodeCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var cl = new CommandLine(args, "exit-with-stdin", "rebuild-acceptor");
-        cl.AllowOnly([.. Options, "exit-with-stdin", "rebuild-acceptor"]);
+        var cl = new CommandLine(args, "exit-with-stdin", "rebuild-acceptor", "insecure");
+        cl.AllowOnly([.. Options, "exit-with-stdin", "rebuild-acceptor", "insecure"]);
         var config = Load(cl);
         PaxosSettings settings;
         FaultInjection? faults;
+        TlsSettings? tls;
+        ApiTokens? tokens;
+        HttpLimits limits;
         try
         {
             settings = PaxosSettings.Create(config);
+            tls = TlsSettings.Create(config);
+            tokens = ApiTokens.Create(config);
+            limits = HttpLimits.Create(config);
+            if (Exposure.Check(config.WithFallback(PaxosNodeHost.ClusterDefaults), tls is not null, tokens is not null) is { } exposed)
+            {
+                if (!config.GetBoolean("paxos.insecure", false))
+                {
+                    Console.Error.WriteLine($"error: {exposed}. Configure paxos.tls and paxos.http.auth (README, 'Running securely'), " +
+                                            "or start with --insecure to run exposed anyway.");
+                    return 2;
+                }
+                Console.Error.WriteLine($"warning: node {settings.NodeId}: INSECURE: {exposed}; started anyway because of --insecure (paxos.insecure = on)");
+            }
             // Only the chaos harness turns this on: it wraps the transport and adds the /admin endpoints.
             faults = FaultInjection.IsOn(config) ? new FaultInjection() : null;
             if (faults is not null) config = FaultInjection.Enable(config);
@@ -72,11 +89,16 @@ public static class NodeCommand
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://{httpHost}:{httpPort}");
+        string scheme = tls is null ? "http" : "https";
+        builder.WebHost.UseUrls($"{scheme}://{httpHost}:{httpPort}");
+        var serverCertificate = tls is null ? null : new ServerCertificate(tls);
+        if (serverCertificate is not null) builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves HTTPS out
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = null; // KvApi enforces paxos.kv.max-value-bytes itself, with a JSON 413
+            limits.Apply(k.Limits);
+            if (serverCertificate is not null)
+                k.ConfigureHttpsDefaults(https => https.ServerCertificateSelector = (_, _) => serverCertificate.Current);
         });
         MetricsApi.AddServices(builder.Services);
         HealthApi.AddChecks(builder.Services, runner);
@@ -92,6 +114,9 @@ public static class NodeCommand
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
+        // Tokens and limits before every endpoint (the request metrics above count what they refuse, too).
+        var guard = new ApiGuard(tokens, limits.MaxRequestsPerClient);
+        app.Use(guard.InvokeAsync);
         MetricsApi.Map(app);
         HealthApi.Map(app);
         KvApi.Map(app, runner, staleReads);
@@ -128,13 +153,14 @@ public static class NodeCommand
         }
         catch (IOException e)
         {
-            Console.Error.WriteLine($"error: cannot serve HTTP on {httpHost}:{httpPort}: {e.Message}");
+            Console.Error.WriteLine($"error: cannot serve {scheme.ToUpperInvariant()} on {httpHost}:{httpPort}: {e.Message}");
             await runner.StopAsync();
             return 1;
         }
-        Console.WriteLine($"node {settings.NodeId}: HTTP on http://{httpHost}:{httpPort}, journal {Path.GetFullPath(settings.DatabasePath)}" +
+        Console.WriteLine($"node {settings.NodeId}: {scheme.ToUpperInvariant()} on {scheme}://{httpHost}:{httpPort}" +
+                          (tokens is null ? "" : $" (bearer tokens: {tokens.Count})") + (tls is null ? "" : ", remoting over mutual TLS") + $", journal {Path.GetFullPath(settings.DatabasePath)}" +
                           (runner.Current?.Context.JournalError is null ? "" : " (unreadable: running without it, see the ERROR above and /status)"));
-        foreach (var (role, prefix) in routes) Console.WriteLine($"node {settings.NodeId}: role {role} serves http://{httpHost}:{httpPort}{prefix}");
+        foreach (var (role, prefix) in routes) Console.WriteLine($"node {settings.NodeId}: role {role} serves {scheme}://{httpHost}:{httpPort}{prefix}");
         await app.WaitForShutdownAsync();
         await runner.StopAsync();
         await supervise;
@@ -173,6 +199,7 @@ public static class NodeCommand
         if (cl.Get("mode") is { } mode) overrides.Add($"paxos.mode = {HoconString.Quote(mode)}");
         if (cl.Get("acceptors") is { } acceptors) overrides.Add($"paxos.acceptors = [{acceptors}]");
         if (cl.Has("rebuild-acceptor")) overrides.Add("paxos.rebuild-acceptor = on");
+        if (cl.Has("insecure")) overrides.Add("paxos.insecure = on");
         if (cl.Get("log-level") is { } level) overrides.Add($"akka.loglevel = {HoconString.Quote(level)}");
         if (cl.Get("roles-dir") is { } rolesDir) overrides.Add($"paxos.roles-dir = {HoconString.Quote(Path.GetFullPath(rolesDir))}");
         Config config;

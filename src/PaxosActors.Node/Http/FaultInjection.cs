@@ -45,7 +45,7 @@ public sealed class FaultInjection
     /// <summary>The configuration with the throttler adapter applied; seeds given as host:port get its scheme.</summary>
     public static Config Enable(Config config)
     {
-        var seeds = SeedList.Parse(config.GetString("paxos.seeds", ""), PaxosNodeHost.SystemName, "akka.trttl.tcp");
+        var seeds = SeedList.Parse(config.GetString("paxos.seeds", ""), PaxosNodeHost.SystemName, PaxosActors.Security.TlsSettings.Scheme(config, "trttl"));
         return ConfigurationFactory.ParseString($"""
                 akka.remote.dot-netty.tcp.applied-adapters = [trttl]
                 paxos.seeds = {HoconString.Quote(string.Join(",", seeds))}

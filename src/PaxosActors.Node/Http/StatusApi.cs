@@ -21,6 +21,9 @@ public sealed record StatusResponse(
     public IReadOnlyList<int>? Acceptors { get; init; }
 }
 
+/// <summary>The answer of <c>GET /health/live</c>.</summary>
+public sealed record HealthResponse(string Status);
+
 /// <summary>Whether this node's acceptor votes, and if not, why.</summary>
 public sealed record AcceptorHealth(bool Votes, string State);
 
@@ -35,6 +38,8 @@ public static class StatusApi
     {
         string? instance = Environment.GetEnvironmentVariable(InstanceVariable);
         app.MapGet("/status", () => Status(runner, instance));
+        // Open even with paxos.http.auth on: whether the process serves, for a load balancer or a supervisor.
+        app.MapGet("/health/live", () => Results.Json(new HealthResponse("ok"), KvJson.Default.HealthResponse));
     }
 
     private static async Task<IResult> Status(NodeRunner runner, string? instance)
@@ -74,6 +79,7 @@ public static class StatusApi
         // Each role's own fields, by role name, after the node's.
         var json = JsonSerializer.SerializeToNode(body, KvJson.Default.StatusResponse)!.AsObject();
         json["role_status"] = RoleEndpoints.Status(host.Context);
+        json["tls"] = host.Context.Tls is { } tls ? JsonSerializer.SerializeToNode(tls.Expiry(DateTime.UtcNow).ToList(), KvJson.Default.ListCertificateExpiry) : null;
         return Results.Json(json);
     }
 

@@ -36,7 +36,27 @@ public sealed record NodeLaunch
 
     public string? WorkingDirectory { get; init; }
 
-    public string Url => $"http://{Host}:{HttpPort}";
+    /// <summary>For a node that serves HTTPS: the CA certificate (PEM) its certificate chains to; null: plain HTTP.</summary>
+    public string? CaFile { get; init; }
+
+    /// <summary>A bearer token the launcher's own requests (readiness) carry; null: none.</summary>
+    public string? Token { get; init; }
+
+    public string Url => $"{(CaFile is null ? "http" : "https")}://{Host}:{HttpPort}";
+
+    /// <summary>An HTTP client for this node: trusting only <see cref="CaFile"/> for HTTPS, sending <see cref="Token"/>.</summary>
+    public HttpClient NewHttpClient(TimeSpan timeout)
+    {
+        var handler = new SocketsHttpHandler();
+        if (CaFile is not null)
+        {
+            var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(CaFile);
+            handler.SslOptions.RemoteCertificateValidationCallback = PaxosActors.Security.TlsSettings.TrustOnly(ca);
+        }
+        var http = new HttpClient(handler) { Timeout = timeout };
+        if (Token is not null) http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        return http;
+    }
 
     /// <summary>The remoting endpoint as seeds and the fault-injection endpoints name it: <c>host:port</c>.</summary>
     public string RemoteEndpoint => $"{Host}:{RemotePort}";

@@ -273,7 +273,7 @@ public sealed class NodeProcess : IDisposable
         var exited = _exited;
         var deadline = DateTime.UtcNow + limit;
         string? other = null;
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = Launch.NewHttpClient(TimeSpan.FromSeconds(2));
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -307,7 +307,7 @@ public sealed class NodeProcess : IDisposable
         var deadline = DateTime.UtcNow + limit;
         await WaitReadyAsync(limit, ct);
         var exited = _exited;
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var http = Launch.NewHttpClient(TimeSpan.FromSeconds(10));
         string last = "no answer";
         while (true)
         {

@@ -49,6 +49,9 @@ public sealed class NodeContext
     /// <summary>The role objects of this start (not the built-in Paxos ones), in the order they were configured.</summary>
     public IReadOnlyList<INodeRole> RoleInstances { get; internal set; } = [];
 
+    /// <summary>The node's TLS material (<c>paxos.tls</c>), or null when remoting runs in the clear.</summary>
+    public Security.TlsSettings? Tls { get; internal set; }
+
     /// <summary>The replicated state machines: a role registers its own in <see cref="INodeRole.Configure"/>.</summary>
     public StateMachineRegistry StateMachines { get; } = new();
 

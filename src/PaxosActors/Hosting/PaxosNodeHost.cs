@@ -8,6 +8,7 @@ using PaxosActors.Diagnostics;
 using PaxosActors.Replication;
 using PaxosActors.Persistence;
 using PaxosActors.Routing;
+using PaxosActors.Security;
 
 namespace PaxosActors.Hosting;
 
@@ -58,17 +59,23 @@ public sealed class PaxosNodeHost
         {
             unreadable = e;
         }
+        var tls = TlsSettings.Create(full);
         var systemConfig = ConfigurationFactory.ParseString(
                 $"akka.cluster.roles = {HoconString.QuoteList(roleNames.Append($"{ClusterDirectory.NodeRolePrefix}{settings.NodeId}"))}\n" +
                 SeedNodes(full))
+            .WithFallback(tls is null ? Config.Empty : TlsSettings.RemotingConfig)
             .WithFallback(unreadable is null ? SqliteJournal.Config(settings.DatabasePath) : SqliteJournal.InMemoryConfig)
             .WithFallback(full);
 
-        var system = ActorSystem.Create(SystemName, systemConfig);
+        var bootstrap = BootstrapSetup.Create().WithConfig(systemConfig);
+        var system = tls is null ? ActorSystem.Create(SystemName, bootstrap) : ActorSystem.Create(SystemName, bootstrap.And(tls.RemotingSetup()));
         var context = new NodeContext(system, systemConfig, settings, new AgentDirectory(system.Log), roleNames.ToHashSet(), commandSettings)
         {
             RoleInstances = roles,
+            Tls = tls,
         };
+        foreach (var expiry in tls?.Expiry(DateTime.UtcNow) ?? [])
+            if (expiry.Warning is { } warning) system.Log.Warning("node {0}: {1}", settings.NodeId, warning);
         try
         {
             if (unreadable is not null) agents = WithoutJournal(context, unreadable, agents);
@@ -183,7 +190,7 @@ public sealed class PaxosNodeHost
     /// <summary><c>paxos.seeds</c> ("host:port,host:port"), when set, replaces <c>akka.cluster.seed-nodes</c>.</summary>
     private static string SeedNodes(Config config)
     {
-        var seeds = SeedList.Parse(config.GetString("paxos.seeds", ""), SystemName);
+        var seeds = SeedList.Parse(config.GetString("paxos.seeds", ""), SystemName, TlsSettings.Scheme(config));
         return seeds.Count == 0 ? "" : $"akka.cluster.seed-nodes = {HoconString.QuoteList(seeds)}";
     }
 }
