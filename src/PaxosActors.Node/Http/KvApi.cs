@@ -166,7 +166,6 @@ public sealed record ErrorResponse([property: JsonPropertyName("error")] string 
 [JsonSerializable(typeof(StatusResponse))]
 [JsonSerializable(typeof(AdminResponse))]
 [JsonSerializable(typeof(MembersResponse))]
-[JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(List<PaxosActors.Security.CertificateExpiry>))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 internal sealed partial class KvJson : JsonSerializerContext;

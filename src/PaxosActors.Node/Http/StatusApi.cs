@@ -21,9 +21,6 @@ public sealed record StatusResponse(
     public IReadOnlyList<int>? Acceptors { get; init; }
 }
 
-/// <summary>The answer of <c>GET /health/live</c>.</summary>
-public sealed record HealthResponse(string Status);
-
 /// <summary>Whether this node's acceptor votes, and if not, why.</summary>
 public sealed record AcceptorHealth(bool Votes, string State);
 
@@ -38,8 +35,6 @@ public static class StatusApi
     {
         string? instance = Environment.GetEnvironmentVariable(InstanceVariable);
         app.MapGet("/status", () => Status(runner, instance));
-        // Open even with paxos.http.auth on: whether the process serves, for a load balancer or a supervisor.
-        app.MapGet("/health/live", () => Results.Json(new HealthResponse("ok"), KvJson.Default.HealthResponse));
     }
 
     private static async Task<IResult> Status(NodeRunner runner, string? instance)
