@@ -34,9 +34,8 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
 /// which the model expects refused (401, 403) with nothing changed.</summary>
 public sealed class SecureHttpFuzzTests(SecureNodeFixture fixture, ITestOutputHelper output) : HttpFuzz(output), IClassFixture<SecureNodeFixture>
 {
-    protected override FuzzedNode Fuzzed => new(fixture.Node,
-        new RawHttpTarget(fixture.Node.HttpPort, System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(fixture.CaFile)),
-        new FuzzTokens(fixture.AdminToken, fixture.WriteToken, fixture.ReadToken));
+    protected override FuzzedNode Fuzzed =>
+        new(fixture.Node, fixture.Target, new FuzzTokens(fixture.AdminToken, fixture.WriteToken, fixture.ReadToken));
 
     // Each request is a TLS handshake too: fewer of them by default, to keep the run short.
     protected override int DefaultCount => 600;
