@@ -45,8 +45,8 @@ public sealed class SecureHttpFuzzTests(SecureNodeFixture fixture, ITestOutputHe
 /// Seeded random HTTP requests against one node, checked against a model of what the successful ones wrote.
 /// The seed is fixed (<see cref="DefaultSeed"/>), so a failure replays as it is; PAXOS_FUZZ_SEED=&lt;seed&gt; runs
 /// another (and PAXOS_FUZZ_COUNT=&lt;n&gt; a longer one). Every failure names the seed. One driver for every
-/// configuration: the plain node sends no credentials; against a node with tokens, each request draws its credential
-/// from a second generator seeded from the same seed, so the requests themselves are those of the plain run.
+/// configuration: the plain node gets no credentials; against a node with tokens, each request draws its credential
+/// from a second generator seeded from the same seed, so the requests draw from the first exactly as in the plain run.
 /// </summary>
 public abstract class HttpFuzz(ITestOutputHelper output)
 {
