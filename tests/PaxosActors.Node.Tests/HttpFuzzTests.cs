@@ -5,12 +5,50 @@ using Xunit.Abstractions;
 
 namespace PaxosActors.Node.Tests;
 
+/// <summary>A node the HTTP fuzz drives: how to reach it (plain, or TLS trusting the test CA) and, with authentication on,
+/// its tokens.</summary>
+public sealed record FuzzedNode(TestNode Node, RawHttpTarget Target, FuzzTokens? Tokens = null);
+
+/// <summary>A token of each scope the node knows.</summary>
+public sealed record FuzzTokens(string Admin, string Write, string Read);
+
+/// <summary>The HTTP fuzz against one plain node (no TLS, no tokens).</summary>
+public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper output) : HttpFuzz(output), IClassFixture<SingleNodeFixture>
+{
+    protected override FuzzedNode Fuzzed => new(fixture.Node, fixture.Node.HttpPort);
+
+    /// <summary>The same on a node whose request timeout is shorter than a commit: many writes answer 503 and are applied
+    /// anyway, a moment later, or not at all. Each keeps being checked: its key holds one of the values it may hold.</summary>
+    [Fact]
+    public async Task Writes_whose_outcome_is_unknown_leave_their_keys_holding_one_of_the_values_they_may_hold()
+    {
+        using var node = TestNode.Start(configText: "paxos.kv.request-timeout = 4ms\npaxos.kv.retry-interval = 2ms\n");
+        await node.WaitForStatusAsync(TimeSpan.FromSeconds(60));
+        var model = await FuzzAsync(new FuzzedNode(node, node.HttpPort), Seed(), Count(2000) / 2);
+        Assert.True(model.PendingCount > 0, "no write had an unknown outcome: this test checked nothing it was written for");
+    }
+}
+
+/// <summary>The HTTP fuzz against a node with HTTPS and bearer tokens (<see cref="SecureNodeFixture"/>): the same requests
+/// over TLS, most with the admin or the write token, and some with none, a wrong one, or the read-only one on a write,
+/// which the model expects refused (401, 403) with nothing changed.</summary>
+public sealed class SecureHttpFuzzTests(SecureNodeFixture fixture, ITestOutputHelper output) : HttpFuzz(output), IClassFixture<SecureNodeFixture>
+{
+    protected override FuzzedNode Fuzzed =>
+        new(fixture.Node, fixture.Target, new FuzzTokens(fixture.AdminToken, fixture.WriteToken, fixture.ReadToken));
+
+    // Each request is a TLS handshake too: fewer of them by default, to keep the run short.
+    protected override int DefaultCount => 600;
+}
+
 /// <summary>
 /// Seeded random HTTP requests against one node, checked against a model of what the successful ones wrote.
 /// The seed is fixed (<see cref="DefaultSeed"/>), so a failure replays as it is; PAXOS_FUZZ_SEED=&lt;seed&gt; runs
-/// another (and PAXOS_FUZZ_COUNT=&lt;n&gt; a longer one). Every failure names the seed.
+/// another (and PAXOS_FUZZ_COUNT=&lt;n&gt; a longer one). Every failure names the seed. One driver for every
+/// configuration: the plain node gets no credentials; against a node with tokens, each request draws its credential
+/// from a second generator seeded from the same seed, so the requests draw from the first exactly as in the plain run.
 /// </summary>
-public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper output) : IClassFixture<SingleNodeFixture>
+public abstract class HttpFuzz(ITestOutputHelper output)
 {
     private const int MaxValueBytes = 1024 * 1024;
 
@@ -32,8 +70,10 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
     /// been applied, or be applied later (at most once), so it stays pending, and the key may hold its value or the
     /// last certain one from then on. Reads and cas answers are checked against every value the key may hold, and a
     /// read that shows a pending write's value settles it.</summary>
-    private sealed class Model
+    protected sealed class Model
     {
+        public readonly HashSet<string> Refused = []; // the kinds of refusal the guard was seen giving
+
         private readonly Dictionary<string, byte[]?> _certain = new(); // pool key -> what the last certain write left (null: absent)
         private readonly Dictionary<string, List<byte[]?>> _pending = new(); // pool key -> values of writes with unknown outcome
         public readonly Dictionary<string, byte[]> JunkWritten = new(); // raw target -> last value a 2xx PUT wrote
@@ -126,13 +166,15 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
 
     private sealed record Outcome(RawResponse? Response, Exception? Error);
 
-    private static async Task<Outcome> Exchange(int port, byte[] wire, bool halfClose, bool head)
+    private static async Task<Outcome> Exchange(RawHttpTarget to, byte[] wire, bool halfClose, bool head)
     {
         try
         {
-            return new Outcome(await RawHttp.SendAsync(port, wire, TimeSpan.FromSeconds(20), halfClose, head), null);
+            return new Outcome(await RawHttp.SendAsync(to, wire, TimeSpan.FromSeconds(20), halfClose, head), null);
         }
-        catch (Exception e) when (e is TimeoutException or InvalidHttpResponseException or System.Net.Sockets.SocketException)
+        // IOException and AuthenticationException: the TLS handshake failed
+        catch (Exception e) when (e is TimeoutException or InvalidHttpResponseException or System.Net.Sockets.SocketException
+                                      or IOException or System.Security.Authentication.AuthenticationException)
         {
             return new Outcome(null, e);
         }
@@ -181,32 +223,38 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
         return wire.ToArray();
     }
 
+    /// <summary>The node this class fuzzes.</summary>
+    protected abstract FuzzedNode Fuzzed { get; }
+
+    /// <summary>How many requests a run sends unless PAXOS_FUZZ_COUNT says.</summary>
+    protected virtual int DefaultCount => 2000;
+
+    /// <summary>PAXOS_FUZZ_COUNT if set, else <paramref name="fallback"/>.</summary>
+    protected static int Count(int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable("PAXOS_FUZZ_COUNT"), out int c) ? c : fallback;
+
     [Fact]
     public async Task Random_requests_never_crash_the_node_never_answer_500_and_never_change_state_when_rejected()
     {
-        int count = int.TryParse(Environment.GetEnvironmentVariable("PAXOS_FUZZ_COUNT"), out int c) ? c : 2000;
-        await FuzzAsync(fixture.Node, Seed(), count);
+        var model = await FuzzAsync(Fuzzed, Seed(), Count(DefaultCount));
+        if (Fuzzed.Tokens is not null)
+            foreach (var kind in new[] { "401 None", "401 Wrong", "403 ReadOnly" })
+                Assert.True(model.Refused.Contains(kind), $"no request was refused with {kind} (seen: {string.Join(", ", model.Refused)}): the run checked too little of the guard");
     }
 
-    /// <summary>The same on a node whose request timeout is shorter than a commit: many writes answer 503 and are applied
-    /// anyway, a moment later, or not at all. Each keeps being checked: its key holds one of the values it may hold.</summary>
-    [Fact]
-    public async Task Writes_whose_outcome_is_unknown_leave_their_keys_holding_one_of_the_values_they_may_hold()
-    {
-        using var node = TestNode.Start(configText: "paxos.kv.request-timeout = 4ms\npaxos.kv.retry-interval = 2ms\n");
-        await node.WaitForStatusAsync(TimeSpan.FromSeconds(60));
-        int count = int.TryParse(Environment.GetEnvironmentVariable("PAXOS_FUZZ_COUNT"), out int c) ? c / 2 : 1000;
-        var model = await FuzzAsync(node, Seed(), count);
-        Assert.True(model.PendingCount > 0, "no write had an unknown outcome: this test checked nothing it was written for");
-    }
+    /// <summary>What a request carries: the plain run nothing, against tokens mostly a good one (admin or write).</summary>
+    private enum Credential { Good, None, Wrong, ReadOnly }
 
-    private async Task<Model> FuzzAsync(TestNode node, int seed, int count)
+    protected async Task<Model> FuzzAsync(FuzzedNode fuzzed, int seed, int count)
     {
-        output.WriteLine($"HTTP fuzz seed {seed} ({count} requests); replay with PAXOS_FUZZ_SEED={seed}");
-        Console.WriteLine($"HTTP fuzz seed {seed} ({count} requests)");
-        int port = node.HttpPort;
-        Task<Outcome> Exchange(byte[] wire, bool halfClose, bool head) => HttpFuzzTests.Exchange(port, wire, halfClose, head);
-        Task<RawResponse> Send(string method, string target) => SingleNodeFixture.Send(port, method, target);
+        var (node, to, tokens) = fuzzed;
+        string config = tokens is null ? "plain" : "HTTPS with tokens";
+        output.WriteLine($"HTTP fuzz seed {seed} ({count} requests, {config}); replay with PAXOS_FUZZ_SEED={seed}");
+        Console.WriteLine($"HTTP fuzz seed {seed} ({count} requests, {config})");
+        // The checks' own requests carry the admin token where there are tokens.
+        string[] admin = tokens is null ? [] : [$"Authorization: Bearer {tokens.Admin}"];
+        Task<Outcome> Exchange(byte[] wire, bool halfClose, bool head) => HttpFuzz.Exchange(to, wire, halfClose, head);
+        Task<RawResponse> Send(string method, string target) => SingleNodeFixture.Send(to, method, target, headers: admin);
         // A read goes through the log too, and may time out (503) like a write; that answer says nothing: ask again.
         async Task<RawResponse> Read(string target)
         {
@@ -218,6 +266,34 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
             }
         }
         var rng = new Random(seed);
+        // Credentials come from a generator of their own: a seed sends the same requests in every configuration.
+        var credentials = new Random(unchecked(seed * 31 + 17));
+        Credential Pick() => tokens is null ? Credential.None : credentials.Next(20) switch
+        {
+            0 => Credential.None, 1 => Credential.Wrong, 2 => Credential.ReadOnly, _ => Credential.Good,
+        };
+        string[] Authorization(Credential c) => tokens is null ? [] : c switch
+        {
+            Credential.Good => [$"Authorization: Bearer {(credentials.Next(2) == 0 ? tokens.Admin : tokens.Write)}"],
+            Credential.ReadOnly => [$"Authorization: Bearer {tokens.Read}"],
+            Credential.Wrong => [credentials.Next(5) switch
+            {
+                0 => $"Authorization: Bearer {tokens.Admin[..^1]}{(tokens.Admin[^1] == 'A' ? 'B' : 'A')}",
+                1 => $"Authorization: Bearer {tokens.Admin}x",
+                2 => $"Authorization: Basic {tokens.Admin}",
+                3 => "Authorization: Bearer ",
+                _ => $"Authorization: Bearer {Convert.ToBase64String(RandomBytes(credentials, 32))}",
+            }],
+            _ => [],
+        };
+        // The answer the guard owes a request (null: it reaches its endpoint): 401 without a known token (a junk
+        // Authorization among the noise headers makes any token beside it unknown too), 403 for the read scope on a write.
+        int? Refusal(Credential c, bool write, IEnumerable<string> noise)
+        {
+            if (tokens is null) return null;
+            if (c is Credential.None or Credential.Wrong || noise.Any(h => h.StartsWith("Authorization:"))) return 401;
+            return c is Credential.ReadOnly && write ? 403 : null;
+        }
         var model = new Model();
         var failures = new List<string>();
         var histogram = new SortedDictionary<string, int>();
@@ -260,8 +336,22 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
                 }
             }
             else if (r.Status >= 400 && r.Body.Length > 0 && !r.IsJsonError()) Fail(i, $"{request}: {r.StatusLine}, not a JSON error: {Cut(r.BodyText)}");
-            if (strictJson && r.Status is 404 or 405 or 413 or 503 && r.Body.Length == 0 && !request.StartsWith("HEAD"))
+            if (strictJson && r.Status is 401 or 403 or 404 or 405 or 413 or 503 && r.Body.Length == 0 && !request.StartsWith("HEAD"))
                 Fail(i, $"{request}: {r.StatusLine} without a JSON body");
+        }
+
+        // A request the guard must refuse got exactly that answer (CheckResponse saw to its JSON error), with the challenge on
+        // a 401; or, where the target itself may be invalid (kestrel400), Kestrel's own empty 400 before any middleware.
+        void CheckRefused(int i, string request, Credential c, Outcome o, int want, bool kestrel400 = false)
+        {
+            if (o.Response is not { } r) return; // CheckResponse said whether an answer was due
+            if (r.Status == want)
+            {
+                model.Refused.Add($"{want} {c}");
+                if (want == 401 && r.Header("WWW-Authenticate")?.StartsWith("Bearer") != true) Fail(i, $"{request}: 401 without a Bearer challenge");
+            }
+            else if (!(kestrel400 && r.Status == 400 && r.Body.Length == 0))
+                Fail(i, $"{request} with credential {c}: expected {want}, got {r.StatusLine} {Cut(r.BodyText)}");
         }
 
         for (int i = 0; i < count; i++)
@@ -278,6 +368,9 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
                 target = (method == "POST" ? "/cas/" : "/kv/") + target + (rng.Next(8) == 0 ? "?ignored=" + rng.Next() : "");
                 var headers = Enumerable.Range(0, rng.Next(3)).Select(_ => RandomHeaderLine(rng, big: false)).Where(h => h.Contains(": ") && !h.StartsWith("Bad") && !h.StartsWith("X-Bin")).ToList();
                 if (rng.Next(20) == 0) headers.Add("Expect: 100-continue");
+                var credential = Pick();
+                int? refusal = Refusal(credential, method != "GET", headers);
+                headers.AddRange(Authorization(credential));
                 int framing = rng.Next(20) switch { < 12 => 0, < 16 => 1, 16 => 3, 17 => 4, 18 => 5, _ => 0 };
                 byte[]? body = null;
                 byte[]? newValue = null;
@@ -311,6 +404,12 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
                 var o = await Exchange(Frame(method, target, headers, body, framing), halfClose, head: false);
                 string request = $"{method} {target} (framing {framing}, {body?.Length ?? 0} bytes)";
                 CheckResponse(i, request, o, expectAnswer: !halfClose);
+                if (refusal is { } want)
+                {
+                    // Refused: the model stays as it was, and a later read of the key shows if the node did not.
+                    CheckRefused(i, request, credential, o, want);
+                    continue;
+                }
                 var r = o.Response;
                 if (r is null && halfClose) continue; // a body cut short: rejected, must change nothing
                 if (r is null || r.Status == 503)
@@ -381,9 +480,17 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
                 bool put = rng.Next(3) > 0;
                 byte[] body = RandomValue(rng);
                 int framing = rng.Next(6) == 0 ? rng.Next(3, 6) : rng.Next(2);
-                var o = await Exchange(Frame(put ? "PUT" : "GET", target, [], put ? body : null, put ? framing : 2), framing == 3 && put, false);
+                var credential = Pick();
+                int? refusal = Refusal(credential, put, []);
+                var o = await Exchange(Frame(put ? "PUT" : "GET", target, Authorization(credential), put ? body : null, put ? framing : 2), framing == 3 && put, false);
                 CheckResponse(i, $"{(put ? "PUT" : "GET")} {target}", o, expectAnswer: !(put && framing == 3));
+                if (refusal is { } want) CheckRefused(i, $"{(put ? "PUT" : "GET")} {target}", credential, o, want, kestrel400: true);
                 if (!put) continue;
+                if (refusal is not null)
+                {
+                    model.JunkRejected.Add(target);
+                    continue;
+                }
                 if (o.Response is { Status: >= 200 and < 300 })
                 {
                     if (framing >= 3) Fail(i, $"PUT {target}: a broken body was accepted");
@@ -419,8 +526,16 @@ public sealed class HttpFuzzTests(SingleNodeFixture fixture, ITestOutputHelper o
                 if (rng.Next(10) == 0) headers.Add("Transfer-Encoding: gzip, chunked");
                 byte[] body = rng.Next(2) == 0 ? RandomBytes(rng, rng.Next(0, 3000)) : Encoding.UTF8.GetBytes("{\"expected\":null,\"value\":\"g\"}");
                 int framing = rng.Next(6);
+                var credential = Pick();
+                bool read = method.Equals("GET", StringComparison.OrdinalIgnoreCase) || method.Equals("HEAD", StringComparison.OrdinalIgnoreCase);
+                int? refusal = Refusal(credential, !read, headers);
+                headers.AddRange(Authorization(credential));
                 var o = await Exchange(Frame(method, target, headers, body, framing), framing == 3, method == "HEAD");
-                CheckResponse(i, $"{method} {target[..Math.Min(80, target.Length)]} (framing {framing})", o, expectAnswer: false, strictJson: false);
+                string request = $"{method} {target[..Math.Min(80, target.Length)]} (framing {framing})";
+                CheckResponse(i, request, o, expectAnswer: false, strictJson: false);
+                // Garbage may fail in Kestrel before the guard sees it, so any refusal will do, but never a success.
+                if (refusal is not null && o.Response is { Status: >= 200 and < 300 } passed)
+                    Fail(i, $"{request} with credential {credential}: got past the guard: {passed.StatusLine}");
                 if (o.Response is not { Status: >= 200 and < 300 } && o.Response is not { Status: 503 })
                     model.JunkRejected.Add($"/kv/{baseKey}");
             }

@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using PaxosActors.Security;
 using System.Text;
 using System.Text.Json;
 
@@ -32,54 +35,101 @@ public sealed record RawResponse(int Status, string StatusLine, IReadOnlyList<(s
 /// <summary>The server's answer did not parse as HTTP/1.x.</summary>
 public sealed class InvalidHttpResponseException(string message) : Exception(message);
 
+/// <summary>Where <see cref="RawHttp"/> connects: a loopback port, in the clear, or over TLS trusting only <see cref="Ca"/>
+/// (and checking no host name: the test CA is the only trust there is). A port converts to a plain target.</summary>
+public sealed record RawHttpTarget(int Port, X509Certificate2? Ca = null)
+{
+    public static implicit operator RawHttpTarget(int port) => new(port);
+
+    /// <summary>A fresh connection: its stream (TLS set up when <see cref="Ca"/> is given), and how to end the sending side
+    /// while still reading (TLS: close_notify, then the TCP half-close).</summary>
+    public async Task<(Stream Stream, Func<Task> HalfClose)> ConnectAsync(CancellationToken token)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, LingerState = new LingerOption(true, 0) };
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Port), token);
+            var network = new NetworkStream(socket, ownsSocket: true);
+            if (Ca is null) return (network, () => Task.Run(() => socket.Shutdown(SocketShutdown.Send)));
+            var tls = new SslStream(network);
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "127.0.0.1",
+                RemoteCertificateValidationCallback = TlsSettings.TrustOnly(Ca),
+            }, token);
+            return (tls, async () =>
+            {
+                await tls.ShutdownAsync();
+                socket.Shutdown(SocketShutdown.Send);
+            });
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}
+
 /// <summary>
-/// Sends exactly the bytes given over a fresh TCP connection and parses one HTTP/1.x response, strictly:
-/// a well-formed status line and headers, and a body framed by Content-Length, chunked encoding or the close.
+/// Sends exactly the bytes given over a fresh connection (plain or TLS, <see cref="RawHttpTarget"/>) and parses one
+/// HTTP/1.x response, strictly: a well-formed status line and headers, and a body framed by Content-Length, chunked
+/// encoding or the close.
 /// </summary>
 public static class RawHttp
 {
     /// <param name="halfClose">after the request, shut down the sending side (the server sees the body end early)</param>
     /// <returns>the response, or null if the server closed the connection without a byte</returns>
-    public static async Task<RawResponse?> SendAsync(int port, byte[] request, TimeSpan timeout, bool halfClose = false,
+    /// <exception cref="TimeoutException">no complete response (TLS handshake included) within <paramref name="timeout"/></exception>
+    public static async Task<RawResponse?> SendAsync(RawHttpTarget target, byte[] request, TimeSpan timeout, bool halfClose = false,
         bool head = false)
     {
         using var cts = new CancellationTokenSource(timeout);
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cts.Token);
-            // Write while reading: the server may answer (413) and close before it read everything.
-            var writing = Task.Run(async () =>
-            {
-                try
-                {
-                    await socket.SendAsync(request, SocketFlags.None, cts.Token);
-                    if (halfClose) socket.Shutdown(SocketShutdown.Send);
-                }
-                catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
-                {
-                }
-            });
-            var reader = new Reader(socket, cts.Token);
-            try
-            {
-                while (true)
-                {
-                    var response = await ReadResponseAsync(reader, head);
-                    if (response is null || response.Status >= 200 || response.Status == 101) return response;
-                    // 1xx interim (100 Continue): the final answer follows
-                }
-            }
-            finally
-            {
-                await cts.CancelAsync();
-                socket.Close(0);
-                await writing;
-            }
+            var (stream, shutdownSend) = await target.ConnectAsync(cts.Token);
+            await using (stream)
+                return await SendAsync(stream, request, halfClose ? shutdownSend : null, head, cts);
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
             throw new TimeoutException($"no complete response within {timeout}");
+        }
+    }
+
+    /// <summary>The exchange on a connected <paramref name="stream"/>, which the caller disposes; <paramref name="cts"/> bounds
+    /// it and is cancelled when it ends.</summary>
+    /// <param name="halfClose">called after the request is written, if given</param>
+    public static async Task<RawResponse?> SendAsync(Stream stream, byte[] request, Func<Task>? halfClose, bool head,
+        CancellationTokenSource cts)
+    {
+        // Write while reading: the server may answer (413) and close before it read everything.
+        var writing = Task.Run(async () =>
+        {
+            try
+            {
+                await stream.WriteAsync(request, cts.Token);
+                if (halfClose is not null) await halfClose();
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+        });
+        var reader = new Reader(stream, cts.Token);
+        try
+        {
+            while (true)
+            {
+                var response = await ReadResponseAsync(reader, head);
+                if (response is null || response.Status >= 200 || response.Status == 101) return response;
+                // 1xx interim (100 Continue): the final answer follows
+            }
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            stream.Close(); // abortive (linger 0) for a socket of ours: the server sees a reset if it still sends
+            await writing;
         }
     }
 
@@ -136,7 +186,7 @@ public static class RawHttp
         return response with { Body = await reader.ReadToEndAsync() };
     }
 
-    private sealed class Reader(Socket socket, CancellationToken token)
+    private sealed class Reader(Stream stream, CancellationToken token)
     {
         private readonly byte[] _buffer = new byte[64 * 1024];
         private int _start, _end;
@@ -155,9 +205,9 @@ public static class RawHttp
             int n;
             try
             {
-                n = await socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, token);
+                n = await stream.ReadAsync(_buffer.AsMemory(_end), token);
             }
-            catch (SocketException)
+            catch (IOException)
             {
                 n = 0; // reset by the server: the same as a close, for a reader
             }

@@ -9,7 +9,7 @@ namespace PaxosActors.Node.Tests;
 /// seed, PAXOS_FUZZ_SEED to run another, the seed in every failure.</summary>
 public sealed class RemotingGarbageTests(SingleNodeFixture fixture, ITestOutputHelper output) : IClassFixture<SingleNodeFixture>
 {
-    private readonly int _seed = HttpFuzzTests.Seed();
+    private readonly int _seed = HttpFuzz.Seed();
 
     private static async Task<Socket> Connect(int port)
     {
@@ -120,7 +120,7 @@ public sealed class SecureRemotingGarbageTests(SecureNodeFixture fixture, ITestO
     [Fact]
     public async Task Garbage_on_a_TLS_remoting_port_leaves_the_node_serving()
     {
-        int seed = HttpFuzzTests.Seed();
+        int seed = HttpFuzz.Seed();
         output.WriteLine($"remoting garbage seed {seed}; replay with PAXOS_FUZZ_SEED={seed}");
         await RemotingGarbageTests.SendGarbage(fixture.Node.RemotePort, new Random(seed), async key =>
         {

@@ -1,5 +1,4 @@
-using System.Net.Security;
-using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using PaxosActors.Node.Http;
 using PaxosActors.Security;
@@ -47,6 +46,7 @@ public sealed class SecureNodeFixture : IAsyncLifetime
               request-headers-timeout = 2s
             }
             """));
+        Target = new RawHttpTarget(Node.HttpPort, X509CertificateLoader.LoadCertificateFromFile(CaFile));
     }
 
     public Task DisposeAsync()
@@ -62,19 +62,14 @@ public sealed class SecureNodeFixture : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    /// <summary>The node's HTTPS port for <see cref="RawHttp"/>, trusting only the test CA.</summary>
+    public RawHttpTarget Target { get; private set; } = null!;
+
     /// <summary>A raw TLS connection to the node's HTTPS port, trusting only the test CA.</summary>
-    public async Task<SslStream> ConnectTls()
+    public async Task<Stream> ConnectTls()
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(System.Net.IPAddress.Loopback, Node.HttpPort);
-        var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
-        var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(CaFile);
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "127.0.0.1",
-            RemoteCertificateValidationCallback = TlsSettings.TrustOnly(ca),
-        });
-        return tls;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        return (await Target.ConnectAsync(cts.Token)).Stream;
     }
 
     /// <summary>Sends <paramref name="text"/> (ASCII) on <paramref name="tls"/>.</summary>

@@ -20,10 +20,11 @@ public sealed class SingleNodeFixture : IAsyncLifetime
         IEnumerable<string>? headers = null, TimeSpan? timeout = null) =>
         Send(Node.HttpPort, method, target, body, chunked, headers, timeout);
 
-    public static async Task<RawResponse> Send(int port, string method, string target, byte[]? body = null, bool chunked = false,
+    /// <summary>The same to <paramref name="to"/> (a port converts to a plain one; a TLS one trusts its CA only).</summary>
+    public static async Task<RawResponse> Send(RawHttpTarget to, string method, string target, byte[]? body = null, bool chunked = false,
         IEnumerable<string>? headers = null, TimeSpan? timeout = null)
     {
-        var head = new StringBuilder($"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+        var head = new StringBuilder($"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{to.Port}\r\nConnection: close\r\n");
         foreach (var h in headers ?? []) head.Append(h).Append("\r\n");
         var wire = new MemoryStream();
         if (body is null)
@@ -43,7 +44,7 @@ public sealed class SingleNodeFixture : IAsyncLifetime
             wire.Write(Encoding.UTF8.GetBytes(head.ToString()));
             wire.Write(body);
         }
-        return await RawHttp.SendAsync(port, wire.ToArray(), timeout ?? TimeSpan.FromSeconds(30), head: method == "HEAD")
+        return await RawHttp.SendAsync(to, wire.ToArray(), timeout ?? TimeSpan.FromSeconds(30), head: method == "HEAD")
                ?? throw new InvalidHttpResponseException($"{method} {target}: the server closed the connection without answering");
     }
 
