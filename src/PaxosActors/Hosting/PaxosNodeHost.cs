@@ -35,41 +35,80 @@ public sealed class PaxosNodeHost
     /// are those of <paramref name="registry"/> and those <c>paxos.roles</c> maps.</summary>
     public static PaxosNodeHost Start(Config config, RoleRegistry? registry = null)
     {
-        var withDefaults = config.WithFallback(ClusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
+        var plan = Plan(config, registry, ClusterDefaults);
+        var system = ActorSystem.Create(SystemName, plan.Overrides.WithFallback(config).WithFallback(plan.Defaults));
+        return Attach(system, plan);
+    }
+
+    /// <summary>
+    /// What a node adds to <paramref name="config"/> before its ActorSystem exists: <see cref="NodePlan.Overrides"/> (the
+    /// cluster roles with this node's id role, the seed nodes, the SQLite journal) and <see cref="NodePlan.Defaults"/>
+    /// (each role's reference.conf, then <paramref name="clusterDefaults"/>, then the library's). The node executable uses
+    /// the cluster defaults it ships; an application that hosts Paxos in its own ActorSystem (Akka.Hosting's
+    /// <c>WithPaxos</c>) keeps its own. Every setting is checked here.
+    /// </summary>
+    public static NodePlan Plan(Config config, RoleRegistry? registry, Config? clusterDefaults = null)
+    {
+        clusterDefaults ??= Config.Empty;
+        var withDefaults = config.WithFallback(clusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
         var roleNames = withDefaults.GetStringList("akka.cluster.roles").Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).Distinct().ToList();
         var roles = RoleRegistry.FromConfig(withDefaults, registry).Create(roleNames);
         // Each role's reference.conf sits under the node's configuration and above the library's defaults, as Akka's do.
-        var full = roles.Aggregate(config, (c, role) => c.WithFallback(role.ReferenceConfig))
-            .WithFallback(ClusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
+        var defaults = roles.Aggregate(Config.Empty, (c, role) => c.WithFallback(role.ReferenceConfig))
+            .WithFallback(clusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
+        var full = config.WithFallback(defaults);
         var settings = PaxosSettings.Create(full);
-        var commandSettings = CommandSettings.Create(full);
-        var agents = AgentRoles.From(roleNames);
+        CommandSettings.Create(full);
         // An acceptor outside paxos.acceptors (the first membership of a new cluster) is legitimate: it waits to be added
         // to the acceptor set through the log (README, "Changing the acceptor set").
 
         JournalUnreadableException? unreadable = null;
-        try
+        var plugins = PersistencePlugins.From(full);
+        var journal = Config.Empty;
+        if (plugins.BuiltIn || plugins.Journal == SqliteJournal.JournalPluginId)
         {
-            SqliteJournal.Prepare(settings.DatabasePath);
+            try
+            {
+                SqliteJournal.Prepare(settings.DatabasePath);
+                journal = SqliteJournal.Config(settings.DatabasePath);
+            }
+            catch (JournalUnreadableException e)
+            {
+                unreadable = e;
+                journal = SqliteJournal.InMemoryConfig;
+            }
         }
-        catch (JournalUnreadableException e)
-        {
-            unreadable = e;
-        }
-        var systemConfig = ConfigurationFactory.ParseString(
+        var overrides = ConfigurationFactory.ParseString(
                 $"akka.cluster.roles = {HoconString.QuoteList(roleNames.Append($"{ClusterDirectory.NodeRolePrefix}{settings.NodeId}"))}\n" +
                 SeedNodes(full))
-            .WithFallback(unreadable is null ? SqliteJournal.Config(settings.DatabasePath) : SqliteJournal.InMemoryConfig)
-            .WithFallback(full);
+            .WithFallback(journal);
+        return new NodePlan(overrides, defaults, roles, roleNames, unreadable);
+    }
 
-        var system = ActorSystem.Create(SystemName, systemConfig);
+    /// <summary>
+    /// Starts the Paxos agents and the roles of <paramref name="plan"/> in <paramref name="system"/>, whose configuration
+    /// holds the plan's (<see cref="Plan"/>). The settings are read from the ActorSystem's own configuration, so HOCON
+    /// and typed options meet where Akka's modules meet them.
+    /// </summary>
+    public static PaxosNodeHost Attach(ActorSystem system, NodePlan plan)
+    {
+        var systemConfig = system.Settings.Config;
+        var settings = PaxosSettings.Create(systemConfig);
+        var commandSettings = CommandSettings.Create(systemConfig);
+        var roles = plan.Roles;
+        var roleNames = plan.RoleNames;
+        var agents = AgentRoles.From(roleNames);
+        string nodeRole = $"{ClusterDirectory.NodeRolePrefix}{settings.NodeId}";
+        if (!Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(nodeRole))
+            throw new ConfigurationException($"akka.cluster.roles: this node (paxos.node-id = {settings.NodeId}) must carry the role {nodeRole}, " +
+                                             $"which PaxosActors adds; something set the roles after it (it has {string.Join(", ", Akka.Cluster.Cluster.Get(system).SelfRoles)})");
         var context = new NodeContext(system, systemConfig, settings, new AgentDirectory(system.Log), roleNames.ToHashSet(), commandSettings)
         {
             RoleInstances = roles,
         };
         try
         {
-            if (unreadable is not null) agents = WithoutJournal(context, unreadable, agents);
+            if (plan.Unreadable is { } unreadable) agents = WithoutJournal(context, unreadable, agents);
             foreach (var role in roles)
             {
                 context.StateMachines.ConfiguringRole = role.Name;
@@ -85,6 +124,7 @@ public sealed class PaxosNodeHost
             context.Commands.Attach(context.Paxos.Learner is null ? null : context.Paxos.Proposer);
             system.ActorOf(ClusterDirectory.Props(context.Directory, settings.NodeId), "paxos-directory");
             StopRolesWithTheSystem(context);
+            PaxosNodeExtension.Register(system, context);
             foreach (var role in roles) Call(role, "Start", () => role.Start(context));
             // The roles subscribed in Configure or Start: now they get what the learner recovered meanwhile, then the rest.
             context.Applied.Open();

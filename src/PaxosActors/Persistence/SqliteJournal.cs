@@ -119,6 +119,9 @@ public static class SqliteJournal
     public static string ConnectionString(string databasePath) =>
         new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
 
+    /// <summary>The config paths of the node's SQLite journal and snapshot store (<see cref="Config"/> defines them).</summary>
+    public const string JournalPluginId = "akka.persistence.journal.paxos-sqlite", SnapshotPluginId = "akka.persistence.snapshot-store.paxos-sqlite";
+
     /// <summary>
     /// Persistence configuration for the file: <see cref="SqliteWriteJournal"/> and <see cref="SqliteSnapshotStore"/>
     /// on it. <c>max-batch</c> bounds how many queued writes share one transaction (one fsync). Each plugin also reads
