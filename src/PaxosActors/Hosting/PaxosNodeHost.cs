@@ -45,9 +45,10 @@ public sealed class PaxosNodeHost
     /// cluster roles with this node's id role, the seed nodes, the SQLite journal) and <see cref="NodePlan.Defaults"/>
     /// (each role's reference.conf, then <paramref name="clusterDefaults"/>, then the library's). The node executable uses
     /// the cluster defaults it ships; an application that hosts Paxos in its own ActorSystem (Akka.Hosting's
-    /// <c>WithPaxos</c>) keeps its own. Every setting is checked here.
+    /// <c>WithPaxos</c>, <paramref name="hosted"/>) keeps its own, and its default persistence plugins too: the agents
+    /// name theirs (<c>paxos.persistence</c>). Every setting is checked here.
     /// </summary>
-    public static NodePlan Plan(Config config, RoleRegistry? registry, Config? clusterDefaults = null)
+    public static NodePlan Plan(Config config, RoleRegistry? registry, Config? clusterDefaults = null, bool hosted = false)
     {
         clusterDefaults ??= Config.Empty;
         var withDefaults = config.WithFallback(clusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
@@ -65,17 +66,20 @@ public sealed class PaxosNodeHost
         JournalUnreadableException? unreadable = null;
         var plugins = PersistencePlugins.From(full);
         var journal = Config.Empty;
-        if (plugins.BuiltIn || plugins.Journal == SqliteJournal.JournalPluginId)
+        if (plugins.BuiltIn)
         {
+            // The agents name their plugins: the node's SQLite file, or, when it cannot be read, Akka's in-memory ones.
             try
             {
                 SqliteJournal.Prepare(settings.DatabasePath);
-                journal = SqliteJournal.Config(settings.DatabasePath);
+                journal = Ids(SqliteJournal.JournalPluginId, SqliteJournal.SnapshotPluginId)
+                    .WithFallback(SqliteJournal.Config(settings.DatabasePath, asDefault: !hosted));
             }
             catch (JournalUnreadableException e)
             {
                 unreadable = e;
-                journal = SqliteJournal.InMemoryConfig;
+                journal = Ids("akka.persistence.journal.inmem", "akka.persistence.snapshot-store.inmem")
+                    .WithFallback(hosted ? Config.Empty : SqliteJournal.InMemoryConfig);
             }
         }
         var overrides = ConfigurationFactory.ParseString(
@@ -209,6 +213,9 @@ public sealed class PaxosNodeHost
         context.Health.SetAcceptor(false, $"refusing: {unreadable.Message}; it will not vote in this process. {unreadable.Advice}");
         return agents & ~PaxosAgents.Acceptor;
     }
+
+    private static Config Ids(string journal, string snapshots) => ConfigurationFactory.ParseString(
+        $"paxos.persistence {{ journal-plugin = {HoconString.Quote(journal)}, snapshot-plugin = {HoconString.Quote(snapshots)} }}");
 
     /// <summary>Leaves the cluster gracefully and stops the ActorSystem.</summary>
     public Task StopAsync() => CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance);

@@ -129,13 +129,16 @@ public static class SqliteJournal
     /// durable value; <c>normal</c> and <c>off</c> exist for the power-cut test's negative control and lose acknowledged
     /// writes when the machine loses power (<see cref="SqliteStore.SynchronousOf"/>).
     /// </summary>
-    public static Config Config(string databasePath)
+    /// <param name="databasePath">The node's SQLite file.</param>
+    /// <param name="asDefault">Also make them Akka's default plugins (the node executable's choice); an application that
+    /// hosts Paxos keeps its own defaults, and the Paxos agents name these plugins by id (<c>paxos.persistence</c>).</param>
+    public static Config Config(string databasePath, bool asDefault = true)
     {
         string path = HoconString.Quote(Path.GetFullPath(databasePath));
-        return ConfigurationFactory.ParseString($$"""
+        string defaults = asDefault ? $"akka.persistence.journal.plugin = \"{JournalPluginId}\"\nakka.persistence.snapshot-store.plugin = \"{SnapshotPluginId}\"\n" : "";
+        return ConfigurationFactory.ParseString(defaults + $$"""
             akka.persistence {
               journal {
-                plugin = "akka.persistence.journal.paxos-sqlite"
                 paxos-sqlite {
                   class = "PaxosActors.Persistence.SqliteWriteJournal, PaxosActors"
                   plugin-dispatcher = "akka.actor.default-dispatcher"
@@ -144,7 +147,6 @@ public static class SqliteJournal
                 }
               }
               snapshot-store {
-                plugin = "akka.persistence.snapshot-store.paxos-sqlite"
                 paxos-sqlite {
                   class = "PaxosActors.Persistence.SqliteSnapshotStore, PaxosActors"
                   plugin-dispatcher = "akka.actor.default-dispatcher"
