@@ -14,8 +14,7 @@ namespace PaxosActors.Coordination;
 public sealed class LeaseExpiry : ReceiveActor, IWithTimers
 {
     private readonly LeaseService _leases;
-    private readonly Dictionary<(string Lease, long Version), long> _firstSeen = new();
-    private readonly HashSet<(string, long)> _proposed = new();
+    private readonly ExpiryWatch _watch = new(Stopwatch.Frequency / 1000.0);
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public LeaseExpiry(LeaseService leases, TimeSpan checkInterval)
@@ -24,8 +23,8 @@ public sealed class LeaseExpiry : ReceiveActor, IWithTimers
         Receive<Check>(_ => Look());
         Receive<Proposed>(p =>
         {
-            _proposed.Remove(p.Key);
-            if (p.Error is { } error) _log.Debug("lease {0}: expiry of version {1} not applied yet ({2})", p.Key.Item1, p.Key.Item2, error);
+            _watch.Done(p.Key);
+            if (p.Error is { } error) _log.Debug("lease {0}: expiry of version {1} not applied yet ({2})", p.Key.Lease, p.Key.Version, error);
         });
         Timers!.StartPeriodicTimer("check", Check.Instance, checkInterval);
     }
@@ -37,21 +36,12 @@ public sealed class LeaseExpiry : ReceiveActor, IWithTimers
 
     private void Look()
     {
-        long now = Stopwatch.GetTimestamp();
         var held = _leases.View.Current.Leases;
-        foreach (var key in _firstSeen.Keys.Where(k => !held.TryGetValue(k.Lease, out var h) || h.Version != k.Version).ToList())
-            _firstSeen.Remove(key);
-        foreach (var (name, lease) in held)
+        foreach (var key in _watch.Due(held, Stopwatch.GetTimestamp()))
         {
-            var key = (name, lease.Version);
-            if (!_firstSeen.TryGetValue(key, out long since))
-            {
-                _firstSeen[key] = now;
-                continue;
-            }
-            if (Stopwatch.GetElapsedTime(since, now).TotalMilliseconds < lease.TtlMs || !_proposed.Add(key)) continue;
-            _log.Info("lease {0}: {1} (token {2}) did not renew within {3} ms; proposing its expiry", name, lease.Owner, lease.Token, lease.TtlMs);
-            _leases.ExpireAsync(name, lease.Version).PipeTo(Self,
+            var lease = held[key.Lease];
+            _log.Info("lease {0}: {1} (token {2}) did not renew within {3} ms; proposing its expiry", key.Lease, lease.Owner, lease.Token, lease.TtlMs);
+            _leases.ExpireAsync(key.Lease, key.Version).PipeTo(Self,
                 success: _ => new Proposed(key, null),
                 failure: e => new Proposed(key, e.Message));
         }
@@ -62,5 +52,5 @@ public sealed class LeaseExpiry : ReceiveActor, IWithTimers
         public static readonly Check Instance = new();
     }
 
-    private sealed record Proposed((string, long) Key, string? Error);
+    private sealed record Proposed((string Lease, long Version) Key, string? Error);
 }

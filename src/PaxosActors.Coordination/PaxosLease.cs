@@ -31,7 +31,7 @@ public sealed class PaxosLease : Lease
     private readonly TimeSpan _ttl;
     private readonly TimeSpan _believed;
     private readonly Lock _gate = new();
-    private Holding? _holding;
+    private readonly LeaseBelief _belief;
     private Action<Exception>? _lost;
     private ICancelable? _renewals;
 
@@ -43,13 +43,26 @@ public sealed class PaxosLease : Lease
         double drift = settings.LeaseConfig.GetDouble("max-clock-drift", 0.1);
         if (drift is < 0 or >= 1) throw new LeaseException($"lease {settings.LeaseName}: max-clock-drift must be in [0, 1), is {drift}");
         _believed = _ttl * (1 - drift);
+        _belief = new LeaseBelief((long)(_believed.TotalSeconds * Stopwatch.Frequency));
     }
 
     /// <summary>The fencing token of the current acquisition while <see cref="CheckLease"/> holds, else null.</summary>
-    public long? FencingToken => CheckLease() ? _holding?.Token : null;
+    public long? FencingToken
+    {
+        get
+        {
+            lock (_gate) return _belief.Holds(Stopwatch.GetTimestamp()) ? _belief.Current?.Token : null;
+        }
+    }
 
     /// <summary>The log slot that granted the current acquisition, while held.</summary>
-    public long? GrantedInSlot => CheckLease() ? _holding?.GrantedInSlot : null;
+    public long? GrantedInSlot
+    {
+        get
+        {
+            lock (_gate) return _belief.Holds(Stopwatch.GetTimestamp()) ? _belief.Current?.GrantedInSlot : null;
+        }
+    }
 
     public override Task<bool> Acquire() => Acquire(null!);
 
@@ -72,8 +85,7 @@ public sealed class PaxosLease : Lease
         if (!result.Ok || result.Token is not { } token) return false;
         lock (_gate)
         {
-            if (_holding?.Token != token) _holding = new Holding(token, result.GrantedInSlot ?? 0, sentAt);
-            else _holding = _holding with { RenewedAt = Math.Max(_holding.RenewedAt, sentAt) };
+            _belief.Granted(token, result.GrantedInSlot ?? 0, sentAt);
             if (leaseLostCallback is not null) _lost = leaseLostCallback;
             _renewals ??= _system.Scheduler.Advanced.ScheduleRepeatedlyCancelable(Settings.TimeoutSettings.HeartbeatInterval,
                 Settings.TimeoutSettings.HeartbeatInterval, () => _ = RenewAsync(leases));
@@ -84,18 +96,22 @@ public sealed class PaxosLease : Lease
 
     public override async Task<bool> Release()
     {
-        Holding? holding;
+        long token;
         lock (_gate)
         {
-            holding = _holding;
+            if (_belief.Current is not { } held)
+            {
+                Stop();
+                return false;
+            }
+            token = held.Token;
             Stop();
         }
-        if (holding is null) return false;
         var leases = await ServiceAsync();
         using var timeout = new CancellationTokenSource(Settings.TimeoutSettings.OperationTimeout);
         try
         {
-            var result = await leases.ReleaseAsync(Settings.LeaseName, Settings.OwnerName, holding.Token, timeout.Token);
+            var result = await leases.ReleaseAsync(Settings.LeaseName, Settings.OwnerName, token, timeout.Token);
             return result.Ok;
         }
         catch (Exception e) when (e is OperationCanceledException or Replication.CommandTimeoutException)
@@ -107,31 +123,32 @@ public sealed class PaxosLease : Lease
 
     public override bool CheckLease()
     {
-        var holding = _holding;
-        return holding is not null && Stopwatch.GetElapsedTime(holding.RenewedAt) < _believed;
+        lock (_gate) return _belief.Holds(Stopwatch.GetTimestamp());
     }
 
     private async Task RenewAsync(LeaseService leases)
     {
-        var holding = _holding;
-        if (holding is null) return;
-        if (Stopwatch.GetElapsedTime(holding.RenewedAt) >= _believed)
+        long token;
+        lock (_gate)
         {
-            Lost(holding, $"no renewal succeeded within {_believed.TotalMilliseconds:0} ms");
-            return;
+            if (_belief.Current is not { } held) return;
+            token = held.Token;
+            if (!_belief.Holds(Stopwatch.GetTimestamp()))
+            {
+                LostLocked(token, $"no renewal succeeded within {_believed.TotalMilliseconds:0} ms");
+                return;
+            }
         }
         long sentAt = Stopwatch.GetTimestamp();
         try
         {
             using var timeout = new CancellationTokenSource(Settings.TimeoutSettings.HeartbeatInterval * 2);
-            var result = await leases.RenewAsync(Settings.LeaseName, Settings.OwnerName, holding.Token, _ttl, timeout.Token);
-            if (!result.Ok)
-            {
-                Lost(holding, result.Owner is null ? "it expired" : $"{result.Owner} holds it with token {result.Token}");
-                return;
-            }
+            var result = await leases.RenewAsync(Settings.LeaseName, Settings.OwnerName, token, _ttl, timeout.Token);
             lock (_gate)
-                if (_holding?.Token == holding.Token) _holding = _holding with { RenewedAt = Math.Max(_holding.RenewedAt, sentAt) };
+            {
+                if (result.Ok) _belief.Renewed(token, sentAt);
+                else LostLocked(token, result.Owner is null ? "it expired" : $"{result.Owner} holds it with token {result.Token}");
+            }
         }
         catch (Exception e)
         {
@@ -139,23 +156,22 @@ public sealed class PaxosLease : Lease
         }
     }
 
-    private void Lost(Holding holding, string why)
+    /// <summary>Under <see cref="_gate"/>: the lease of <paramref name="token"/> is no longer ours; the callback runs
+    /// once, off the lock's thread.</summary>
+    private void LostLocked(long token, string why)
     {
-        Action<Exception>? callback;
-        lock (_gate)
-        {
-            if (!ReferenceEquals(_holding, holding) && _holding?.Token != holding.Token) return;
-            callback = _lost;
-            Stop();
-        }
-        _log.Warning("lease {0}: {1} lost it (token {2}): {3}", Settings.LeaseName, Settings.OwnerName, holding.Token, why);
-        callback?.Invoke(new LeaseException($"lease {Settings.LeaseName}: {Settings.OwnerName} lost it (token {holding.Token}): {why}"));
+        if (_belief.Current?.Token != token) return;
+        var callback = _lost;
+        Stop();
+        _log.Warning("lease {0}: {1} lost it (token {2}): {3}", Settings.LeaseName, Settings.OwnerName, token, why);
+        var lost = new LeaseException($"lease {Settings.LeaseName}: {Settings.OwnerName} lost it (token {token}): {why}");
+        if (callback is not null) Task.Run(() => callback(lost));
     }
 
     /// <summary>Under <see cref="_gate"/>.</summary>
     private void Stop()
     {
-        _holding = null;
+        _belief.Forget();
         _lost = null;
         _renewals?.Cancel();
         _renewals = null;
@@ -175,7 +191,4 @@ public sealed class PaxosLease : Lease
         return node.Service<LeaseService>()
                ?? throw new LeaseException($"lease {Settings.LeaseName}: this node does not run the {LeaseRole.RoleName} role (akka.cluster.roles)");
     }
-
-    /// <summary>Our acquisition: its token, and the monotonic time we sent the last renewal that succeeded.</summary>
-    private sealed record Holding(long Token, long GrantedInSlot, long RenewedAt);
 }
