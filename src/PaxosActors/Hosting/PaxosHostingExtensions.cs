@@ -24,7 +24,7 @@ public static class PaxosHostingExtensions
         var options = new PaxosOptions();
         configure?.Invoke(options);
         var typed = options.ToConfig();
-        var sofar = builder.Configuration.HasValue ? builder.Configuration.Value : Akka.Configuration.Config.Empty;
+        var sofar = builder.Configuration.HasValue ? builder.Configuration.Value : Akka.Configuration.ConfigurationFactory.ParseString("");
         var plan = PaxosNodeHost.Plan(typed.WithFallback(sofar), options.Registry, hosted: true);
         builder.AddHocon(typed, HoconAddMode.Prepend);
         builder.AddHocon(plan.Overrides, HoconAddMode.Prepend);

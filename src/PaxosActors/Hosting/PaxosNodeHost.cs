@@ -50,12 +50,13 @@ public sealed class PaxosNodeHost
     /// </summary>
     public static NodePlan Plan(Config config, RoleRegistry? registry, Config? clusterDefaults = null, bool hosted = false)
     {
-        clusterDefaults ??= Config.Empty;
+        // Config.Empty cannot be anyone's fallback twice: an absent layer is a fresh empty one.
+        clusterDefaults ??= ConfigurationFactory.ParseString("");
         var withDefaults = config.WithFallback(clusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
         var roleNames = withDefaults.GetStringList("akka.cluster.roles").Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).Distinct().ToList();
         var roles = RoleRegistry.FromConfig(withDefaults, registry).Create(roleNames);
         // Each role's reference.conf sits under the node's configuration and above the library's defaults, as Akka's do.
-        var defaults = roles.Aggregate(Config.Empty, (c, role) => c.WithFallback(role.ReferenceConfig))
+        var defaults = roles.Aggregate(ConfigurationFactory.ParseString(""), (c, role) => c.WithFallback(role.ReferenceConfig))
             .WithFallback(clusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
         var full = config.WithFallback(defaults);
         var settings = PaxosSettings.Create(full);
@@ -65,7 +66,7 @@ public sealed class PaxosNodeHost
 
         JournalUnreadableException? unreadable = null;
         var plugins = PersistencePlugins.From(full);
-        var journal = Config.Empty;
+        var journal = ConfigurationFactory.ParseString("");
         if (plugins.BuiltIn)
         {
             // The agents name their plugins: the node's SQLite file, or, when it cannot be read, Akka's in-memory ones.
@@ -79,7 +80,7 @@ public sealed class PaxosNodeHost
             {
                 unreadable = e;
                 journal = Ids("akka.persistence.journal.inmem", "akka.persistence.snapshot-store.inmem")
-                    .WithFallback(hosted ? Config.Empty : SqliteJournal.InMemoryConfig);
+                    .WithFallback(hosted ? ConfigurationFactory.ParseString("") : SqliteJournal.InMemoryConfig);
             }
         }
         var overrides = ConfigurationFactory.ParseString(
