@@ -8,22 +8,23 @@ namespace PaxosActors.Coordination;
 /// </summary>
 public sealed class LeaseBelief(long believedTicks)
 {
-    /// <summary>The token and the send time of the last successful grant or renewal; null: not held.</summary>
-    public (long Token, long GrantedInSlot, long SentAt)? Current { get; private set; }
+    /// <summary>The token, the version of the last successful grant or renewal and when it was sent; null: not held.</summary>
+    public (long Token, long Version, long GrantedInSlot, long SentAt)? Current { get; private set; }
 
     public bool Holds(long now) => Current is { } c && now - c.SentAt < believedTicks;
 
     /// <summary>A grant (or a reentrant acquire) sent at <paramref name="sentAt"/> succeeded with <paramref name="token"/>.</summary>
-    public void Granted(long token, long grantedInSlot, long sentAt)
+    public void Granted(long token, long version, long grantedInSlot, long sentAt)
     {
-        if (Current is { } c && c.Token == token) Current = c with { SentAt = Math.Max(c.SentAt, sentAt) };
-        else Current = (token, grantedInSlot, sentAt);
+        if (Current is { } c && c.Token == token) Renewed(token, version, sentAt);
+        else Current = (token, version, grantedInSlot, sentAt);
     }
 
-    /// <summary>A renewal of <paramref name="token"/> sent at <paramref name="sentAt"/> succeeded.</summary>
-    public void Renewed(long token, long sentAt)
+    /// <summary>A renewal of <paramref name="token"/> sent at <paramref name="sentAt"/> succeeded, giving <paramref name="version"/>.</summary>
+    public void Renewed(long token, long version, long sentAt)
     {
-        if (Current is { } c && c.Token == token) Current = c with { SentAt = Math.Max(c.SentAt, sentAt) };
+        if (Current is { } c && c.Token == token)
+            Current = c with { Version = Math.Max(c.Version, version), SentAt = Math.Max(c.SentAt, sentAt) };
     }
 
     public void Forget() => Current = null;

@@ -5,9 +5,9 @@ namespace PaxosActors.Coordination;
 
 /// <summary>
 /// A command of the lease table, as it travels in the log (JSON). <c>acquire</c> takes a free lease (or renews the
-/// caller's own), <c>renew</c> and <c>release</c> act only for the holder with its token, <c>expire</c> frees a lease
-/// only if it is still at <see cref="Version"/> (nobody renewed it since the expiring node started counting), and
-/// <c>read</c> answers the lease as it is.
+/// caller's own), <c>renew</c> acts only for the holder with its token, <c>release</c> only for the holder with its token
+/// at the <see cref="Version"/> it last saw, <c>expire</c> frees a lease only if it is still at <see cref="Version"/>
+/// (nobody renewed it since the expiring node started counting), and <c>read</c> answers the lease as it is.
 /// </summary>
 public sealed record LeaseCommand(string Op, string Lease, string? Owner = null, long? Token = null, long? TtlMs = null, long? Version = null)
 {

@@ -15,8 +15,10 @@ public sealed class LeaseService(CommandClient commands, LeaseView view)
     public Task<LeaseResult> RenewAsync(string lease, string owner, long token, TimeSpan ttl, CancellationToken ct = default) =>
         SubmitAsync(new LeaseCommand(LeaseCommand.Renew, lease, owner, token, Ms(ttl)), ct);
 
-    public Task<LeaseResult> ReleaseAsync(string lease, string owner, long token, CancellationToken ct = default) =>
-        SubmitAsync(new LeaseCommand(LeaseCommand.Release, lease, owner, token), ct);
+    /// <summary>Releases <paramref name="lease"/> if <paramref name="owner"/> holds it with <paramref name="token"/> at
+    /// <paramref name="version"/> (the version of its last grant or renewal).</summary>
+    public Task<LeaseResult> ReleaseAsync(string lease, string owner, long token, long version, CancellationToken ct = default) =>
+        SubmitAsync(new LeaseCommand(LeaseCommand.Release, lease, owner, token, Version: version), ct);
 
     /// <summary>Frees <paramref name="lease"/> if it is still at <paramref name="version"/>.</summary>
     public Task<LeaseResult> ExpireAsync(string lease, long version, CancellationToken ct = default) =>

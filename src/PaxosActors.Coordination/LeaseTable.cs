@@ -52,8 +52,10 @@ public sealed class LeaseTable(LeaseView view) : IReplicatedStateMachine
                 return held is not null && held.Owner == c.Owner && held.Token == c.Token
                     ? Renewed(c.Lease, held, ttl)
                     : State(false, c.Lease, held);
-            case LeaseCommand.Release when c.Owner is { Length: > 0 } && c.Token is not null:
-                if (held is null || held.Owner != c.Owner || held.Token != c.Token) return State(false, c.Lease, held);
+            case LeaseCommand.Release when c.Owner is { Length: > 0 } && c.Token is not null && c.Version is not null:
+                // Only the version the releaser last saw: a release overtaken by the same owner's next acquire (or a
+                // renewal) must not free the lease under it. A refused release leaves the lease to expire.
+                if (held is null || held.Owner != c.Owner || held.Token != c.Token || held.Version != c.Version) return State(false, c.Lease, held);
                 _leases.Remove(c.Lease);
                 return State(true, c.Lease, null);
             case LeaseCommand.Expire when c.Version is not null:

@@ -85,7 +85,7 @@ public sealed class PaxosLease : Lease
         if (!result.Ok || result.Token is not { } token) return false;
         lock (_gate)
         {
-            _belief.Granted(token, result.GrantedInSlot ?? 0, sentAt);
+            _belief.Granted(token, result.Version ?? 0, result.GrantedInSlot ?? 0, sentAt);
             if (leaseLostCallback is not null) _lost = leaseLostCallback;
             _renewals ??= _system.Scheduler.Advanced.ScheduleRepeatedlyCancelable(Settings.TimeoutSettings.HeartbeatInterval,
                 Settings.TimeoutSettings.HeartbeatInterval, () => _ = RenewAsync(leases));
@@ -96,7 +96,7 @@ public sealed class PaxosLease : Lease
 
     public override async Task<bool> Release()
     {
-        long token;
+        long token, version;
         lock (_gate)
         {
             if (_belief.Current is not { } held)
@@ -104,14 +104,14 @@ public sealed class PaxosLease : Lease
                 Stop();
                 return false;
             }
-            token = held.Token;
+            (token, version) = (held.Token, held.Version);
             Stop();
         }
         var leases = await ServiceAsync();
         using var timeout = new CancellationTokenSource(Settings.TimeoutSettings.OperationTimeout);
         try
         {
-            var result = await leases.ReleaseAsync(Settings.LeaseName, Settings.OwnerName, token, timeout.Token);
+            var result = await leases.ReleaseAsync(Settings.LeaseName, Settings.OwnerName, token, version, timeout.Token);
             return result.Ok;
         }
         catch (Exception e) when (e is OperationCanceledException or Replication.CommandTimeoutException)
@@ -146,7 +146,7 @@ public sealed class PaxosLease : Lease
             var result = await leases.RenewAsync(Settings.LeaseName, Settings.OwnerName, token, _ttl, timeout.Token);
             lock (_gate)
             {
-                if (result.Ok) _belief.Renewed(token, sentAt);
+                if (result.Ok) _belief.Renewed(token, result.Version ?? 0, sentAt);
                 else LostLocked(token, result.Owner is null ? "it expired" : $"{result.Owner} holds it with token {result.Token}");
             }
         }
