@@ -56,7 +56,9 @@ public sealed class PaxosNodeHost
         var roleNames = withDefaults.GetStringList("akka.cluster.roles").Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).Distinct().ToList();
         var roles = RoleRegistry.FromConfig(withDefaults, registry).Create(roleNames);
         // Each role's reference.conf sits under the node's configuration and above the library's defaults, as Akka's do.
-        var defaults = roles.Aggregate(ConfigurationFactory.ParseString(""), (c, role) => c.WithFallback(role.ReferenceConfig))
+        // (Roles of one assembly share its reference.conf, and a Config cannot be in its own fallback chain twice.)
+        var defaults = roles.Select(role => role.ReferenceConfig).Where(c => !c.IsEmpty).Distinct(ReferenceEqualityComparer.Instance).Cast<Config>()
+            .Aggregate(ConfigurationFactory.ParseString(""), (c, reference) => c.WithFallback(reference))
             .WithFallback(clusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
         var full = config.WithFallback(defaults);
         var settings = PaxosSettings.Create(full);
