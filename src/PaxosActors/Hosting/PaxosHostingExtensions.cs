@@ -27,10 +27,36 @@ public static class PaxosHostingExtensions
         var sofar = builder.Configuration.HasValue ? builder.Configuration.Value : Akka.Configuration.ConfigurationFactory.ParseString("");
         var plan = PaxosNodeHost.Plan(typed.WithFallback(sofar), options.Registry, hosted: true);
         builder.AddHocon(typed, HoconAddMode.Prepend);
+        // The node is then found through PaxosNodeExtension.Get(system).Node.
+        return builder.WithPaxos(plan, started: null);
+    }
+
+    /// <summary>
+    /// What every node start does, the node executable's (<see cref="PaxosNodeHost.Start"/>) and an application's alike:
+    /// the plan's configuration around the builder's, then the agents and roles once the ActorSystem has started.
+    /// <paramref name="started"/>, when given, hears the node or why it failed (instead of the exception reaching
+    /// Akka.Hosting's start-up).
+    /// </summary>
+    internal static AkkaConfigurationBuilder WithPaxos(this AkkaConfigurationBuilder builder, NodePlan plan, TaskCompletionSource<PaxosNodeHost>? started)
+    {
         builder.AddHocon(plan.Overrides, HoconAddMode.Prepend);
         builder.AddHocon(plan.Defaults, HoconAddMode.Append);
-        // The node is then found through PaxosNodeExtension.Get(system).Node.
-        builder.AddStartup((system, _) => PaxosNodeHost.Attach(system, plan));
+        builder.AddStartup((system, _) =>
+        {
+            if (started is null)
+            {
+                PaxosNodeHost.Attach(system, plan);
+                return;
+            }
+            try
+            {
+                started.TrySetResult(PaxosNodeHost.Attach(system, plan));
+            }
+            catch (Exception e)
+            {
+                started.TrySetException(e);
+            }
+        });
         return builder;
     }
 }

@@ -2,6 +2,9 @@ using Akka;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using PaxosActors.Configuration;
 using PaxosActors.Replication;
 using PaxosActors.Persistence;
@@ -33,11 +36,46 @@ public sealed class PaxosNodeHost
 
     /// <summary>Starts a node from <paramref name="config"/>; every setting is checked before anything starts. Its roles
     /// are those of <paramref name="registry"/> and those <c>paxos.roles</c> maps.</summary>
+    /// <remarks>The ActorSystem is made as an application's is, by Akka.Hosting with <c>WithPaxos</c>, in a host of its own
+    /// (one per start: a node the cluster downed gets a new one, see <see cref="NodeRunner"/>) that leaves the process's
+    /// signals to the caller. One way to start a node, whoever starts it.</remarks>
     public static PaxosNodeHost Start(Config config, RoleRegistry? registry = null)
     {
         var plan = Plan(config, registry, ClusterDefaults);
-        var system = ActorSystem.Create(SystemName, plan.Overrides.WithFallback(config).WithFallback(plan.Defaults));
-        return Attach(system, plan);
+        var started = new TaskCompletionSource<PaxosNodeHost>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var host = new HostBuilder()
+            .ConfigureServices(services =>
+            {
+                services.AddSingleton<IHostLifetime, CallerOwnsLifetime>();
+                services.AddAkka(SystemName, akka => akka.AddHocon(config, HoconAddMode.Prepend).WithPaxos(plan, started));
+            })
+            .Build();
+        PaxosNodeHost node;
+        try
+        {
+            host.StartAsync().GetAwaiter().GetResult();
+            node = started.Task.GetAwaiter().GetResult();
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+        // The host lives as long as its ActorSystem: Akka.Hosting stops it when the system terminates.
+        node.System.WhenTerminated.ContinueWith(async _ =>
+        {
+            await host.StopAsync(TimeSpan.FromSeconds(10));
+            host.Dispose();
+        }, TaskScheduler.Default);
+        return node;
+    }
+
+    /// <summary>No Ctrl-C or SIGTERM hooks: the program that starts nodes (several, in tests) owns the process.</summary>
+    private sealed class CallerOwnsLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>
