@@ -11,7 +11,7 @@ namespace PaxosActors.Hosting.Tests.Support;
 /// free loopback ports that form one Akka cluster, one SQLite file each in a fresh temp folder, short timeouts, and the
 /// Paxos lease at <c>akka.coordination.lease.paxos</c> (time to live 1.5 s, renewed every 200 ms).
 /// </summary>
-public sealed class LeaseCluster(int size = 3, string extra = "") : IAsyncDisposable
+public sealed class LeaseCluster(int size = 3, string extra = "", bool partitionable = false) : IAsyncDisposable
 {
     private readonly Dictionary<int, PaxosNodeHost> _hosts = new();
     private readonly int[] _ports = FreePorts.Take(size);
@@ -52,7 +52,9 @@ public sealed class LeaseCluster(int size = 3, string extra = "") : IAsyncDispos
 
     public PaxosNodeHost Start(int id)
     {
-        var host = PaxosNodeHost.Start(ConfigOf(id), new Hosting.RoleRegistry().Add(LeaseRole.RoleName, () => new LeaseRole()));
+        // Partitionable: the transport wrapped in Akka's throttler adapter, as the chaos harness's nodes are.
+        var config = partitionable ? PaxosActors.Node.Http.FaultInjection.Enable(ConfigOf(id)) : ConfigOf(id);
+        var host = PaxosNodeHost.Start(config, new Hosting.RoleRegistry().Add(LeaseRole.RoleName, () => new LeaseRole()));
         _hosts[id] = host;
         return host;
     }
@@ -63,6 +65,25 @@ public sealed class LeaseCluster(int size = 3, string extra = "") : IAsyncDispos
         var host = _hosts[id];
         _hosts.Remove(id);
         await host.System.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>Cuts node <paramref name="id"/> off from every other running node, both ways (needs <c>partitionable</c>).</summary>
+    public async Task IsolateAsync(int id)
+    {
+        foreach (int other in Running.Where(o => o != id))
+        {
+            Assert.True(await BlackholeAsync(_hosts[id].System, PortOf(other)), $"node {id} could not cut off {other}");
+            Assert.True(await BlackholeAsync(_hosts[other].System, PortOf(id)), $"node {other} could not cut off {id}");
+        }
+    }
+
+    private static Task<bool> BlackholeAsync(ActorSystem system, int port)
+    {
+        // The throttler matches associations by host and port.
+        var target = new Address("akka.trttl.tcp", PaxosNodeHost.SystemName, "127.0.0.1", port);
+        var provider = (Akka.Remote.IRemoteActorRefProvider)((ExtendedActorSystem)system).Provider;
+        return provider.Transport.ManagementCommand(new Akka.Remote.Transport.SetThrottle(target,
+            Akka.Remote.Transport.ThrottleTransportAdapter.Direction.Both, Akka.Remote.Transport.Blackhole.Instance)).WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     /// <summary>Every running node sees the others up and its acceptor votes.</summary>
