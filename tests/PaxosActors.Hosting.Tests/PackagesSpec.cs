@@ -3,6 +3,8 @@ using System.IO.Compression;
 using System.Text;
 using PaxosActors.Node.Launch;
 
+using PaxosActors.Hosting.Tests.Support;
+
 namespace PaxosActors.Hosting.Tests;
 
 /// <summary>
@@ -20,7 +22,7 @@ public sealed class PackagesSpec(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task The_sample_restores_from_the_packed_packages_and_runs_a_singleton_guarded_by_the_Paxos_lease()
     {
-        string root = RepositoryRoot();
+        string root = Repository.Root();
         string feed = Path.Combine(_work, "feed");
         string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
         // Built already (this test project references them); each pack only writes its own package.
@@ -79,12 +81,6 @@ public sealed class PackagesSpec(ITestOutputHelper output) : IDisposable
         return text;
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PaxosActors.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"no PaxosActors.sln above {AppContext.BaseDirectory}");
-    }
 
     public void Dispose()
     {

@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
 
+using PaxosActors.Hosting.Tests.Support;
+
 namespace PaxosActors.Hosting.Tests;
 
 /// <summary>README's "Using PaxosActors in an Akka.NET application" shows code that compiles: every C# block in it is a
@@ -9,7 +11,7 @@ public sealed partial class ReadmeSpec
     [Fact]
     public void Every_csharp_block_of_the_Akka_NET_section_is_code_of_the_repository_as_it_is()
     {
-        string root = Root();
+        string root = Repository.Root();
         string readme = File.ReadAllText(Path.Combine(root, "README.md"));
         int start = readme.IndexOf("\n## Using PaxosActors in an Akka.NET application", StringComparison.Ordinal);
         Assert.True(start >= 0, "README has no section for Akka.NET users");
@@ -30,12 +32,6 @@ public sealed partial class ReadmeSpec
 
     private static List<string> Lines(IEnumerable<string> lines) => lines.Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
 
-    private static string Root()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PaxosActors.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"no PaxosActors.sln above {AppContext.BaseDirectory}");
-    }
 
     [GeneratedRegex("```csharp\\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex CsharpBlock();
