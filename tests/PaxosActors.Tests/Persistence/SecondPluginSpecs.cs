@@ -24,6 +24,9 @@ public static class SecondPluginSpecs
         string connection = HoconString.Quote($"Data Source={path.Replace(".db", "-sql.db")}");
         return ConfigurationFactory.ParseString($$"""
                 paxos.persistence { journal-plugin = "{{Journal}}", snapshot-plugin = "{{Snapshots}}" }
+                # linq2db's first use (mapping, connection, tables) takes seconds more than the built-in journal's on a
+                # loaded 2-core box: one spec timed out at 15 s under a load average of 37.
+                akka.test.single-expect-default = 30s
                 akka.persistence {
                   journal.sql {
                     class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
