@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using PaxosActors.Configuration;
 using PaxosActors.Core.Protocol;
 using PaxosActors.Diagnostics;
 using PaxosActors.Hosting;
@@ -32,6 +33,11 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
         _journal = JournalHealth.Get(Context.System);
         _writer = AgentRoles.NameOf(agent.Id.Agent);
         Metrics.AgentStarts.Add(1, new KeyValuePair<string, object?>("agent", _writer));
+        // Any Akka.Persistence plugin: the ids come from settings (empty: Akka's default plugin, which a node sets to
+        // its SQLite file unless told otherwise). Nothing here assumes the built-in journal.
+        var plugins = PersistencePlugins.From(Context.System.Settings.Config);
+        if (plugins.Journal.Length > 0) JournalPluginId = plugins.Journal;
+        if (plugins.Snapshots.Length > 0) SnapshotPluginId = plugins.Snapshots;
 
         Recover<SnapshotOffer>(offer =>
         {

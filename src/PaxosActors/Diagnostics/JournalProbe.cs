@@ -21,6 +21,10 @@ public sealed class JournalProbe : ReceivePersistentActor, IWithTimers
     public JournalProbe(int nodeId, TimeSpan interval)
     {
         PersistenceId = $"journal-probe-{nodeId}";
+        // The journal the agents write to (paxos.persistence), not necessarily the application's default one.
+        var plugins = Configuration.PersistencePlugins.From(Context.System.Settings.Config);
+        if (plugins.Journal.Length > 0) JournalPluginId = plugins.Journal;
+        if (plugins.Snapshots.Length > 0) SnapshotPluginId = plugins.Snapshots;
         _interval = interval;
         _health = JournalHealth.Get(Context.System);
         _metrics = PaxosMetrics.Get(Context.System);

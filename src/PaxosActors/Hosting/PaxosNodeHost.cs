@@ -2,6 +2,9 @@ using Akka;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using PaxosActors.Actors;
 using PaxosActors.Configuration;
 using PaxosActors.Diagnostics;
@@ -36,49 +39,131 @@ public sealed class PaxosNodeHost
 
     /// <summary>Starts a node from <paramref name="config"/>; every setting is checked before anything starts. Its roles
     /// are those of <paramref name="registry"/> and those <c>paxos.roles</c> maps.</summary>
+    /// <remarks>The ActorSystem is made as an application's is, by Akka.Hosting with <c>WithPaxos</c>, in a host of its own
+    /// (one per start: a node the cluster downed gets a new one, see <see cref="NodeRunner"/>) that leaves the process's
+    /// signals to the caller. One way to start a node, whoever starts it.</remarks>
     public static PaxosNodeHost Start(Config config, RoleRegistry? registry = null)
     {
-        var withDefaults = config.WithFallback(ClusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
+        var plan = Plan(config, registry, ClusterDefaults);
+        var started = new TaskCompletionSource<PaxosNodeHost>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var host = new HostBuilder()
+            .ConfigureServices(services =>
+            {
+                services.AddSingleton<IHostLifetime, CallerOwnsLifetime>();
+                services.AddAkka(SystemName, akka => akka.AddHocon(config, HoconAddMode.Prepend).WithPaxos(plan, started));
+            })
+            .Build();
+        PaxosNodeHost node;
+        try
+        {
+            host.StartAsync().GetAwaiter().GetResult();
+            node = started.Task.GetAwaiter().GetResult();
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+        // The host lives as long as its ActorSystem: Akka.Hosting stops it when the system terminates.
+        node.System.WhenTerminated.ContinueWith(async _ =>
+        {
+            await host.StopAsync(TimeSpan.FromSeconds(10));
+            host.Dispose();
+        }, TaskScheduler.Default);
+        return node;
+    }
+
+    /// <summary>No Ctrl-C or SIGTERM hooks: the program that starts nodes (several, in tests) owns the process.</summary>
+    private sealed class CallerOwnsLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// What a node adds to <paramref name="config"/> before its ActorSystem exists: <see cref="NodePlan.Overrides"/> (the
+    /// cluster roles with this node's id role, the seed nodes, the SQLite journal) and <see cref="NodePlan.Defaults"/>
+    /// (each role's reference.conf, then <paramref name="clusterDefaults"/>, then the library's). The node executable uses
+    /// the cluster defaults it ships; an application that hosts Paxos in its own ActorSystem (Akka.Hosting's
+    /// <c>WithPaxos</c>, <paramref name="hosted"/>) keeps its own, and its default persistence plugins too: the agents
+    /// name theirs (<c>paxos.persistence</c>). Every setting is checked here.
+    /// </summary>
+    public static NodePlan Plan(Config config, RoleRegistry? registry, Config? clusterDefaults = null, bool hosted = false)
+    {
+        // Config.Empty cannot be anyone's fallback twice: an absent layer is a fresh empty one.
+        clusterDefaults ??= ConfigurationFactory.ParseString("");
+        var withDefaults = config.WithFallback(clusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
         var roleNames = withDefaults.GetStringList("akka.cluster.roles").Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).Distinct().ToList();
         var roles = RoleRegistry.FromConfig(withDefaults, registry).Create(roleNames);
         // Each role's reference.conf sits under the node's configuration and above the library's defaults, as Akka's do.
-        var full = roles.Aggregate(config, (c, role) => c.WithFallback(role.ReferenceConfig))
-            .WithFallback(ClusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
+        // (Roles of one assembly share its reference.conf, and a Config cannot be in its own fallback chain twice.)
+        var defaults = roles.Select(role => role.ReferenceConfig).Where(c => !c.IsEmpty).Distinct(ReferenceEqualityComparer.Instance).Cast<Config>()
+            .Aggregate(ConfigurationFactory.ParseString(""), (c, reference) => c.WithFallback(reference))
+            .WithFallback(clusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
+        var full = config.WithFallback(defaults);
         var settings = PaxosSettings.Create(full);
-        var commandSettings = CommandSettings.Create(full);
-        var agents = AgentRoles.From(roleNames);
+        CommandSettings.Create(full);
         // An acceptor outside paxos.acceptors (the first membership of a new cluster) is legitimate: it waits to be added
         // to the acceptor set through the log (README, "Changing the acceptor set").
 
         JournalUnreadableException? unreadable = null;
-        try
+        var plugins = PersistencePlugins.From(full);
+        var journal = ConfigurationFactory.ParseString("");
+        if (plugins.BuiltIn)
         {
-            SqliteJournal.Prepare(settings.DatabasePath);
+            // The agents name their plugins: the node's SQLite file, or, when it cannot be read, Akka's in-memory ones.
+            try
+            {
+                SqliteJournal.Prepare(settings.DatabasePath);
+                journal = Ids(SqliteJournal.JournalPluginId, SqliteJournal.SnapshotPluginId)
+                    .WithFallback(SqliteJournal.Config(settings.DatabasePath, asDefault: !hosted));
+            }
+            catch (JournalUnreadableException e)
+            {
+                unreadable = e;
+                journal = Ids("akka.persistence.journal.inmem", "akka.persistence.snapshot-store.inmem")
+                    .WithFallback(hosted ? ConfigurationFactory.ParseString("") : SqliteJournal.InMemoryConfig);
+            }
         }
-        catch (JournalUnreadableException e)
-        {
-            unreadable = e;
-        }
+        // Remoting over mutual TLS when paxos.tls says so (README, "Running securely"): its HOCON here, its setup
+        // (the certificates and the validator) added to the ActorSystem's by WithPaxos.
         var tls = TlsSettings.Create(full);
-        var systemConfig = ConfigurationFactory.ParseString(
+        var overrides = ConfigurationFactory.ParseString(
                 $"akka.cluster.roles = {HoconString.QuoteList(roleNames.Append($"{ClusterDirectory.NodeRolePrefix}{settings.NodeId}"))}\n" +
                 SeedNodes(full))
-            .WithFallback(tls is null ? Config.Empty : TlsSettings.RemotingConfig)
-            .WithFallback(unreadable is null ? SqliteJournal.Config(settings.DatabasePath) : SqliteJournal.InMemoryConfig)
-            .WithFallback(full);
+            .WithFallback(journal)
+            .WithFallback(tls is null ? ConfigurationFactory.ParseString("") : TlsSettings.RemotingConfig);
+        return new NodePlan(overrides, defaults, roles, roleNames, unreadable) { Tls = tls };
+    }
 
-        var bootstrap = BootstrapSetup.Create().WithConfig(systemConfig);
-        var system = tls is null ? ActorSystem.Create(SystemName, bootstrap) : ActorSystem.Create(SystemName, bootstrap.And(tls.RemotingSetup()));
+    /// <summary>
+    /// Starts the Paxos agents and the roles of <paramref name="plan"/> in <paramref name="system"/>, whose configuration
+    /// holds the plan's (<see cref="Plan"/>). The settings are read from the ActorSystem's own configuration, so HOCON
+    /// and typed options meet where Akka's modules meet them.
+    /// </summary>
+    public static PaxosNodeHost Attach(ActorSystem system, NodePlan plan)
+    {
+        var systemConfig = system.Settings.Config;
+        var settings = PaxosSettings.Create(systemConfig);
+        var commandSettings = CommandSettings.Create(systemConfig);
+        var roles = plan.Roles;
+        var roleNames = plan.RoleNames;
+        var agents = AgentRoles.From(roleNames);
+        string nodeRole = $"{ClusterDirectory.NodeRolePrefix}{settings.NodeId}";
+        if (!Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(nodeRole))
+            throw new ConfigurationException($"akka.cluster.roles: this node (paxos.node-id = {settings.NodeId}) must carry the role {nodeRole}, " +
+                                             $"which PaxosActors adds; something set the roles after it (it has {string.Join(", ", Akka.Cluster.Cluster.Get(system).SelfRoles)})");
         var context = new NodeContext(system, systemConfig, settings, new AgentDirectory(system.Log), roleNames.ToHashSet(), commandSettings)
         {
             RoleInstances = roles,
-            Tls = tls,
+            Tls = plan.Tls,
         };
-        foreach (var expiry in tls?.Expiry(DateTime.UtcNow) ?? [])
+        foreach (var expiry in plan.Tls?.Expiry(DateTime.UtcNow) ?? [])
             if (expiry.Warning is { } warning) system.Log.Warning("node {0}: {1}", settings.NodeId, warning);
         try
         {
-            if (unreadable is not null) agents = WithoutJournal(context, unreadable, agents);
+            if (plan.Unreadable is { } unreadable) agents = WithoutJournal(context, unreadable, agents);
             foreach (var role in roles)
             {
                 context.StateMachines.ConfiguringRole = role.Name;
@@ -94,10 +179,11 @@ public sealed class PaxosNodeHost
             context.Commands.Attach(context.Paxos.Learner is null ? null : context.Paxos.Proposer);
             system.ActorOf(ClusterDirectory.Props(context.Directory, settings.NodeId), "paxos-directory");
             // Only on the node's own file: the in-memory journal of a node without one cannot fill up.
-            if (unreadable is null && settings.JournalProbeInterval > TimeSpan.Zero)
+            if (plan.Unreadable is null && settings.JournalProbeInterval > TimeSpan.Zero)
                 system.ActorOf(RoleSupervisor.Props(JournalProbe.Props(settings.NodeId, settings.JournalProbeInterval), "probe",
                     settings.JournalProbeInterval, settings.JournalProbeInterval, settings.SupervisionRandomFactor), "journal-probe");
             StopRolesWithTheSystem(context);
+            PaxosNodeExtension.Register(system, context);
             foreach (var role in roles) Call(role, "Start", () => role.Start(context));
             // The roles subscribed in Configure or Start: now they get what the learner recovered meanwhile, then the rest.
             context.Applied.Open();
@@ -183,6 +269,9 @@ public sealed class PaxosNodeHost
         context.Metrics.AcceptorRefusing();
         return agents & ~PaxosAgents.Acceptor;
     }
+
+    private static Config Ids(string journal, string snapshots) => ConfigurationFactory.ParseString(
+        $"paxos.persistence {{ journal-plugin = {HoconString.Quote(journal)}, snapshot-plugin = {HoconString.Quote(snapshots)} }}");
 
     /// <summary>Leaves the cluster gracefully and stops the ActorSystem.</summary>
     public Task StopAsync() => CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance);

@@ -119,6 +119,9 @@ public static class SqliteJournal
     public static string ConnectionString(string databasePath) =>
         new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
 
+    /// <summary>The config paths of the node's SQLite journal and snapshot store (<see cref="Config"/> defines them).</summary>
+    public const string JournalPluginId = "akka.persistence.journal.paxos-sqlite", SnapshotPluginId = "akka.persistence.snapshot-store.paxos-sqlite";
+
     /// <summary>
     /// Persistence configuration for the file: <see cref="SqliteWriteJournal"/> and <see cref="SqliteSnapshotStore"/>
     /// on it. <c>max-batch</c> bounds how many queued writes share one transaction (one fsync). Each plugin also reads
@@ -127,13 +130,16 @@ public static class SqliteJournal
     /// writes when the machine loses power (<see cref="SqliteStore.SynchronousOf"/>). The journal also reads the test-only
     /// <c>max-page-count</c>, which caps the file so that a test can fill it (<see cref="SqliteStore.CapPages"/>).
     /// </summary>
-    public static Config Config(string databasePath)
+    /// <param name="databasePath">The node's SQLite file.</param>
+    /// <param name="asDefault">Also make them Akka's default plugins (the node executable's choice); an application that
+    /// hosts Paxos keeps its own defaults, and the Paxos agents name these plugins by id (<c>paxos.persistence</c>).</param>
+    public static Config Config(string databasePath, bool asDefault = true)
     {
         string path = HoconString.Quote(Path.GetFullPath(databasePath));
-        return ConfigurationFactory.ParseString($$"""
+        string defaults = asDefault ? $"akka.persistence.journal.plugin = \"{JournalPluginId}\"\nakka.persistence.snapshot-store.plugin = \"{SnapshotPluginId}\"\n" : "";
+        return ConfigurationFactory.ParseString(defaults + $$"""
             akka.persistence {
               journal {
-                plugin = "akka.persistence.journal.paxos-sqlite"
                 paxos-sqlite {
                   class = "PaxosActors.Persistence.SqliteWriteJournal, PaxosActors"
                   plugin-dispatcher = "akka.actor.default-dispatcher"
@@ -142,7 +148,6 @@ public static class SqliteJournal
                 }
               }
               snapshot-store {
-                plugin = "akka.persistence.snapshot-store.paxos-sqlite"
                 paxos-sqlite {
                   class = "PaxosActors.Persistence.SqliteSnapshotStore, PaxosActors"
                   plugin-dispatcher = "akka.actor.default-dispatcher"

@@ -9,14 +9,17 @@ using PaxosActors.Tests.Support;
 namespace PaxosActors.Tests.Actors;
 
 /// <summary>The acceptor actor against probes standing in for proposers and learners (Paxos Made Simple §2.2).</summary>
-public sealed class AcceptorActorSpec : Akka.TestKit.Xunit2.TestKit
+public class AcceptorActorSpec : Akka.TestKit.Xunit2.TestKit
 {
     private readonly AgentDirectory _directory = new();
     private readonly TestProbe _proposer1;
-    private readonly TestProbe _proposer2;
+    protected readonly TestProbe _proposer2;
     private readonly TestProbe _learner1;
 
-    public AcceptorActorSpec() : base(TestConfig.WithJournal(TestConfig.NewDatabasePath()))
+    public AcceptorActorSpec() : this(TestConfig.WithJournal(TestConfig.NewDatabasePath())) { }
+
+    /// <summary>The same specs on another journal (<see cref="Persistence.SecondPluginSpecs"/>).</summary>
+    protected AcceptorActorSpec(Akka.Configuration.Config config) : base(config)
     {
         _proposer1 = CreateTestProbe();
         _proposer2 = CreateTestProbe();
@@ -29,7 +32,7 @@ public sealed class AcceptorActorSpec : Akka.TestKit.Xunit2.TestKit
     private static SlotValue Value(string s) => SlotValue.Of(System.Text.Encoding.UTF8.GetBytes(s));
 
     /// <summary>Acceptor 7, the only one of its set, with lost-state detection off: it votes as soon as it recovered.</summary>
-    private IActorRef NewAcceptor(string? name = null, AcceptorOptions? options = null) =>
+    protected IActorRef NewAcceptor(string? name = null, AcceptorOptions? options = null) =>
         Sys.ActorOf(AcceptorActor.Props(7, options ?? new AcceptorOptions(new QuorumSet([7])) { DetectLostState = false }, _directory,
             TimeSpan.FromMilliseconds(10)), name ?? $"acceptor-{Guid.NewGuid():N}");
 

@@ -9,14 +9,17 @@ using PaxosActors.Tests.Support;
 namespace PaxosActors.Tests.Actors;
 
 /// <summary>The learner actor (Paxos Made Simple §2.3): a value is chosen when a majority of acceptors accepted it.</summary>
-public sealed class LearnerActorSpec : Akka.TestKit.Xunit2.TestKit
+public class LearnerActorSpec : Akka.TestKit.Xunit2.TestKit
 {
     private readonly AgentDirectory _directory = new();
     private readonly TestProbe _applied;
     private readonly TestProbe _otherLearner;
     private readonly TestProbe _proposer;
 
-    public LearnerActorSpec() : base(TestConfig.WithJournal(TestConfig.NewDatabasePath()))
+    public LearnerActorSpec() : this(TestConfig.WithJournal(TestConfig.NewDatabasePath())) { }
+
+    /// <summary>The same specs on another journal (<see cref="Persistence.SecondPluginSpecs"/>).</summary>
+    protected LearnerActorSpec(Akka.Configuration.Config config) : base(config)
     {
         _applied = CreateTestProbe();
         _otherLearner = CreateTestProbe();

@@ -9,13 +9,16 @@ using PaxosActors.Tests.Support;
 namespace PaxosActors.Tests.Actors;
 
 /// <summary>The proposer actor against probe acceptors (Paxos Made Simple §2.2, "P2c").</summary>
-public sealed class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
+public class ProposerActorSpec : Akka.TestKit.Xunit2.TestKit
 {
     private readonly AgentDirectory _directory = new();
     private readonly TestProbe[] _acceptors;
     private readonly TestProbe _learner;
 
-    public ProposerActorSpec() : base(TestConfig.WithJournal(TestConfig.NewDatabasePath()))
+    public ProposerActorSpec() : this(TestConfig.WithJournal(TestConfig.NewDatabasePath())) { }
+
+    /// <summary>The same specs on another journal (<see cref="Persistence.SecondPluginSpecs"/>).</summary>
+    protected ProposerActorSpec(Akka.Configuration.Config config) : base(config)
     {
         _acceptors = [CreateTestProbe(), CreateTestProbe(), CreateTestProbe()];
         for (int i = 0; i < 3; i++) _directory.Register(AgentId.Acceptor(i + 1), _acceptors[i]);
