@@ -59,7 +59,15 @@ public sealed record RawHttpTarget(int Port, X509Certificate2? Ca = null)
             }, token);
             return (tls, async () =>
             {
-                await tls.ShutdownAsync();
+                try
+                {
+                    await tls.ShutdownAsync();
+                }
+                catch (System.Security.Cryptography.CryptographicException)
+                {
+                    // OpenSSL refuses a close_notify in some states ("shutdown while in init", seen when the server has
+                    // already answered and closed); the TCP half-close below ends the request all the same.
+                }
                 socket.Shutdown(SocketShutdown.Send);
             });
         }
