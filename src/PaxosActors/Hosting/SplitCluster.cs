@@ -15,7 +15,9 @@ namespace PaxosActors.Hosting;
 /// again. At most one side of a split can hold a majority of the seeds, and that side never leaves; a node of a minority
 /// side that cannot reach any other seed stays (rejoining could not help it). A minority that sees another minority
 /// (a seed down, the others split) may leave on both sides; the restarted nodes then join whichever cluster exists by
-/// the seed-node process, and the caller's jitter keeps the two from leaving in step.
+/// the seed-node process, and the caller's jitter keeps the two from leaving in step. The price: when most seeds
+/// restart at once and are not welcomed back within the hold, the nodes that stayed leave too and the cluster forms
+/// again from the seeds (seconds without service; Paxos safety never depends on cluster membership).
 /// </para>
 /// </summary>
 public static class SplitCluster
