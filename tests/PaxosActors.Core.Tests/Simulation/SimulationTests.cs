@@ -75,6 +75,8 @@ public sealed class SimulationTests(ITestOutputHelper output)
             output.WriteLine($"rounds (Phase 1 attempts) per run: mean {ok.Average(r => r.Rounds):F1}, max {ok.Max(r => r.Rounds)}");
             output.WriteLine($"runs with a state transfer: {ok.Count(r => r.StateTransfers > 0)}, with an acceptor rebuilt: {ok.Count(r => r.Rebuilds > 0)}, " +
                              $"with a reconfiguration that took effect: {ok.Count(r => r.Reconfigurations > 0)} ({ok.Sum(r => r.Reconfigurations)} in all)");
+            output.WriteLine($"reads answered (read index, each checked against the slots chosen before it was issued): " +
+                             $"{ok.Sum(r => (long)r.ReadsAnswered)} in all, in {ok.Count(r => r.ReadsAnswered > 0)} runs");
         }
         foreach (var kind in failures.GroupBy(FailureKind).OrderByDescending(g => g.Count()))
             output.WriteLine($"  {kind.Count()} x {kind.Key}");
@@ -91,6 +93,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData(Mutation.AcceptorForgetsItsJournalOnRestart)] // §2.3: an acceptor remembers across failures
     [InlineData(Mutation.CompactionBeyondChosen)]           // compaction only below what is chosen and snapshotted
     [InlineData(Mutation.QuorumsSwitchAtOnce)]              // Paxos Made Simple §3: the new set governs from s + alpha
+    [InlineData(Mutation.ReadsWithoutConfirmation)]         // read index: a leader confirms it still leads before it reads
     public void Checks_catch_a_deliberately_broken_variant_in_most_seeds_and_the_same_schedules_pass_without_it(Mutation mutation)
     {
         const int seeds = 200;
@@ -141,6 +144,14 @@ public sealed class SimulationTests(ITestOutputHelper output)
             Mutation.QuorumsSwitchAtOnce => basis with
             {
                 Nodes = 3, SpareNodes = 2, ReconfigurationRate = 0.05, Commands = 12, LossRate = 0.1, MaxHealSteps = 1500,
+            },
+            // A leader cut off with a minority while the others elect a new one and choose more; many reads, at every node.
+            Mutation.ReadsWithoutConfirmation => basis with
+            {
+                Nodes = 3, MultiPaxos = true, FaultSteps = 2000,
+                Proposer = basis.Proposer with { MultiPaxos = true, ElectionTimeoutTicks = 6, HeartbeatTicks = 2 },
+                Commands = 40, PartitionRate = 0.05, PartitionMaxSteps = 60, ReadRate = 1.0, LossRate = 0.02, ReconfigurationRate = 0, SpareNodes = 0,
+                AcceptorCrashRate = 0, ProposerCrashRate = 0, LearnerCrashRate = 0,
             },
             Mutation.CompactionBeyondChosen => basis with
             {
