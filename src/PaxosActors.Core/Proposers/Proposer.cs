@@ -789,7 +789,7 @@ public sealed class Proposer : IAgent
             var r = _readsConfirmed[i];
             if (r.Point > applied) continue;
             _readsConfirmed.RemoveAt(i--);
-            if (r.Confirmed is { } confirmed &&
+            if (r.Confirmed is { } confirmed && !_options.UnsafeReadsSkipMembershipCheck &&
                 _configs.Between(r.Point, _configs.KnownThrough).Any(c => !confirmed.Contains(c)))
             {
                 _readsWaiting.Add(new WaitingRead(r.Id, r.Node, r.Since));

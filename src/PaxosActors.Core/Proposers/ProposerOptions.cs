@@ -34,6 +34,10 @@ public sealed record ProposerOptions
     /// confirmation round, so a deposed leader cut off from the others answers with a stale state. Never set outside it.</summary>
     public bool UnsafeReadsWithoutConfirmation { get; init; }
 
+    /// <summary>UNSAFE, the negative control of the simulation only: a leader hands out a confirmed read point without checking
+    /// that every membership governing a slot from the point on was confirmed (a change it learnt after the round).</summary>
+    public bool UnsafeReadsSkipMembershipCheck { get; init; }
+
     /// <summary>Most slots a leader keeps in Phase 2 at once.</summary>
     public int Window { get; init; } = 4;
 

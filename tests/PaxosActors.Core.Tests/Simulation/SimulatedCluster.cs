@@ -181,6 +181,9 @@ public enum Mutation
     /// <summary>A leader answers reads without its confirmation round: a deposed leader cut off from the others answers
     /// from a state that misses what the new leader chose.</summary>
     ReadsWithoutConfirmation,
+    /// <summary>A leader hands out a confirmed read point even when a membership that governs a slot from the point on was
+    /// not among those its round confirmed (a change chosen in its window that its learner applied only afterwards).</summary>
+    ReadsSkipMembershipCheck,
 }
 
 /// <summary>A broken invariant, with the seed that shows it.</summary>
@@ -514,6 +517,7 @@ public sealed class SimulatedCluster
             {
                 Mutation.QuorumsSwitchAtOnce => _config.Proposer with { ReconfigurationAlpha = 0 },
                 Mutation.ReadsWithoutConfirmation => _config.Proposer with { UnsafeReadsWithoutConfirmation = true },
+                Mutation.ReadsSkipMembershipCheck => _config.Proposer with { UnsafeReadsSkipMembershipCheck = true },
                 _ => _config.Proposer,
             },
             new Random(_rng.Next())),
