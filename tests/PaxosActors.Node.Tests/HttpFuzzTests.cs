@@ -310,7 +310,11 @@ public abstract class HttpFuzz(ITestOutputHelper output)
         // strictJson: the request line and headers are valid, so the app (not Kestrel's parser) answers
         void CheckResponse(int i, string request, Outcome o, bool expectAnswer, bool strictJson = true)
         {
-            if (o.Error is InvalidHttpResponseException or TimeoutException)
+            // Garbage that Kestrel refuses by closing the connection may lose the tail of its answer to the reset of a
+            // socket with unread bytes (seen over TLS: a 400 cut inside its head): a refusal all the same, for a request
+            // that was owed no answer. A cut answer where one is owed, or any other malformed answer, is a failure.
+            bool cutRefusal = !expectAnswer && o.Error is InvalidHttpResponseException { Message: "connection closed inside the response head" };
+            if ((o.Error is InvalidHttpResponseException or TimeoutException) && !cutRefusal)
             {
                 Fail(i, $"{request}: {o.Error.GetType().Name}: {o.Error.Message}");
                 return;
