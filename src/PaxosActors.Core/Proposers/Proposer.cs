@@ -662,7 +662,7 @@ public sealed class Proposer : IAgent
     // membership is not among the confirmed ones could hide a value chosen by a newer leader; so the read is served only
     // once this node's learner applied P and every membership that governs a slot from P on (as far as known then) was
     // confirmed: a newer leader choosing a slot s >= P knew s's membership, so slots up to s - alpha were chosen, including
-    // P itself, whose membership was confirmed, a contradiction. See docs/ARCHITECTURE.md, "Reads".
+    // P itself, whose membership was confirmed, a contradiction. See docs/ARCHITECTURE.md, "The path of one GET".
 
     /// <summary>A follower's read, asked of this leader.</summary>
     private void Handle(ReadIndexRequest request)
