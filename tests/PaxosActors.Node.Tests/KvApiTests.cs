@@ -120,6 +120,19 @@ public sealed class KvApiTests(SingleNodeFixture fixture) : IClassFixture<Single
     }
 
     [Fact]
+    public async Task A_get_reads_linearizably_by_default_or_serializably_when_asked_and_refuses_another_consistency()
+    {
+        string key = Unique("consistency");
+        await Put($"/kv/{key}", Utf8("v1"));
+        await AssertValue($"/kv/{key}", Utf8("v1"));
+        await AssertValue($"/kv/{key}?consistency=linearizable", Utf8("v1"));
+        // This node applied its own write before the PUT answered, so its local state has it.
+        await AssertValue($"/kv/{key}?consistency=serializable", Utf8("v1"));
+        await AssertAbsent($"/kv/{Unique("never")}?consistency=serializable");
+        AssertJsonError(await Send("GET", $"/kv/{key}?consistency=eventual"), 400);
+    }
+
+    [Fact]
     public async Task A_get_of_a_missing_key_is_404_with_a_json_error()
     {
         await AssertAbsent($"/kv/{Unique("missing")}");

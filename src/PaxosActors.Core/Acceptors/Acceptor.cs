@@ -102,6 +102,8 @@ public sealed class Acceptor : IAgent
             case Accept m when Mode == AcceptorMode.Voting: Handle(m); break;
             // Only a voting acceptor's promise is its own: one that lost its state would report a blank one.
             case RoundQuery m when Mode == AcceptorMode.Voting: Handle(m); break;
+            // Likewise a read confirmation: "nothing promised above your ballot" is worth something only from its own state.
+            case ReadConfirm m when Mode == AcceptorMode.Voting: Handle(m); break;
             // A rebuild must hear only from acceptors whose state is their own (the intersection argument of
             // AcceptorStartup); "do you know me?" is answered while starting too, or a new cluster could never form.
             case StateQuery m when Mode == AcceptorMode.Voting || (Mode != AcceptorMode.Recovering && !m.Full): Handle(m); break;
@@ -294,6 +296,16 @@ public sealed class Acceptor : IAgent
     /// reveal a promise still being persisted, so it waits behind earlier events like any reply.</summary>
     private void Handle(RoundQuery query) =>
         _ready.Send(AgentId.Proposer(query.Proposer), new RoundReport(Node, Promised, query.Nonce));
+
+    /// <summary>A leader's read confirmation round (read index): says whether this acceptor has promised a ballot above the
+    /// leader's, now. No event: a promise only grows, so "not above" now means "not above" at any earlier time too, which
+    /// is what the leader's reads need. A higher promise is a Nack, which deposes the leader.</summary>
+    private void Handle(ReadConfirm confirm)
+    {
+        var to = AgentId.Proposer(confirm.Ballot.Proposer);
+        if (Promised > confirm.Ballot) _ready.Send(to, new Nack(confirm.Ballot, Node, Promised));
+        else _ready.Send(to, new ReadConfirmed(confirm.Ballot, confirm.Round, Node));
+    }
 
     private void Persist(IAcceptorEvent evt)
     {

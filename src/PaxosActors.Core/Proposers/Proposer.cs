@@ -73,6 +73,14 @@ public sealed class Proposer : IAgent
     private long _discoveryNonce;
     private long _highestReportedRound;
 
+    // Reads (read index; see "Reads" below). Invariant: a read leaves in Ready.Reads, or in a ReadIndexReply, only with a
+    // point P such that every slot chosen before the read was issued is below P.
+    private readonly List<WaitingRead> _readsWaiting = new();      // for a confirmation round (leader) or a leader (follower)
+    private ReadRound? _readRound;                                 // the leader's confirmation round in flight
+    private readonly List<ConfirmedRead> _readsConfirmed = new();  // points known, waiting for this node's learner to apply them
+    private readonly Dictionary<long, (long Since, long AskedAt)> _readsForwarded = new(); // follower: asked of the leader
+    private long _readRounds;
+
     public Proposer(int id, QuorumSet acceptors, IEnumerable<int> peers, ProposerOptions options, Random random)
         : this(id, new Membership(acceptors.Members, peers), peers, options, random) { }
 
@@ -147,7 +155,12 @@ public sealed class Proposer : IAgent
                 case RoundReport m: Handle(m); break;
                 case Flush: FlushForwards(); break;
                 case LearnerProgress m: OnLearnerProgress(m); break;
+                case ReadIndex m: _readsWaiting.Add(new WaitingRead(m.Id, Node, _now)); break;
+                case ReadIndexRequest m: Handle(m); break;
+                case ReadIndexReply m: Handle(m); break;
+                case ReadConfirmed m: Handle(m); break;
             }
+            DriveReads();
         }
         return _ready.Take();
     }
@@ -386,6 +399,7 @@ public sealed class Proposer : IAgent
             case ProposerPhase.Leading:
                 ResendStalledAccepts();
                 if (Phase != ProposerPhase.Leading) break;
+                ResendStalledReadRound();
                 if (_options.MultiPaxos && !IsMember)
                 {
                     StepDown(null); // its node left the membership: another member's proposer takes over
@@ -403,7 +417,7 @@ public sealed class Proposer : IAgent
                 if (_retryAt >= 0 && _now >= _retryAt)
                 {
                     _retryAt = -1;
-                    if (_options.MultiPaxos || PendingCount > 0 || _ownBySlot.Count > 0) StartPhase1();
+                    if (_options.MultiPaxos || PendingCount > 0 || _ownBySlot.Count > 0 || _readsWaiting.Count > 0) StartPhase1();
                 }
                 else if (_options.MultiPaxos && _retryAt < 0 && _now >= _electionDeadline)
                     StartPhase1();
@@ -413,6 +427,7 @@ public sealed class Proposer : IAgent
 
     private void StartPhase1()
     {
+        AbandonReadRound();
         long round = Math.Max(MaxRound, _highestSeenRound) + 1;
         MaxRound = round;
         _ready.Persist(new RoundReserved(round));
@@ -461,7 +476,7 @@ public sealed class Proposer : IAgent
         FillHoles(start);
         if (_options.MultiPaxos) SendHeartbeat();
         ProposePending();
-        if (!_options.MultiPaxos && _inFlight.Count == 0) Phase = ProposerPhase.Idle;
+        if (!_options.MultiPaxos && _inFlight.Count == 0 && _readsWaiting.Count == 0) Phase = ProposerPhase.Idle;
     }
 
     /// <summary>
@@ -587,6 +602,7 @@ public sealed class Proposer : IAgent
     /// <summary>Gives up the current attempt. A known new leader is followed; otherwise retry after backoff.</summary>
     private void StepDown(int? newLeader)
     {
+        AbandonReadRound();
         Phase = ProposerPhase.Idle;
         _promises = null;
         _adopted.Clear();
@@ -634,4 +650,178 @@ public sealed class Proposer : IAgent
     private void Send(AgentId to, IInput message) => _ready.Send(to, message);
 
     private readonly record struct InFlight(SlotValue Value, long SentAt);
+
+    // ----- Reads (read index) -----
+    //
+    // A read issued at time t must reflect every slot chosen before t. A leader at ballot b records a read point P, its
+    // NextSlot when a confirmation round starts, then asks a majority of every membership of its window whether they
+    // promised a ballot above b (ReadConfirm). Every reply comes after t, and promises only grow, so at t a majority of each
+    // of those memberships had promised nothing above b: no ballot above b had a majority of them, so nothing was chosen
+    // above b in a slot they govern. What was chosen at b, this leader proposed (below NextSlot); what was chosen below b,
+    // its Phase 1 saw through a majority of the same memberships and adopted (below NextSlot too). A slot at or past P whose
+    // membership is not among the confirmed ones could hide a value chosen by a newer leader; so the read is served only
+    // once this node's learner applied P and every membership that governs a slot from P on (as far as known then) was
+    // confirmed: a newer leader choosing a slot s >= P knew s's membership, so slots up to s - alpha were chosen, including
+    // P itself, whose membership was confirmed, a contradiction. See docs/ARCHITECTURE.md, "The path of one GET".
+
+    /// <summary>A follower's read, asked of this leader.</summary>
+    private void Handle(ReadIndexRequest request)
+    {
+        // Only a leader answers; a follower that asked a deposed one asks again after a timeout.
+        if (Phase == ProposerPhase.Leading && request.Node != Node) _readsWaiting.Add(new WaitingRead(request.Id, request.Node, _now));
+    }
+
+    /// <summary>The leader's read point for one of this node's reads: served once this node's learner applied it.</summary>
+    private void Handle(ReadIndexReply reply)
+    {
+        if (_readsForwarded.Remove(reply.Id, out var asked))
+            _readsConfirmed.Add(new ConfirmedRead(reply.Id, Node, reply.Point, null, asked.Since, reply.Ballot));
+    }
+
+    private void Handle(ReadConfirmed confirmed)
+    {
+        // Not tied to the phase: the round proves facts about its ballot as of when the reads were issued. A new ballot
+        // abandons the round (StartPhase1, StepDown).
+        if (_readRound is not { } round || confirmed.Round != round.Number || confirmed.Ballot != round.Ballot) return;
+        foreach (var t in round.Trackers)
+            if (t.Contains(confirmed.Acceptor)) t.Record(confirmed.Acceptor, true);
+        if (round.Trackers.All(t => t.Result == VoteResult.Won)) CompleteReadRound(round);
+    }
+
+    /// <summary>Moves every read along: starts a confirmation round for the reads waiting (all share it), forwards a
+    /// follower's reads to the leader, and hands out the reads whose point this node's learner has applied.</summary>
+    private void DriveReads()
+    {
+        if (_readsWaiting.Count == 0 && _readRound is null && _readsConfirmed.Count == 0 && _readsForwarded.Count == 0) return;
+        long expired = _now - _options.ReadTimeoutTicks; // the client has given up on these and asks again
+        _readsWaiting.RemoveAll(r => r.Since < expired);
+        _readsConfirmed.RemoveAll(r => r.Since < expired);
+        foreach (var (id, f) in _readsForwarded.ToList())
+        {
+            if (f.Since < expired) _readsForwarded.Remove(id);
+            else if (_now - f.AskedAt >= _options.PhaseTimeoutTicks)
+            {
+                // No answer: the leader changed or the messages were lost. Ask again (or queue here if this node leads now).
+                _readsForwarded.Remove(id);
+                _readsWaiting.Add(new WaitingRead(id, Node, f.Since));
+            }
+        }
+
+        ServeAppliedReads();
+
+        if (_readsWaiting.Count > 0)
+        {
+            if (Phase == ProposerPhase.Leading)
+            {
+                if (_readRound is null) StartReadRound();
+            }
+            else if (_options.MultiPaxos)
+            {
+                // A follower asks the leader; another node's read asked of a proposer that no longer leads is dropped
+                // (that node asks again).
+                _readsWaiting.RemoveAll(r => r.Node != Node);
+                if (ForwardTo() is { } leader)
+                {
+                    foreach (var r in _readsWaiting)
+                    {
+                        _readsForwarded[r.Id] = (r.Since, _now);
+                        Send(AgentId.Proposer(leader), new ReadIndexRequest(Node, r.Id));
+                    }
+                    _readsWaiting.Clear();
+                }
+            }
+            else if (Phase == ProposerPhase.Idle && _retryAt < 0)
+                StartPhase1(); // Basic Paxos has no standing leader: this proposer becomes one for its reads
+        }
+        if (!_options.MultiPaxos && Phase == ProposerPhase.Leading && _inFlight.Count == 0 && _readRound is null &&
+            _readsWaiting.Count == 0)
+            Phase = ProposerPhase.Idle;
+    }
+
+    /// <summary>One round to a majority of every membership of the window, shared by every read waiting now. Its point is
+    /// NextSlot now: at least NextSlot when each of those reads arrived, so it covers them all.</summary>
+    private void StartReadRound()
+    {
+        var configs = _configs.Between(FirstUnchosen, _configs.KnownThrough);
+        var round = new ReadRound(++_readRounds, Ballot, Math.Max(NextSlot, FirstUnchosen), configs,
+            configs.Select(c => c.Quorum.NewTracker()).ToList(), _readsWaiting.ToList(), _now);
+        _readsWaiting.Clear();
+        _readRound = round;
+        if (_options.UnsafeReadsWithoutConfirmation)
+        {
+            CompleteReadRound(round); // the negative control: no round at all
+            return;
+        }
+        var confirm = new ReadConfirm(Ballot, round.Number);
+        foreach (int a in configs.SelectMany(c => c.Acceptors).Distinct()) Send(AgentId.Acceptor(a), confirm);
+    }
+
+    private void ResendStalledReadRound()
+    {
+        if (_readRound is not { } round || _now - round.SentAt < _options.PhaseTimeoutTicks) return;
+        round.SentAt = _now;
+        var confirm = new ReadConfirm(round.Ballot, round.Number);
+        foreach (int a in round.Trackers.SelectMany(t => t.Members.Where(m => !t.HasVoted(m))).Distinct())
+            Send(AgentId.Acceptor(a), confirm);
+    }
+
+    private void CompleteReadRound(ReadRound round)
+    {
+        _readRound = null;
+        foreach (var r in round.Reads)
+            _readsConfirmed.Add(new ConfirmedRead(r.Id, r.Node, round.Point, round.Configs, r.Since, round.Ballot));
+        ServeAppliedReads();
+    }
+
+    /// <summary>A new ballot, or none: the reads of the round in flight wait for the next one (or for a leader).</summary>
+    private void AbandonReadRound()
+    {
+        if (_readRound is not { } round) return;
+        _readRound = null;
+        _readsWaiting.AddRange(round.Reads);
+    }
+
+    /// <summary>Hands out every read whose point this node's learner has applied, unless a membership that governs a slot
+    /// from the point on was not confirmed (learnt since): then it waits for another round.</summary>
+    private void ServeAppliedReads()
+    {
+        if (_readsConfirmed.Count == 0) return;
+        long applied = _configs.AppliedThrough;
+        for (int i = 0; i < _readsConfirmed.Count; i++)
+        {
+            var r = _readsConfirmed[i];
+            if (r.Point > applied) continue;
+            _readsConfirmed.RemoveAt(i--);
+            if (r.Confirmed is { } confirmed && !_options.UnsafeReadsSkipMembershipCheck &&
+                _configs.Between(r.Point, _configs.KnownThrough).Any(c => !confirmed.Contains(c)))
+            {
+                _readsWaiting.Add(new WaitingRead(r.Id, r.Node, r.Since));
+                continue;
+            }
+            if (r.Node == Node) _ready.Read(new ReadState(r.Id, r.Point));
+            else Send(AgentId.Proposer(r.Node), new ReadIndexReply(r.Id, r.Point, r.Ballot));
+        }
+    }
+
+    /// <summary>Reads waiting here for a point, in any stage (for /status and tests).</summary>
+    public int PendingReads => _readsWaiting.Count + (_readRound?.Reads.Count ?? 0) + _readsConfirmed.Count + _readsForwarded.Count;
+
+    /// <summary>A read of node <see cref="Node"/> (this one's or a follower's) waiting for a confirmation round.</summary>
+    private readonly record struct WaitingRead(long Id, int Node, long Since);
+
+    /// <summary>A read whose point is known; <see cref="Confirmed"/>: the memberships its round confirmed (null: the point
+    /// came from the leader, which checked them).</summary>
+    private readonly record struct ConfirmedRead(long Id, int Node, long Point, IReadOnlyList<Membership>? Confirmed, long Since, Ballot Ballot);
+
+    private sealed class ReadRound(long number, Ballot ballot, long point, IReadOnlyList<Membership> configs,
+        List<QuorumTracker> trackers, List<WaitingRead> reads, long sentAt)
+    {
+        public long Number { get; } = number;
+        public Ballot Ballot { get; } = ballot;
+        public long Point { get; } = point;
+        public IReadOnlyList<Membership> Configs { get; } = configs;
+        public List<QuorumTracker> Trackers { get; } = trackers;
+        public List<WaitingRead> Reads { get; } = reads;
+        public long SentAt { get; set; } = sentAt;
+    }
 }

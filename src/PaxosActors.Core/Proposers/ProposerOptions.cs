@@ -27,6 +27,17 @@ public sealed record ProposerOptions
     /// (<see cref="MembershipHistory.DefaultAlpha"/>; only tests change it).</summary>
     public int ReconfigurationAlpha { get; init; } = MembershipHistory.DefaultAlpha;
 
+    /// <summary>Ticks a read may wait for its read point before the proposer forgets it (the client asks again).</summary>
+    public int ReadTimeoutTicks { get; init; } = 500;
+
+    /// <summary>UNSAFE, the negative control of the simulation only: a leader answers reads with its read point without the
+    /// confirmation round, so a deposed leader cut off from the others answers with a stale state. Never set outside it.</summary>
+    public bool UnsafeReadsWithoutConfirmation { get; init; }
+
+    /// <summary>UNSAFE, the negative control of the simulation only: a leader hands out a confirmed read point without checking
+    /// that every membership governing a slot from the point on was confirmed (a change it learnt after the round).</summary>
+    public bool UnsafeReadsSkipMembershipCheck { get; init; }
+
     /// <summary>Most slots a leader keeps in Phase 2 at once.</summary>
     public int Window { get; init; } = 4;
 

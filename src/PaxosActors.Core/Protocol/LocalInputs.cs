@@ -62,3 +62,7 @@ public sealed record LearnerProgress(long NextToApply) : ILocalInput
 /// <summary>From a node's learner to its acceptor, whenever the memberships it knows change: a removed acceptor says
 /// so and stops voting where its votes no longer count; one that is still starting asks the latest acceptor set.</summary>
 public sealed record MembershipKnown(System.Collections.Immutable.ImmutableArray<MembershipEpoch> Epochs, long AppliedThrough) : ILocalInput;
+
+/// <summary>From the shell to its node's proposer: a linearizable read <paramref name="Id"/> (unique on this node) was
+/// issued; answer with a read point (<see cref="Ready.Reads"/>), read-index style: no log entry, no write.</summary>
+public sealed record ReadIndex(long Id) : ILocalInput;

@@ -113,3 +113,21 @@ public sealed record RoundQuery(int Proposer, long Nonce) : IPaxosMessage;
 /// acceptor whose state is its own answers (a voting one): a blank promise from one that lost its state
 /// would be worthless.</summary>
 public sealed record RoundReport(int Acceptor, Ballot Promised, long Nonce) : IPaxosMessage;
+
+/// <summary>A follower's proposer asks the leader for a read point on behalf of the read <paramref name="Id"/> that
+/// <paramref name="Node"/>'s shell is serving (see <see cref="ReadIndex"/>).</summary>
+public sealed record ReadIndexRequest(int Node, long Id) : IPaxosMessage;
+
+/// <summary>The leader's answer to a <see cref="ReadIndexRequest"/>: it confirmed its ballot
+/// <paramref name="Ballot"/> with a majority after the request arrived, so every slot chosen before the read was issued
+/// is below <paramref name="Point"/>. The follower serves the read once its own learner applied every slot below it.</summary>
+public sealed record ReadIndexReply(long Id, long Point, Ballot Ballot) : IPaxosMessage;
+
+/// <summary>A leader's read confirmation round: "have you promised a ballot above <paramref name="Ballot"/>?" Answered
+/// with <see cref="ReadConfirmed"/> (no) or a <see cref="Nack"/> (yes). <paramref name="Round"/> tells rounds apart.
+/// Nothing is written: the round proves the leader still led when the reads waiting for it were issued.</summary>
+public sealed record ReadConfirm(Ballot Ballot, long Round) : IPaxosMessage;
+
+/// <summary>An acceptor's answer to a <see cref="ReadConfirm"/>: at the time it answered it had promised nothing above
+/// <paramref name="Ballot"/>.</summary>
+public sealed record ReadConfirmed(Ballot Ballot, long Round, int Acceptor) : IPaxosMessage;

@@ -14,6 +14,11 @@ public sealed record Notice(NoticeLevel Level, string Text);
 /// <summary>A value chosen for a slot, for the shell to apply to the state machine.</summary>
 public readonly record struct ChosenSlot(long Slot, SlotValue Value);
 
+/// <summary>A read point for the shell's read <paramref name="Id"/> (<see cref="ReadIndex"/>): serve the read from the state
+/// machine once it has applied every slot below <paramref name="Point"/>, not before (then it reflects every slot chosen
+/// before the read was issued).</summary>
+public readonly record struct ReadState(long Id, long Point);
+
 /// <summary>A whole applied state for the shell to install into the state machine: every slot below
 /// <paramref name="NextToApply"/> is in it.</summary>
 public sealed record StateInstall(long NextToApply, byte[] State);
@@ -33,6 +38,8 @@ public sealed record StateInstall(long NextToApply, byte[] State);
 /// as it now is (after the applies).</item>
 /// <item><see cref="FlushWhenIdle"/>: step the agent with <see cref="Flush"/> once the inputs already waiting have
 /// been stepped, so that a burst of client commands leaves as one message.</item>
+/// <item><see cref="Reads"/>: serve each read once the state machine has applied every slot below its point. Nothing
+/// waits for the journal: a read point reveals no event.</item>
 /// <item><see cref="Notices"/>: log them.</item>
 /// </list>
 /// The timers are the shell's one periodic <see cref="Tick"/>; every timeout is counted in ticks by the core.
@@ -49,6 +56,7 @@ public sealed class Ready
     public long? SnapshotAt { get; init; }
     public IReadOnlyList<int> SendStateTo { get; init; } = [];
     public bool FlushWhenIdle { get; init; }
+    public IReadOnlyList<ReadState> Reads { get; init; } = [];
     public IReadOnlyList<Notice> Notices { get; init; } = [];
 
     public bool IsEmpty => ReferenceEquals(this, None);
@@ -56,7 +64,7 @@ public sealed class Ready
     public override string ToString() =>
         IsEmpty ? "Ready(none)" :
         $"Ready(persist {Persist.Count}, cache {Cache.Count}, messages {Messages.Count}, install {(Install is null ? "-" : Install.NextToApply)}, " +
-        $"apply {Apply.Count}, snapshot {SnapshotAt?.ToString() ?? "-"}, state to [{string.Join(",", SendStateTo)}], flush {FlushWhenIdle})";
+        $"apply {Apply.Count}, reads {Reads.Count}, snapshot {SnapshotAt?.ToString() ?? "-"}, state to [{string.Join(",", SendStateTo)}], flush {FlushWhenIdle})";
 }
 
 /// <summary>Collects one step's work inside an agent; <see cref="Take"/> hands it over and starts afresh.</summary>
@@ -70,6 +78,7 @@ internal sealed class ReadyBuilder
     private long? _snapshotAt;
     private List<int>? _sendStateTo;
     private bool _flush;
+    private List<ReadState>? _reads;
     private List<Notice>? _notices;
 
     public void Persist(IJournalRecord record) => (_persist ??= new()).Add(record);
@@ -87,12 +96,13 @@ internal sealed class ReadyBuilder
     public void SnapshotAt(long nextToApply) => _snapshotAt = nextToApply;
     public void SendStateTo(int learner) { if (!(_sendStateTo ??= new()).Contains(learner)) _sendStateTo.Add(learner); }
     public void FlushWhenIdle() => _flush = true;
+    public void Read(ReadState read) => (_reads ??= new()).Add(read);
     public void Notice(NoticeLevel level, string text) => (_notices ??= new()).Add(new Notice(level, text));
 
     public Ready Take()
     {
         if (_persist is null && _cache is null && _messages is null && _install is null && _apply is null &&
-            _snapshotAt is null && _sendStateTo is null && !_flush && _notices is null)
+            _snapshotAt is null && _sendStateTo is null && !_flush && _reads is null && _notices is null)
             return Ready.None;
         var ready = new Ready
         {
@@ -104,10 +114,11 @@ internal sealed class ReadyBuilder
             SnapshotAt = _snapshotAt,
             SendStateTo = _sendStateTo ?? (IReadOnlyList<int>)[],
             FlushWhenIdle = _flush,
+            Reads = _reads ?? (IReadOnlyList<ReadState>)[],
             Notices = _notices ?? (IReadOnlyList<Notice>)[],
         };
         _persist = null; _cache = null; _messages = null; _install = null; _apply = null;
-        _snapshotAt = null; _sendStateTo = null; _flush = false; _notices = null;
+        _snapshotAt = null; _sendStateTo = null; _flush = false; _reads = null; _notices = null;
         return ready;
     }
 }

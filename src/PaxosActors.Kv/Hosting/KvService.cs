@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
+using PaxosActors.Actors;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
 using PaxosActors.Replication;
@@ -62,10 +63,11 @@ public sealed class KvService
         return replica;
     }
 
-    /// <summary>What this node's store holds for <paramref name="key"/> right now, read past the log: NOT linearizable
-    /// (a node cut off from the others answers from its old state). Only for fault injection: the chaos harness's
-    /// control run makes one node answer reads this way and expects its checker to catch it. Safe from any thread:
-    /// it waits for the slot being applied to finish.</summary>
+    /// <summary>What this node's store holds for <paramref name="key"/> right now, read past the log and past any leader:
+    /// a serializable read (<c>GET /kv/{key}?consistency=serializable</c>, etcd's <c>--consistency=s</c>), NOT
+    /// linearizable: it may be stale (a node cut off from the others answers from its old state), though never a state
+    /// that was not chosen. The chaos harness's control run also makes one node answer every read this way and expects
+    /// its checker to catch it. Safe from any thread: it waits for the slot being applied to finish.</summary>
     public KvResult ReadLocal(string key)
     {
         var replica = _replica ?? throw new KvUnavailableException("the learner has not started");
@@ -80,9 +82,82 @@ public sealed class KvService
     public Task<KvResult> DeleteAsync(string key, CancellationToken ct) =>
         ExecuteAsync((id, acked) => new KvCommand.Delete(id, acked, key), ct);
 
-    /// <summary>A linearizable read: a Get command through the log, answered when it is applied.</summary>
-    public Task<KvResult> GetAsync(string key, CancellationToken ct) =>
-        ExecuteAsync((id, acked) => new KvCommand.Get(id, acked, key), ct);
+    /// <summary>
+    /// A linearizable read that skips the log (read index): this node's proposer gets a read point from the leader, which
+    /// confirmed with a majority of acceptors, after this call began, that it still leads; the read is then served from
+    /// this node's store once it has applied every slot below the point. No log entry, no write, no fsync. A point not
+    /// granted within the retry interval (no leader, or it was deposed meanwhile) is asked for again.
+    /// </summary>
+    public async Task<KvResult> GetAsync(string key, CancellationToken ct)
+    {
+        var proposer = _proposer ?? throw new KvUnavailableException("this node runs no proposer");
+        var deadline = DateTime.UtcNow + _settings.RequestTimeout;
+        long point;
+        while (true)
+        {
+            var remaining = deadline - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+                throw new KvUnavailableException($"no leader confirmed by a quorum within {_settings.RequestTimeout.TotalSeconds:0.###} s");
+            try
+            {
+                var granted = await proposer.Ask<ReadPointGranted>(ReadPointRequest.Instance,
+                    remaining < _settings.RetryInterval ? remaining : _settings.RetryInterval, ct);
+                point = granted.Point;
+                break;
+            }
+            catch (AskTimeoutException)
+            {
+                // not granted yet: ask again (a read has no effect, so asking twice is harmless)
+            }
+        }
+        while (true)
+        {
+            var replica = _replica ?? throw new KvUnavailableException("the learner has not started");
+            if (replica.TryRead(key, point) is { } result) return result;
+            var remaining = deadline - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+                throw new KvUnavailableException($"this node has not applied the log up to the read point (slot {point}) within " +
+                                                 $"{_settings.RequestTimeout.TotalSeconds:0.###} s");
+            try
+            {
+                await WaitAppliedAsync(point).WaitAsync(remaining, ct);
+            }
+            catch (TimeoutException)
+            {
+                // checked once more above, then given up
+            }
+        }
+    }
+
+    // Reads waiting for the learner to apply their read point: completed by the learner's thread (Publish).
+    private readonly Lock _readGate = new();
+    private readonly List<(long Point, TaskCompletionSource Done)> _readWaiters = new();
+
+    /// <summary>Completes once the published view has applied every slot below <paramref name="point"/>.</summary>
+    private Task WaitAppliedAsync(long point)
+    {
+        lock (_readGate)
+        {
+            if (_view is { } view && view.AppliedSlot + 1 >= point) return Task.CompletedTask;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _readWaiters.Add((point, done));
+            return done.Task;
+        }
+    }
+
+    private void ReleaseReads(long appliedSlot)
+    {
+        lock (_readGate)
+        {
+            if (_readWaiters.Count == 0) return;
+            for (int i = _readWaiters.Count - 1; i >= 0; i--)
+            {
+                if (_readWaiters[i].Point > appliedSlot + 1) continue;
+                _readWaiters[i].Done.TrySetResult();
+                _readWaiters.RemoveAt(i);
+            }
+        }
+    }
 
     public Task<KvResult> CompareAndSetAsync(string key, ReadOnlyMemory<byte>? expected, ReadOnlyMemory<byte>? value, CancellationToken ct) =>
         ExecuteAsync((id, acked) => new KvCommand.CompareAndSet(id, acked, key, expected, value), ct);
@@ -191,6 +266,17 @@ public sealed class KvService
             Publish();
         }
 
+        /// <summary>The value of <paramref name="key"/> if this store has applied every slot below <paramref name="point"/>
+        /// (a learner that restarted may be behind it again), else null.</summary>
+        public KvResult? TryRead(string key, long point)
+        {
+            lock (_gate)
+            {
+                if (!ReferenceEquals(_service._replica, this) || Current.AppliedSlot + 1 < point) return null;
+                return KvResult.Found(Current.TryGet(key, out var v) ? v.ToArray() : null);
+            }
+        }
+
         public KvResult ReadLocal(string key)
         {
             lock (_gate) return KvResult.Found(Current.TryGet(key, out var v) ? v.ToArray() : null);
@@ -213,6 +299,7 @@ public sealed class KvService
             _publishedFrom = Current;
             _publishedSlot = Current.AppliedSlot;
             _service._view = KvView.Of(Current);
+            _service.ReleaseReads(Current.AppliedSlot);
         }
 
         // What was last published: a restore replaces the machine, possibly at the same slot.

@@ -42,7 +42,19 @@ public static class KvApi
     {
         if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
         string k = key.Value!;
-        var read = staleReads ? () => Task.FromResult(kv!.ReadLocal(k)) : (Func<Task<KvResult>>)(() => kv!.GetAsync(k, http.RequestAborted));
+        // Linearizable by default (read index: the leader confirms it still leads, no log entry); "serializable" answers
+        // from this node's state at once, possibly stale (etcd's --consistency=s).
+        string? consistency = http.Request.Query["consistency"];
+        bool? serializable = consistency switch
+        {
+            null or "" or "linearizable" or "l" => false,
+            "serializable" or "s" => true,
+            _ => null,
+        };
+        if (serializable is null) return Error(400, "consistency is linearizable (the default) or serializable");
+        var read = staleReads || serializable == true
+            ? () => Task.FromResult(kv!.ReadLocal(k))
+            : (Func<Task<KvResult>>)(() => kv!.GetAsync(k, http.RequestAborted));
         return await Run(read, r => r.Value is { } v
             ? Results.Bytes(v.ToArray(), "application/octet-stream")
             : Error(404, "no such key"));

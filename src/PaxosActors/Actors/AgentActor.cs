@@ -103,6 +103,9 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
     /// <see cref="Ready.SnapshotAt"/>, <see cref="Ready.SendStateTo"/>.</summary>
     protected virtual void ApplyChosen(Ready ready) { }
 
+    /// <summary><see cref="Ready.Reads"/>: read points the proposer hands out.</summary>
+    protected virtual void HandOutReads(IReadOnlyList<ReadState> reads) { }
+
     /// <summary>After every Ready is carried out (status for /status, metrics, typically).</summary>
     protected virtual void AfterStep() { }
 
@@ -139,6 +142,7 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
         if (ready.Cache.Count > 0) WriteCache(ready.Cache);
         ApplyChosen(ready);
         if (ready.FlushWhenIdle) Self.Tell(new LocalDelivery(Flush.Instance)); // behind the mailbox: one burst, one batch
+        if (ready.Reads.Count > 0) HandOutReads(ready.Reads);
         foreach (var notice in ready.Notices)
         {
             switch (notice.Level)

@@ -14,6 +14,18 @@ public sealed class GetProposerStatus : INoSerializationVerificationNeeded
     private GetProposerStatus() { }
 }
 
+/// <summary>Asks this node's proposer for a read point (read index); answered with <see cref="ReadPointGranted"/> once
+/// the leader confirmed it still leads, or not at all (ask again after a while). Local only.</summary>
+public sealed class ReadPointRequest : INoSerializationVerificationNeeded
+{
+    public static readonly ReadPointRequest Instance = new();
+    private ReadPointRequest() { }
+}
+
+/// <summary>Serve the read from this node's state machine once it has applied every slot below <paramref name="Point"/>:
+/// it then reflects every slot chosen before the read was asked for.</summary>
+public sealed record ReadPointGranted(long Point) : INoSerializationVerificationNeeded;
+
 /// <summary>A proposer's view, for tests and /status.</summary>
 public sealed record ProposerStatus(int Node, ProposerPhase Phase, Ballot Ballot, long MaxRound, int? Leader,
     long FirstUnchosen, long NextSlot, int Pending, int InFlight, int Failures) : INoSerializationVerificationNeeded;
@@ -28,11 +40,22 @@ public sealed class ProposerActor : AgentActor<Proposer>
     private const int SnapshotEvery = 1000;
     private int? _leader;
     private long _retries;
+    private static readonly TimeSpan ReadForgottenAfter = TimeSpan.FromMinutes(1);
+
+    private readonly Dictionary<long, (IActorRef Asker, DateTime At)> _readers = new();
+    private long _nextRead;
+    private long _ticks;
 
     public ProposerActor(Func<Random, Proposer> create, AgentDirectory directory, TimeSpan tick)
         : base(create(new Random(Random.Shared.Next())), directory, tick)
     {
         Command<GetProposerStatus>(_ => Sender.Tell(Status()));
+        Command<ReadPointRequest>(_ =>
+        {
+            long id = ++_nextRead;
+            _readers[id] = (Sender, DateTime.UtcNow);
+            Step(new ReadIndex(id));
+        });
         Command<SaveSnapshotSuccess>(ok => DeleteMessages(ok.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(f => Log.Warning(f.Cause, "proposer snapshot failed; the journal keeps every round"));
         Command<DeleteMessagesSuccess>(_ => { });
@@ -75,6 +98,21 @@ public sealed class ProposerActor : AgentActor<Proposer>
             _retries = retries;
         }
         Metrics.Proposer(Agent.Ballot.Round, Agent.Leader);
+    }
+
+    protected override void HandOutReads(IReadOnlyList<ReadState> reads)
+    {
+        foreach (var read in reads)
+            if (_readers.Remove(read.Id, out var reader)) reader.Asker.Tell(new ReadPointGranted(read.Point));
+    }
+
+    protected override void BeforeStep(IInput input)
+    {
+        // The core forgets a read it could not serve after a while, and the asker has given up long before: forget it too.
+        if (input is not Tick || ++_ticks % 1000 != 0 || _readers.Count == 0) return;
+        var before = DateTime.UtcNow - ReadForgottenAfter;
+        foreach (var (id, reader) in _readers.ToList())
+            if (reader.At < before) _readers.Remove(id);
     }
 
     private ProposerStatus Status() => new(Agent.Node, Agent.Phase, Agent.Ballot, Agent.MaxRound,

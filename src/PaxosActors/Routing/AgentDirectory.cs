@@ -18,6 +18,10 @@ public sealed class AgentDirectory(ILoggingAdapter? log = null)
     /// <summary>Sees every message as it leaves: the demo prints the protocol with it.</summary>
     public Action<AgentId, Outgoing>? Trace { get; set; }
 
+    /// <summary>Tests only: a message for which this returns true is dropped, as a network split would drop it (a
+    /// partition of the Paxos traffic inside one process, with the Akka cluster itself left whole).</summary>
+    public Func<AgentId, Outgoing, bool>? Cut { get; set; }
+
     /// <summary>The path of an agent's actor on its node: <c>/user/acceptor-3</c>, for the local actor and remote
     /// lookups alike.</summary>
     public static ActorPath PathOn(Akka.Actor.Address node, AgentId agent) => new RootActorPath(node) / "user" / agent.ActorName;
@@ -44,6 +48,7 @@ public sealed class AgentDirectory(ILoggingAdapter? log = null)
     public void Send(AgentId from, Outgoing message, IActorRef sender)
     {
         Trace?.Invoke(from, message);
+        if (Cut?.Invoke(from, message) == true) return;
         if (message.Message is ILocalInput && message.To.Node != from.Node)
         {
             log?.Error("{0}: refusing to send the local input {1} to {2} on another node", from, message.Message, message.To);

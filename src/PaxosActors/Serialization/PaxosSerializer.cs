@@ -61,6 +61,10 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         public const string StateTransferWithConfigurations = "ST2";
         public const string RoundQuery = "RQ";
         public const string RoundReport = "RRp";
+        public const string ReadIndexRequest = "RIq";
+        public const string ReadIndexReply = "RIr";
+        public const string ReadConfirm = "RCf";
+        public const string ReadConfirmed = "RCd";
     }
 
     public PaxosSerializer(ExtendedActorSystem system) : base(system)
@@ -95,6 +99,10 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         LearnerSnapshot => Manifests.LearnerSnapshotWithConfigurations,
         RoundQuery => Manifests.RoundQuery,
         RoundReport => Manifests.RoundReport,
+        ReadIndexRequest => Manifests.ReadIndexRequest,
+        ReadIndexReply => Manifests.ReadIndexReply,
+        ReadConfirm => Manifests.ReadConfirm,
+        ReadConfirmed => Manifests.ReadConfirmed,
         _ => throw Unsupported(o),
     };
 
@@ -225,6 +233,28 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             w.Ballot(m.Promised);
             w.Int64(m.Nonce);
         }),
+        ReadIndexRequest m => Encode(m, static (ref WireWriter w, ReadIndexRequest m) =>
+        {
+            w.Int64(m.Node);
+            w.Int64(m.Id);
+        }),
+        ReadIndexReply m => Encode(m, static (ref WireWriter w, ReadIndexReply m) =>
+        {
+            w.Int64(m.Id);
+            w.Int64(m.Point);
+            w.Ballot(m.Ballot);
+        }),
+        ReadConfirm m => Encode(m, static (ref WireWriter w, ReadConfirm m) =>
+        {
+            w.Ballot(m.Ballot);
+            w.Int64(m.Round);
+        }),
+        ReadConfirmed m => Encode(m, static (ref WireWriter w, ReadConfirmed m) =>
+        {
+            w.Ballot(m.Ballot);
+            w.Int64(m.Round);
+            w.Int64(m.Acceptor);
+        }),
         _ => throw Unsupported(obj),
     };
 
@@ -262,6 +292,10 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             Manifests.LearnerSnapshotWithConfigurations => new LearnerSnapshot(r.Int64(), r.ByteArray()) { Configurations = r.Epochs() },
             Manifests.RoundQuery => new RoundQuery(r.Int32(), r.Int64()),
             Manifests.RoundReport => new RoundReport(r.Int32(), r.Ballot(), r.Int64()),
+            Manifests.ReadIndexRequest => new ReadIndexRequest(r.Int32(), r.Int64()),
+            Manifests.ReadIndexReply => new ReadIndexReply(r.Int64(), r.Int64(), r.Ballot()),
+            Manifests.ReadConfirm => new ReadConfirm(r.Ballot(), r.Int64()),
+            Manifests.ReadConfirmed => new ReadConfirmed(r.Ballot(), r.Int64(), r.Int32()),
             _ => throw new SerializationException(
                 $"PaxosSerializer: unknown manifest '{manifest}' ({bytes.Length} bytes); written by a newer version?"),
         };

@@ -225,4 +225,21 @@ public sealed class AcceptorTests
         Assert.Equal(B3, restored.Promised);
         Assert.Equal(1, restored.CompactedBelow);
     }
+
+    [Fact] // read index: "have you promised above my ballot?" is answered from the promise, and writes nothing
+    public void Acceptor_confirms_a_read_round_at_or_above_its_promise_and_nacks_one_below_writing_nothing()
+    {
+        var acceptor = VotingAcceptor(2);
+        acceptor.Step(new Prepare(new Ballot(3, 1), 0));
+
+        var confirmed = acceptor.Step(new ReadConfirm(new Ballot(3, 1), 5));
+        Assert.Empty(confirmed.Persist);
+        Assert.Equal(new ReadConfirmed(new Ballot(3, 1), 5, 2), Assert.Single(confirmed.Sent<ReadConfirmed>(Agent.Proposer)));
+        Assert.Single(acceptor.Step(new ReadConfirm(new Ballot(4, 3), 1)).Sent<ReadConfirmed>(Agent.Proposer)); // not promised above 4.3
+
+        var refused = acceptor.Step(new ReadConfirm(new Ballot(2, 3), 6));
+        Assert.Empty(refused.Persist);
+        Assert.Equal(new Nack(new Ballot(2, 3), 2, new Ballot(3, 1)), Assert.Single(refused.Sent<Nack>(Agent.Proposer)));
+        Assert.Equal(new Ballot(3, 1), acceptor.Promised);
+    }
 }

@@ -14,6 +14,16 @@
 // while. After the fault period every fault stops (no loss, no duplication, every agent up, every event flushed
 // at once) and the cluster must apply every command on every learner within a bounded number of steps.
 //
+// Clients also read (read index, no log entry): a read issued at a random node at step t gets a read point from
+// that node's proposer (Ready.Reads) and is served, as KvService serves it, from the node's learner state once that
+// has applied every slot below the point. Each read answered must reflect every slot chosen before it was issued:
+// with "chosen" as the votes oracle has it (a value durably voted by a majority of its slot's membership at one ballot),
+// let F = 1 + the highest slot chosen at step t (0 if none); the state the read is served from must hold every slot
+// below F (NextSlot >= F). That is linearizability for a read of a log prefix: every write acknowledged before t was
+// chosen before t, and a later read can never see less than an earlier one saw. A read not answered within the
+// client's retry interval is asked again (at a random node, with its floor from the first try), and every read must be
+// answered once healed.
+//
 // Checked on every step: agreement (no two learners apply different values for a slot, checked at
 // apply time), validity (every applied command was submitted), in-order gap-free application; and, against
 // what the acceptors durably voted (the definition of chosen): one ballot carries one value per slot, no
@@ -62,6 +72,8 @@ public sealed record SimulationConfig
     public bool ProposerJournalsStartEmpty { get; init; } = true;
     /// <summary>Chance per step that a role with unflushed events makes them durable (1 once healed).</summary>
     public double FlushRate { get; init; } = 0.7;
+    /// <summary>Chance per step of the fault period that a client issues a linearizable read (read index) at a random node.</summary>
+    public double ReadRate { get; init; }
     /// <summary>Steps a client waits for its command to be applied somewhere before resubmitting it.</summary>
     public int ClientRetrySteps { get; init; } = 60;
     /// <summary>Chance per step that one learner crashes (and that one down learner restarts).</summary>
@@ -74,6 +86,8 @@ public sealed record SimulationConfig
     public double RebuildRate { get; init; } = 0.05;
     /// <summary>Chance per step that the network splits into two sides for a while (at most one split at a time).</summary>
     public double PartitionRate { get; init; }
+    /// <summary>A split lasts 5 steps plus up to this many more.</summary>
+    public int PartitionMaxSteps { get; init; } = 40;
     /// <summary>Acceptors ask each other before their first vote whether they lost their state (off: they vote at once).</summary>
     public bool DetectLostAcceptorState { get; init; }
     /// <summary>A deliberately broken variant, to show the checks have teeth (<see cref="Mutation"/>).</summary>
@@ -130,12 +144,14 @@ public sealed record SimulationConfig
                 RetainedValues = 1 + r.Next(8),
             },
             ProposerJournalLossRate = r.NextDouble() * 0.5,
+            // Drawn apart, so the schedules of the other knobs stay what they were before reads existed.
+            ReadRate = new Random(seed ^ 0x4ead).NextDouble() * 0.15,
         };
     }
 
     public override string ToString() =>
         $"{Nodes} nodes{(SpareNodes > 0 ? $" + {SpareNodes} spare" : "")}, {(MultiPaxos ? "Multi" : "Basic")}-Paxos, {Commands} commands, " +
-        $"reconfigurations {ReconfigurationRate:F3}, loss {LossRate:F2}, dup {DuplicateRate:F2}, " +
+        $"reconfigurations {ReconfigurationRate:F3}, reads {ReadRate:F3}, loss {LossRate:F2}, dup {DuplicateRate:F2}, " +
         $"delay<={MaxDelay}, partitions {PartitionRate:F3}, acceptor crash {AcceptorCrashRate:F3} (journal lost {AcceptorJournalLossRate:F2}), " +
         $"proposer crash {ProposerCrashRate:F3} (journal lost {ProposerJournalLossRate:F2}), learner crash {LearnerCrashRate:F3}, " +
         $"flush {FlushRate:F2}, snapshot every {Learner.SnapshotEvery}, retain {Learner.RetainedValues}" +
@@ -162,6 +178,12 @@ public enum Mutation
     /// <summary>A reconfiguration switches quorums at once: every slot, in flight or not, is counted and proposed with
     /// the latest membership, without the window of <see cref="MembershipHistory.Alpha"/> slots.</summary>
     QuorumsSwitchAtOnce,
+    /// <summary>A leader answers reads without its confirmation round: a deposed leader cut off from the others answers
+    /// from a state that misses what the new leader chose.</summary>
+    ReadsWithoutConfirmation,
+    /// <summary>A leader hands out a confirmed read point even when a membership that governs a slot from the point on was
+    /// not among those its round confirmed (a change chosen in its window that its learner applied only afterwards).</summary>
+    ReadsSkipMembershipCheck,
 }
 
 /// <summary>A broken invariant, with the seed that shows it.</summary>
@@ -173,6 +195,7 @@ public sealed record SimulationResult(int Seed, int StepsToHeal, int DuplicateAp
     public int StateTransfers { get; init; }
     public int Rebuilds { get; init; }
     public int Reconfigurations { get; init; }
+    public int ReadsAnswered { get; init; }
 }
 
 /// <summary>N simulated nodes and their network; see the comment at the top of the file.</summary>
@@ -193,6 +216,10 @@ public sealed class SimulatedCluster
     private readonly PriorityQueue<(Host From, Outgoing Message), (long At, long Seq)> _network = new();
     private readonly Dictionary<int, (long SubmittedAt, int Node)> _submitted = new();
     private readonly List<string>? _trace;
+    private readonly Dictionary<long, ReadOp> _readOps = new();          // by the id of its latest try; removed once answered
+    private readonly List<(int Node, long Id, long Point)> _readsToServe = new(); // read points handed out, as KvService holds them
+    private readonly Random _readRng;
+    private long _readIds;
     private HashSet<int>? _partitionSide;  // while the network is split: the nodes on one side
     private long _partitionUntil;
     private long _now;
@@ -204,6 +231,7 @@ public sealed class SimulatedCluster
         _seed = seed;
         _config = config;
         _rng = new Random(seed);
+        _readRng = new Random(seed ^ 0x4ead);
         _trace = trace ? new List<string>() : null;
         _ids = Enumerable.Range(1, config.Nodes + config.SpareNodes).ToArray();
         _firstMembership = new Membership(Enumerable.Range(1, config.Nodes), _ids);
@@ -235,6 +263,7 @@ public sealed class SimulatedCluster
             if (nextCommand <= _config.Commands && _rng.Next(_config.FaultSteps / 2) < _config.Commands)
                 Submit(nextCommand++, isRetry: false);
             if (_config.ReconfigurationRate > 0 && _rng.NextDouble() < _config.ReconfigurationRate) SubmitReconfiguration();
+            if (_config.ReadRate > 0 && _readRng.NextDouble() < _config.ReadRate) Read(_ids[_readRng.Next(_ids.Length)]);
             InjectFaults();
             Step();
         }
@@ -243,15 +272,19 @@ public sealed class SimulatedCluster
         Heal();
         for (int step = 0; step < _config.MaxHealSteps; step++)
         {
-            if (AllAppliedEverywhere())
+            if (AllAppliedEverywhere() && _readOps.Count == 0)
                 return new SimulationResult(_seed, step, _logs.Sum(l => l.Duplicates), ClientRetries, Rounds, Nacks)
                 {
                     StateTransfers = StateTransfers, Rebuilds = Rebuilds, Reconfigurations = Reconfigurations,
+                    ReadsAnswered = ReadsAnswered,
                 };
             Step();
         }
         var missing = _logs.Select(l => $"learner-{l.Node}: applied {l.Commands.Count}/{_config.Commands}, next slot {LearnerOf(l.Node).NextToApply}");
         var acceptors = _acceptors.Select(a => $"{a.Id} {AcceptorOf(a.Id.Node).Mode}");
+        if (AllAppliedEverywhere())
+            throw Fail($"liveness: {_readOps.Count} read(s) unanswered {_config.MaxHealSteps} steps after healing " +
+                       $"(e.g. {_readOps.Values.First()}; proposers {string.Join(", ", _proposers.Select(p => $"{p.Id} {ProposerOf(p.Id.Node).Phase} reads {ProposerOf(p.Id.Node).PendingReads}"))})");
         throw Fail($"liveness: not every command applied on every learner {_config.MaxHealSteps} steps after healing " +
                    $"({string.Join("; ", missing)}; {string.Join(", ", acceptors)})");
     }
@@ -281,6 +314,7 @@ public sealed class SimulatedCluster
         foreach (var host in _acceptors.Concat(_proposers).Concat(_learners))
             if (host.Up && (!_faulty || _rng.NextDouble() < _config.FlushRate)) Flush(host);
         if (!_faulty) RebuildRefusingAcceptors();
+        ServeReads();
         ClientRetry();
     }
 
@@ -327,8 +361,55 @@ public sealed class SimulatedCluster
         if (host.Up) StepAgent(host, new Propose(change, 0));
     }
 
+    public int ReadsAnswered { get; private set; }
+
+    /// <summary>A client issues a linearizable read at <paramref name="node"/>. Its floor is what the oracle knows chosen
+    /// now. Exposed for scenario tests: returns the read's id.</summary>
+    public long Read(int node) => Read(node, new ReadOp(node, _now, ChosenFloor()));
+
+    private long Read(int node, ReadOp op)
+    {
+        long id = ++_readIds;
+        op.LastAskedAt = _now;
+        _readOps[id] = op;
+        TraceLine($"client reads at proposer-{node} (read {id}, floor {op.Floor}, issued at {op.IssuedAt})");
+        var host = _proposers[node - 1];
+        if (host.Up) StepAgent(host, new ReadIndex(id));
+        return id;
+    }
+
+    /// <summary>What a read answered: the node and the state it was served from (its slot count), by read id.</summary>
+    public Dictionary<long, (int Node, long Served)> ReadAnswers { get; } = new();
+
+    /// <summary>The oracle's floor for a read issued now: one past the highest slot chosen so far.</summary>
+    private long ChosenFloor() => Math.Max(_votes.HighestChosen, _chosen.Count == 0 ? -1 : _chosen.Keys.Max()) + 1;
+
+    /// <summary>Serves every read whose node's learner has applied its point (KvService's wait), and checks what it saw.</summary>
+    private void ServeReads()
+    {
+        for (int i = 0; i < _readsToServe.Count; i++)
+        {
+            var (node, id, point) = _readsToServe[i];
+            if (!_readOps.TryGetValue(id, out var op)) { _readsToServe.RemoveAt(i--); continue; } // answered by another try
+            var learner = _learners[node - 1];
+            var log = _logs[node - 1];
+            if (!learner.Up || log.NextSlot < point) continue;
+            _readsToServe.RemoveAt(i--);
+            foreach (var other in _readOps.Where(kv => ReferenceEquals(kv.Value, op)).Select(kv => kv.Key).ToList()) _readOps.Remove(other);
+            ReadsAnswered++;
+            ReadAnswers[id] = (node, log.NextSlot);
+            TraceLine($"read {id} answered at node {node}: point {point}, state of {log.NextSlot} slot(s), floor {op.Floor}");
+            if (log.NextSlot < op.Floor)
+                throw Fail($"stale read: read {id} issued at step {op.IssuedAt} (first at node {op.FirstNode}) was answered at node {node} " +
+                           $"with read point {point} from a state of {log.NextSlot} slot(s), but slot {op.Floor - 1} was chosen before it was issued");
+        }
+    }
+
     private void ClientRetry()
     {
+        foreach (var op in _readOps.Values.Distinct().ToList())
+            if (_now - op.LastAskedAt >= _config.ClientRetrySteps) Read(_ids[_readRng.Next(_ids.Length)], op);
+
         foreach (var (command, (at, _)) in _submitted.ToList())
             if (_now - at >= _config.ClientRetrySteps && !_logs.Any(l => l.Commands.Contains(command)))
                 Submit(command, isRetry: true);
@@ -399,7 +480,7 @@ public sealed class SimulatedCluster
         var side = _ids.Where(_ => _rng.Next(2) == 0).ToHashSet();
         if (side.Count == 0 || side.Count == _ids.Length) return;
         _partitionSide = side;
-        _partitionUntil = _now + 5 + _rng.Next(40);
+        _partitionUntil = _now + 5 + _rng.Next(_config.PartitionMaxSteps);
         TraceLine($"partition: [{string.Join(",", side)}] | [{string.Join(",", _ids.Except(side))}] until step {_partitionUntil}");
     }
 
@@ -432,7 +513,13 @@ public sealed class SimulatedCluster
             DetectLostState = _config.DetectLostAcceptorState, StartupQueryTicks = 10, Rebuild = rebuild,
         }),
         Agent.Proposer => new Proposer(id.Node, _firstMembership, _ids,
-            _config.Mutation == Mutation.QuorumsSwitchAtOnce ? _config.Proposer with { ReconfigurationAlpha = 0 } : _config.Proposer,
+            _config.Mutation switch
+            {
+                Mutation.QuorumsSwitchAtOnce => _config.Proposer with { ReconfigurationAlpha = 0 },
+                Mutation.ReadsWithoutConfirmation => _config.Proposer with { UnsafeReadsWithoutConfirmation = true },
+                Mutation.ReadsSkipMembershipCheck => _config.Proposer with { UnsafeReadsSkipMembershipCheck = true },
+                _ => _config.Proposer,
+            },
             new Random(_rng.Next())),
         _ => new Learner(id.Node, _firstMembership, _ids,
             _config.Mutation == Mutation.QuorumsSwitchAtOnce ? _config.Learner with { ReconfigurationAlpha = 0 } : _config.Learner),
@@ -504,6 +591,11 @@ public sealed class SimulatedCluster
                 new StateTransfer(log!.NextSlot, log.Snapshot()) { Configurations = ((Learner)host.Agent).Configurations.Epochs }));
         }
         if (ready.FlushWhenIdle) Enqueue(host, new Outgoing(host.Id, PaxosActors.Core.Protocol.Flush.Instance), 1);
+        foreach (var read in ready.Reads)
+        {
+            TraceLine($"{host.Id} hands out read {read.Id} with point {read.Point}");
+            _readsToServe.Add((host.Id.Node, read.Id, read.Point));
+        }
         foreach (var notice in ready.Notices) TraceLine($"{host.Id} {notice.Level}: {notice.Text}");
         if (!_faulty) Flush(host);
     }
@@ -619,6 +711,12 @@ public sealed class SimulatedCluster
         _ => m.ToString() ?? "?",
     };
 
+    /// <summary>A client's read: where and when it was first issued, and the oracle's floor then.</summary>
+    private sealed record ReadOp(int FirstNode, long IssuedAt, long Floor)
+    {
+        public long LastAskedAt { get; set; }
+    }
+
     /// <summary>One agent's place in the simulation: the agent, whether it is up, its journal, and its outbox.</summary>
     private sealed class Host(AgentId id)
     {
@@ -644,6 +742,9 @@ public sealed class SimulatedCluster
     {
         private readonly Dictionary<(long Slot, Ballot Ballot), (SlotValue Value, HashSet<int> Acceptors)> _byBallot = new();
         private readonly Dictionary<long, SlotValue> _chosenByVotes = new();
+
+        /// <summary>The highest slot whose value is chosen by durable votes so far (-1: none).</summary>
+        public long HighestChosen { get; private set; } = -1;
         private readonly SortedSet<long> _unjudged = new(); // slots with votes whose membership the oracle does not know yet
 
         public void Record(int acceptor, long slot, Ballot ballot, SlotValue value)
@@ -682,7 +783,11 @@ public sealed class SimulatedCluster
                                        $"{DescribeValue(value)} by acceptors {string.Join(",", acceptors.Order())} at ballot {ballot} " +
                                        $"({membership})");
             }
-            else _chosenByVotes[slot] = value;
+            else
+            {
+                _chosenByVotes[slot] = value;
+                HighestChosen = Math.Max(HighestChosen, slot);
+            }
         }
 
         public void CheckChosen(int learner, long slot, SlotValue value)

@@ -72,6 +72,7 @@ internal static class ReadyReading
             SnapshotAt = readies.LastOrDefault(r => r.SnapshotAt is not null)?.SnapshotAt,
             SendStateTo = readies.SelectMany(r => r.SendStateTo).Distinct().ToList(),
             FlushWhenIdle = readies.Any(r => r.FlushWhenIdle),
+            Reads = readies.SelectMany(r => r.Reads).ToList(),
             Notices = readies.SelectMany(r => r.Notices).ToList(),
         };
     }

@@ -93,6 +93,12 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
         ["RoundQuery at the extremes"] = new RoundQuery(int.MaxValue, long.MinValue),
         ["RoundReport"] = new RoundReport(2, new Ballot(7, 1), -42),
         ["RoundReport zero"] = new RoundReport(1, Ballot.Zero, 0),
+        ["ReadIndexRequest"] = new ReadIndexRequest(2, 0x7FFF_FFFF_FFFF_0001),
+        ["ReadIndexRequest at the extremes"] = new ReadIndexRequest(int.MaxValue, long.MinValue),
+        ["ReadIndexReply"] = new ReadIndexReply(9, 1_000_000, new Ballot(12, 3)),
+        ["ReadIndexReply zero"] = new ReadIndexReply(0, 0, Ballot.Zero),
+        ["ReadConfirm"] = new ReadConfirm(new Ballot(5, 2), long.MaxValue),
+        ["ReadConfirmed"] = new ReadConfirmed(new Ballot(5, 2), 17, 3),
     };
 
     public static TheoryData<string> SampleNames => new(Samples.Keys);
@@ -169,6 +175,10 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
             ["Ln"] = (new Learned(1, SlotValue.Of(Array.Empty<byte>())), "02" + "0100"),
             ["RQ"] = (new RoundQuery(2, -1), "04" + "01"),
             ["RRp"] = (new RoundReport(3, new Ballot(7, 1), 300), "06" + "0E02" + "D804"),
+            ["RIq"] = (new ReadIndexRequest(2, 300), "04" + "D804"),
+            ["RIr"] = (new ReadIndexReply(7, 41, new Ballot(1, 2)), "0E" + "52" + "0204"),
+            ["RCf"] = (new ReadConfirm(new Ballot(7, 1), -1), "0E02" + "01"),
+            ["RCd"] = (new ReadConfirmed(new Ballot(1, 1), 2, 3), "0202" + "04" + "06"),
             // A reconfiguration writes the marker (2^64 - 1) where a command count goes, then the expected and the next
             // membership, each its acceptor ids then its learner ids.
             ["P2a reconfiguration"] = (new Accept(new Ballot(1, 1), 2, SlotValue.Reconfigure(
