@@ -62,7 +62,7 @@ public sealed class SplitClusterSpec(ITestOutputHelper output) : IAsyncDisposabl
     {
         var ports = FreePorts.Take(4);
         var byId = new Dictionary<int, int> { [1] = ports[0], [2] = ports[1], [3] = ports[2] };
-        string Seeds(params int[] ids) => string.Join(",", ids.Select(i => $"127.0.0.1:{ports[i - 1]}"));
+        string SeedsOf(params int[] ids) => string.Join(",", ids.Select(i => $"127.0.0.1:{ports[i - 1]}"));
         Config ConfigOf(int id, string seeds) => ConfigurationFactory.ParseString($"""
                 paxos.seeds = "{seeds}"
                 akka.remote.dot-netty.tcp.port = {ports[id - 1]}
@@ -71,12 +71,12 @@ public sealed class SplitClusterSpec(ITestOutputHelper output) : IAsyncDisposabl
                 """)
             .WithFallback(InProcessCluster.NodeConfig(Math.Min(id, 3), byId, _dataDir, "multi")); // node 4: node 3's timings, its own id and port
 
-        var node1 = Run(ConfigOf(1, Seeds(1, 2, 3)));
+        var node1 = Run(ConfigOf(1, SeedsOf(1, 2, 3)));
         await Eventually.Holds(() => AssertMembers(node1, 1), TimeSpan.FromSeconds(20));
-        var node4 = Run(ConfigOf(4, Seeds(1, 2, 3)));
+        var node4 = Run(ConfigOf(4, SeedsOf(1, 2, 3)));
         await Eventually.Holds(() => AssertMembers(node1, 2), TimeSpan.FromSeconds(20));
-        _hosts.Add(PaxosNodeHost.Start(ConfigOf(2, Seeds(2, 3)), InProcessCluster.Roles()));
-        _hosts.Add(PaxosNodeHost.Start(ConfigOf(3, Seeds(2, 3)), InProcessCluster.Roles()));
+        _hosts.Add(PaxosNodeHost.Start(ConfigOf(2, SeedsOf(2, 3)), InProcessCluster.Roles()));
+        _hosts.Add(PaxosNodeHost.Start(ConfigOf(3, SeedsOf(2, 3)), InProcessCluster.Roles()));
         await Eventually.Holds(() => AssertMembers(_hosts[0], 2), TimeSpan.FromSeconds(20));
         output.WriteLine("split: {1, 4} and {2, 3}");
 
