@@ -68,6 +68,12 @@ public sealed class Proposer : IAgent
     private long _pendingSince;
     private readonly List<ReadOnlyMemory<byte>> _toForward = new();
     private int _forwardHops;
+    private int _forwardCursor; // a node outside the membership: which member ForwardTo names next
+
+    /// <summary>How many proposers a command or a follower's read passes through on its way to the leader: the one it
+    /// came to, and one more (a node outside the membership asks a member, which knows the leader). A bound, so two
+    /// proposers that each think the other leads do not pass it back and forth.</summary>
+    private const int MaxForwardHops = 2;
     private List<QuorumTracker>? _roundReports; // while Discovering: which acceptors answered, per configuration
     private bool _learnerHeard;                 // this incarnation has had its learner's progress
     private long _discoveryNonce;
@@ -221,7 +227,7 @@ public sealed class Proposer : IAgent
         if (propose.Commands.Change is not null)
         {
             // A reconfiguration goes to the leader at once and is proposed alone in its slot.
-            if (_options.MultiPaxos && Phase != ProposerPhase.Leading && ForwardTo() is { } to && propose.Hops < 2)
+            if (_options.MultiPaxos && Phase != ProposerPhase.Leading && ForwardTo() is { } to && propose.Hops < MaxForwardHops)
                 Send(AgentId.Proposer(to), propose with { Hops = propose.Hops + 1 });
             else
             {
@@ -231,7 +237,7 @@ public sealed class Proposer : IAgent
             }
             return;
         }
-        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && ForwardTo() is { } leader && propose.Hops < 2)
+        if (_options.MultiPaxos && Phase != ProposerPhase.Leading && ForwardTo() is { } leader && propose.Hops < MaxForwardHops)
         {
             if (!_options.BufferForwards)
             {
@@ -318,7 +324,7 @@ public sealed class Proposer : IAgent
         if (_options.MultiPaxos && Phase != ProposerPhase.Leading && ForwardTo() is { } leader)
             Send(AgentId.Proposer(leader), new Propose(batch, hops));
         else
-            Handle(new Propose(batch, 2)); // the leader changed meanwhile: queue or propose here
+            Handle(new Propose(batch, MaxForwardHops)); // the leader changed meanwhile: queue or propose here
     }
 
     /// <summary>The learner's word on the configurations, and how far it applied the log. A configuration this ballot was not
@@ -553,7 +559,9 @@ public sealed class Proposer : IAgent
         if (Leader is { } leader && leader != Node) return leader;
         if (IsMember) return null;
         var members = _configs.Latest.Members.Where(m => m != Node).ToList();
-        return members.Count == 0 ? null : members[(int)(_now % members.Count)];
+        // Each call the next member: a member that drops what it is sent (it knows no leader) is not asked for ever. (It
+        // was _now % count: retries a timeout apart land on the same member whenever the timeout is a multiple of count.)
+        return members.Count == 0 ? null : members[_forwardCursor++ % members.Count];
     }
 
     /// <summary>A reconfiguration governs slots from its effective slot on: with no commands to fill the slots before it,
@@ -667,8 +675,13 @@ public sealed class Proposer : IAgent
     /// <summary>A follower's read, asked of this leader.</summary>
     private void Handle(ReadIndexRequest request)
     {
-        // Only a leader answers; a follower that asked a deposed one asks again after a timeout.
-        if (Phase == ProposerPhase.Leading && request.Node != Node) _readsWaiting.Add(new WaitingRead(request.Id, request.Node, _now));
+        if (request.Node == Node) return;
+        if (Phase == ProposerPhase.Leading) _readsWaiting.Add(new WaitingRead(request.Id, request.Node, _now));
+        // A node outside the membership hears no heartbeats and asks any member: one that knows the leader passes the
+        // request on, like a command (the leader answers the asking node directly). Otherwise the asker tries again
+        // after a timeout, through another member.
+        else if (_options.MultiPaxos && request.Hops < MaxForwardHops && Leader is { } leader && leader != Node && leader != request.Node)
+            Send(AgentId.Proposer(leader), request with { Hops = request.Hops + 1 });
     }
 
     /// <summary>The leader's read point for one of this node's reads: served once this node's learner applied it.</summary>
@@ -725,7 +738,7 @@ public sealed class Proposer : IAgent
                     foreach (var r in _readsWaiting)
                     {
                         _readsForwarded[r.Id] = (r.Since, _now);
-                        Send(AgentId.Proposer(leader), new ReadIndexRequest(Node, r.Id));
+                        Send(AgentId.Proposer(leader), new ReadIndexRequest(Node, r.Id, Hops: 1));
                     }
                     _readsWaiting.Clear();
                 }

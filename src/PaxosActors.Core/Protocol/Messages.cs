@@ -115,8 +115,10 @@ public sealed record RoundQuery(int Proposer, long Nonce) : IPaxosMessage;
 public sealed record RoundReport(int Acceptor, Ballot Promised, long Nonce) : IPaxosMessage;
 
 /// <summary>A follower's proposer asks the leader for a read point on behalf of the read <paramref name="Id"/> that
-/// <paramref name="Node"/>'s shell is serving (see <see cref="ReadIndex"/>).</summary>
-public sealed record ReadIndexRequest(int Node, long Id) : IPaxosMessage;
+/// <paramref name="Node"/>'s shell is serving (see <see cref="ReadIndex"/>). <paramref name="Hops"/>: proposers it has
+/// reached so far (1 when sent by the asking node); a member that does not lead passes it on to the leader it knows while
+/// below the bound, and the leader answers <paramref name="Node"/> directly.</summary>
+public sealed record ReadIndexRequest(int Node, long Id, int Hops = 1) : IPaxosMessage;
 
 /// <summary>The leader's answer to a <see cref="ReadIndexRequest"/>: it confirmed its ballot
 /// <paramref name="Ballot"/> with a majority after the request arrived, so every slot chosen before the read was issued

@@ -237,6 +237,7 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         {
             w.Int64(m.Node);
             w.Int64(m.Id);
+            w.Int64(m.Hops);
         }),
         ReadIndexReply m => Encode(m, static (ref WireWriter w, ReadIndexReply m) =>
         {
@@ -292,7 +293,7 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             Manifests.LearnerSnapshotWithConfigurations => new LearnerSnapshot(r.Int64(), r.ByteArray()) { Configurations = r.Epochs() },
             Manifests.RoundQuery => new RoundQuery(r.Int32(), r.Int64()),
             Manifests.RoundReport => new RoundReport(r.Int32(), r.Ballot(), r.Int64()),
-            Manifests.ReadIndexRequest => new ReadIndexRequest(r.Int32(), r.Int64()),
+            Manifests.ReadIndexRequest => new ReadIndexRequest(r.Int32(), r.Int64(), r.Int32()),
             Manifests.ReadIndexReply => new ReadIndexReply(r.Int64(), r.Int64(), r.Ballot()),
             Manifests.ReadConfirm => new ReadConfirm(r.Ballot(), r.Int64()),
             Manifests.ReadConfirmed => new ReadConfirmed(r.Ballot(), r.Int64(), r.Int32()),

@@ -141,4 +141,55 @@ public sealed class ReadIndexTests
         var reply = Assert.Single(confirmed.Sent<ReadIndexReply>(Agent.Proposer));
         Assert.Equal((11L, 0L, leader.Ballot), (reply.Id, reply.Point, reply.Ballot));
     }
+
+    /// <summary>A proposer on a node outside the membership (a spare, or an acceptor removed from the set): it hears no
+    /// heartbeats, so it knows no leader and asks a member.</summary>
+    private static Proposer Outsider(int id, Membership membership, ProposerOptions options) =>
+        Started(new Proposer(id, membership, membership.Members, options, new Random(id)), [new RoundReserved(0)]);
+
+    [Fact] // seen in CI: after [1,2,3] -> [1,3], every read through node 4 (removed earlier) failed for 100 s
+    public void A_node_outside_the_membership_reads_through_a_member_that_passes_the_request_to_the_leader()
+    {
+        var acceptors = ThreeAcceptors();
+        var leader = IdleProposer(2, Multi);
+        Elect(leader, acceptors, 2, 3);
+        leader.Step(new Propose(Cmd(5), 0)); // slot 0 in flight: the read must wait until node 4 applied it
+        var follower = IdleProposer(1, Multi with { ElectionTimeoutTicks = 100 });
+        follower.Step(new Heartbeat(leader.Ballot, 0));
+        var outsider = Outsider(4, new Membership([1, 2, 3]), Multi);
+
+        var asked = outsider.Step(new ReadIndex(5));
+        var request = Assert.Single(asked.Messages);
+        Assert.Equal(new ReadIndexRequest(4, 5, Hops: 1), request.Message);
+        Assert.Equal(AgentId.Proposer(1), request.To); // the first member: a follower, which cannot answer itself
+
+        // The follower passes it on to the leader it knows; the leader confirms its ballot and answers node 4 directly.
+        var passed = follower.Step(request.Message);
+        Assert.Equal(new ReadIndexRequest(4, 5, Hops: 2), Assert.Single(passed.Sent<ReadIndexRequest>(Agent.Proposer)));
+        Assert.Equal(AgentId.Proposer(2), Assert.Single(passed.Messages).To);
+        var confirmed = ConfirmWith(leader.Step(Assert.Single(passed.Messages).Message), leader, acceptors, 1, 3);
+        Assert.DoesNotContain(confirmed.Messages, m => m.Message is ReadIndexReply); // the leader's learner applies slot 0 first
+        var reply = Assert.Single(leader.Step(new LearnerProgress(1)).Messages, m => m.Message is ReadIndexReply);
+        Assert.Equal(AgentId.Proposer(4), reply.To);
+        Assert.Equal(1, ((ReadIndexReply)reply.Message).Point);
+        Assert.Empty(outsider.Step(reply.Message).Reads);
+        Assert.Equal(new ReadState(5, 1), Assert.Single(outsider.Step(new LearnerProgress(1)).Reads));
+
+        // The bound: a request passed on once already is not passed on again (two proposers that each think the other
+        // leads would pass it back and forth); the asker tries again after a timeout.
+        Assert.Empty(follower.Step(new ReadIndexRequest(4, 6, Hops: 2)).Messages);
+    }
+
+    [Fact]
+    public void A_node_outside_the_membership_asks_the_next_member_each_time_its_request_goes_unanswered()
+    {
+        // Two members and a timeout of an even number of ticks: choosing the member by the clock asked the same one for ever.
+        var options = Multi with { PhaseTimeoutTicks = 4 };
+        var outsider = Outsider(4, new Membership([1, 3]), options);
+
+        var asked = new List<AgentId> { Assert.Single(outsider.Step(new ReadIndex(8)).Messages).To };
+        for (int retry = 0; retry < 3; retry++)
+            asked.Add(Assert.Single(outsider.Ticks(options.PhaseTimeoutTicks).Messages, m => m.Message is ReadIndexRequest).To);
+        Assert.Equal([AgentId.Proposer(1), AgentId.Proposer(3), AgentId.Proposer(1), AgentId.Proposer(3)], asked);
+    }
 }

@@ -74,6 +74,11 @@ public sealed record SimulationConfig
     public double FlushRate { get; init; } = 0.7;
     /// <summary>Chance per step of the fault period that a client issues a linearizable read (read index) at a random node.</summary>
     public double ReadRate { get; init; }
+    /// <summary>Nodes outside the membership, as a deployment has them: each node's configured peers are the first acceptors
+    /// only (<c>--acceptors</c> with no <c>--members</c>), the spares start outside the membership (they learn by catching
+    /// up from those peers and hear no heartbeats), and a reconfiguration names as learners a random few of the other
+    /// nodes, so a removed acceptor may be left outside too. Off: every node is a member from the start and stays one.</summary>
+    public bool MembersOutside { get; init; }
     /// <summary>Steps a client waits for its command to be applied somewhere before resubmitting it.</summary>
     public int ClientRetrySteps { get; init; } = 60;
     /// <summary>Chance per step that one learner crashes (and that one down learner restarts).</summary>
@@ -146,12 +151,13 @@ public sealed record SimulationConfig
             ProposerJournalLossRate = r.NextDouble() * 0.5,
             // Drawn apart, so the schedules of the other knobs stay what they were before reads existed.
             ReadRate = new Random(seed ^ 0x4ead).NextDouble() * 0.15,
+            MembersOutside = reconfigure && new Random(seed ^ 0x0575).Next(2) == 0,
         };
     }
 
     public override string ToString() =>
         $"{Nodes} nodes{(SpareNodes > 0 ? $" + {SpareNodes} spare" : "")}, {(MultiPaxos ? "Multi" : "Basic")}-Paxos, {Commands} commands, " +
-        $"reconfigurations {ReconfigurationRate:F3}, reads {ReadRate:F3}, loss {LossRate:F2}, dup {DuplicateRate:F2}, " +
+        $"reconfigurations {ReconfigurationRate:F3}{(MembersOutside ? " (members outside)" : "")}, reads {ReadRate:F3}, loss {LossRate:F2}, dup {DuplicateRate:F2}, " +
         $"delay<={MaxDelay}, partitions {PartitionRate:F3}, acceptor crash {AcceptorCrashRate:F3} (journal lost {AcceptorJournalLossRate:F2}), " +
         $"proposer crash {ProposerCrashRate:F3} (journal lost {ProposerJournalLossRate:F2}), learner crash {LearnerCrashRate:F3}, " +
         $"flush {FlushRate:F2}, snapshot every {Learner.SnapshotEvery}, retain {Learner.RetainedValues}" +
@@ -207,6 +213,7 @@ public sealed class SimulatedCluster
     private readonly Membership _firstMembership;
     private readonly MembershipHistory _membership;   // the oracle's: fed with the agreed log, in slot order
     private readonly int[] _ids;                      // every node, spare ones included
+    private readonly int[] _configuredPeers;          // every node's configured peers (the first acceptors, or every node)
     private readonly Host[] _acceptors;
     private readonly Host[] _proposers;
     private readonly Host[] _learners;
@@ -219,6 +226,7 @@ public sealed class SimulatedCluster
     private readonly Dictionary<long, ReadOp> _readOps = new();          // by the id of its latest try; removed once answered
     private readonly List<(int Node, long Id, long Point)> _readsToServe = new(); // read points handed out, as KvService holds them
     private readonly Random _readRng;
+    private readonly Random _outsideRng;
     private long _readIds;
     private HashSet<int>? _partitionSide;  // while the network is split: the nodes on one side
     private long _partitionUntil;
@@ -232,9 +240,11 @@ public sealed class SimulatedCluster
         _config = config;
         _rng = new Random(seed);
         _readRng = new Random(seed ^ 0x4ead);
+        _outsideRng = new Random(seed ^ 0x0575);
         _trace = trace ? new List<string>() : null;
         _ids = Enumerable.Range(1, config.Nodes + config.SpareNodes).ToArray();
-        _firstMembership = new Membership(Enumerable.Range(1, config.Nodes), _ids);
+        _configuredPeers = config.MembersOutside ? Enumerable.Range(1, config.Nodes).ToArray() : _ids;
+        _firstMembership = new Membership(Enumerable.Range(1, config.Nodes), _configuredPeers);
         _membership = new MembershipHistory(_firstMembership);
         _votes = new Votes(this);
         _logs = _ids.Select(id => new RecordingLog(this, id)).ToArray();
@@ -273,11 +283,14 @@ public sealed class SimulatedCluster
         for (int step = 0; step < _config.MaxHealSteps; step++)
         {
             if (AllAppliedEverywhere() && _readOps.Count == 0)
+            {
+                ReadAtEveryNode(step);
                 return new SimulationResult(_seed, step, _logs.Sum(l => l.Duplicates), ClientRetries, Rounds, Nacks)
                 {
                     StateTransfers = StateTransfers, Rebuilds = Rebuilds, Reconfigurations = Reconfigurations,
                     ReadsAnswered = ReadsAnswered,
                 };
+            }
             Step();
         }
         var missing = _logs.Select(l => $"learner-{l.Node}: applied {l.Commands.Count}/{_config.Commands}, next slot {LearnerOf(l.Node).NextToApply}");
@@ -287,6 +300,28 @@ public sealed class SimulatedCluster
                        $"(e.g. {_readOps.Values.First()}; proposers {string.Join(", ", _proposers.Select(p => $"{p.Id} {ProposerOf(p.Id.Node).Phase} reads {ProposerOf(p.Id.Node).PendingReads}"))})");
         throw Fail($"liveness: not every command applied on every learner {_config.MaxHealSteps} steps after healing " +
                    $"({string.Join("; ", missing)}; {string.Join(", ", acceptors)})");
+    }
+
+    /// <summary>Once healed and settled, a client reads at every node in turn and waits for that node's answer (asking it
+    /// again, never another node): a node that cannot serve reads, though the cluster is whole, fails the run, where a
+    /// client that moves on to another node would hide it (seen on real nodes: a node outside the membership asked a
+    /// follower for the read point, which dropped it, every time).</summary>
+    private void ReadAtEveryNode(long healedAfter)
+    {
+        foreach (int node in _ids)
+        {
+            long id = Read(node, new ReadOp(node, _now, ChosenFloor()) { Pinned = true });
+            var op = _readOps[id];
+            for (int step = 0; _readOps.Values.Any(v => ReferenceEquals(v, op)); step++)
+            {
+                if (step >= _config.MaxHealSteps)
+                    throw Fail($"liveness: a read asked of node {node} only was not answered {_config.MaxHealSteps} steps after the " +
+                               $"cluster settled ({healedAfter} steps after healing); proposers " +
+                               string.Join(", ", _proposers.Select(p => $"{p.Id} {ProposerOf(p.Id.Node).Phase} leader {ProposerOf(p.Id.Node).Leader?.ToString() ?? "-"} reads {ProposerOf(p.Id.Node).PendingReads}")) +
+                               $"; membership {_membership.Latest}");
+                Step();
+            }
+        }
     }
 
     /// <summary>Submits a client command to a node. Exposed for scenario tests.</summary>
@@ -353,7 +388,9 @@ public sealed class SimulatedCluster
     private void SubmitReconfiguration()
     {
         var acceptors = _ids.OrderBy(_ => _rng.Next()).Take(1 + _rng.Next(Math.Min(5, _ids.Length))).ToList();
-        var next = new Membership(acceptors, _ids);
+        // With members outside, a few of the other nodes stay learners (drawn apart, so the other draws are unchanged).
+        var learners = _config.MembersOutside ? _ids.Where(_ => _outsideRng.Next(2) == 0).ToArray() : _ids;
+        var next = new Membership(acceptors, learners.Except(acceptors));
         var change = SlotValue.Reconfigure(new Reconfiguration(_membership.Latest, next));
         int node = _ids[_rng.Next(_ids.Length)];
         TraceLine($"operator asks proposer-{node} to reconfigure to {next}");
@@ -408,7 +445,7 @@ public sealed class SimulatedCluster
     private void ClientRetry()
     {
         foreach (var op in _readOps.Values.Distinct().ToList())
-            if (_now - op.LastAskedAt >= _config.ClientRetrySteps) Read(_ids[_readRng.Next(_ids.Length)], op);
+            if (_now - op.LastAskedAt >= _config.ClientRetrySteps) Read(op.Pinned ? op.FirstNode : _ids[_readRng.Next(_ids.Length)], op);
 
         foreach (var (command, (at, _)) in _submitted.ToList())
             if (_now - at >= _config.ClientRetrySteps && !_logs.Any(l => l.Commands.Contains(command)))
@@ -512,7 +549,7 @@ public sealed class SimulatedCluster
         {
             DetectLostState = _config.DetectLostAcceptorState, StartupQueryTicks = 10, Rebuild = rebuild,
         }),
-        Agent.Proposer => new Proposer(id.Node, _firstMembership, _ids,
+        Agent.Proposer => new Proposer(id.Node, _firstMembership, _configuredPeers,
             _config.Mutation switch
             {
                 Mutation.QuorumsSwitchAtOnce => _config.Proposer with { ReconfigurationAlpha = 0 },
@@ -521,7 +558,7 @@ public sealed class SimulatedCluster
                 _ => _config.Proposer,
             },
             new Random(_rng.Next())),
-        _ => new Learner(id.Node, _firstMembership, _ids,
+        _ => new Learner(id.Node, _firstMembership, _configuredPeers,
             _config.Mutation == Mutation.QuorumsSwitchAtOnce ? _config.Learner with { ReconfigurationAlpha = 0 } : _config.Learner),
     };
 
@@ -715,6 +752,8 @@ public sealed class SimulatedCluster
     private sealed record ReadOp(int FirstNode, long IssuedAt, long Floor)
     {
         public long LastAskedAt { get; set; }
+        /// <summary>Asked again of the same node, never another (<see cref="ReadAtEveryNode"/>).</summary>
+        public bool Pinned { get; init; }
     }
 
     /// <summary>One agent's place in the simulation: the agent, whether it is up, its journal, and its outbox.</summary>
