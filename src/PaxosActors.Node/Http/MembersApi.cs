@@ -17,8 +17,10 @@ public sealed record MembersResponse(MembershipView InForce, MembershipView? Pen
 /// The operator's interface to the acceptor set, which is replicated state (README, "Changing the acceptor set"):
 /// <c>GET /admin/members</c>; <c>POST /admin/members/{id}</c> adds an acceptor (<c>?as=learner</c>: a member that does
 /// not vote); <c>DELETE /admin/members/{id}</c> removes a member. A change goes through the log like any command and
-/// answers once it is in force (alpha slots after the slot that chose it; the leader fills them at once). One change at
-/// a time: a request while another is pending answers 409, and so does one that another change overtook.
+/// answers once it is in force (alpha slots after the slot that chose it; the leader fills them at once). An acceptor is
+/// added only if it could vote at once (409 saying why not, and nothing changes), and the answer waits until it does vote
+/// (503 saying what it waits for, if it does not in time). One change at a time: a request
+/// while another is pending answers 409, and so does one that another change overtook.
 /// </summary>
 public static class MembersApi
 {
@@ -61,7 +63,12 @@ public static class MembersApi
             if (add)
             {
                 if (asLearner ? current.IsMember(id) && !current.IsAcceptor(id) : current.IsAcceptor(id))
-                    return Results.Json(View(status), KvJson.Default.MembersResponse); // already so: nothing to change
+                    return asLearner ? Results.Json(View(status), KvJson.Default.MembersResponse) // already so: nothing to change
+                        : await OnceItVotesAsync(runner, status, id, deadline, ct);
+                if (!asLearner && await NotReadyToVoteAsync(runner, id, ct) is { } why)
+                    return KvApi.Error(409, why + ". An acceptor added before it can vote counts in every quorum without voting: " +
+                                            "with one acceptor down the cluster could choose nothing, not even this change. Nothing " +
+                                            "was changed; try again once it is ready (its node's /status shows its state)");
                 next = asLearner
                     ? new Membership(current.Acceptors.Where(a => a != id), current.Learners.Append(id))
                     : new Membership(current.Acceptors.Append(id), current.Learners.Where(l => l != id));
@@ -77,7 +84,9 @@ public static class MembersApi
             // The change names the membership it expects: a copy chosen after another change (or after itself) changes
             // nothing. If this node's view was behind, the change is computed again from what the log says now.
             var outcome = await ProposeAsync(runner, proposer, new Reconfiguration(current, next), deadline, ct);
-            if (outcome is { } done) return done;
+            if (outcome is { } done) return done is InForce inForce && add && !asLearner
+                ? await OnceItVotesAsync(runner, inForce.Status, id, deadline, ct)
+                : done;
         }
         return KvApi.Error(503, $"the change was not in force within {ChangeTimeout.TotalSeconds:0} s; it may still take effect");
     }
@@ -101,11 +110,84 @@ public static class MembersApi
             var latest = status.Memberships[^1].Membership;
             if (latest.Equals(change.Next))
             {
-                if (status.Pending is null) return Results.Json(View(status), KvJson.Default.MembersResponse);
+                if (status.Pending is null) return new InForce(status);
             }
             else if (!latest.Equals(change.Expected)) return null;
         }
         return KvApi.Error(503, $"the change to {change.Next} was not in force in time; it may still take effect");
+    }
+
+    /// <summary>The change asked for is in force, as of <paramref name="Status"/>.</summary>
+    private sealed class InForce(LearnerStatus status) : IResult
+    {
+        public LearnerStatus Status { get; } = status;
+
+        public Task ExecuteAsync(HttpContext httpContext) =>
+            Results.Json(View(Status), KvJson.Default.MembersResponse).ExecuteAsync(httpContext);
+    }
+
+    /// <summary>
+    /// An added acceptor is in the set, but it votes only once every other acceptor of the set has recorded it
+    /// (AcceptorStartup: that is how a lost journal is told from a new node); until then it counts in every quorum without
+    /// voting, and removing another acceptor, or losing one, can leave no quorum at all. So the answer waits until it votes
+    /// (it asks the acceptor, wherever it runs), and says what it waits for if it does not in time.
+    /// </summary>
+    private static async Task<IResult> OnceItVotesAsync(NodeRunner runner, LearnerStatus status, int id, DateTime deadline,
+        CancellationToken ct)
+    {
+        string waiting = "it has not answered (its node is not a cluster member, or it is starting)";
+        while (!ct.IsCancellationRequested)
+        {
+            if (runner.Current?.Context.Directory.Resolve(AgentId.Acceptor(id)) is { } acceptor)
+            {
+                try
+                {
+                    var voter = await acceptor.Ask<VoterState>(GetVoterState.Instance, TimeSpan.FromSeconds(2), ct);
+                    if (voter.Votes) return Results.Json(View(status), KvJson.Default.MembersResponse);
+                    waiting = voter.State;
+                }
+                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException) { }
+            }
+            if (DateTime.UtcNow >= deadline) break;
+            await Task.Delay(200, ct).ContinueWith(_ => { });
+        }
+        var view = View(status);
+        return KvApi.Error(503, $"acceptor {id} is in the acceptor set (acceptors [{string.Join(", ", view.InForce.Acceptors)}] from " +
+                                $"slot {view.InForce.FromSlot}), but it does not vote yet: {waiting}. Until it votes it counts in every " +
+                                "quorum without voting: do not remove or stop another acceptor before it does (POST again to wait for it)");
+    }
+
+    /// <summary>How long an add waits for the acceptor to be ready before refusing: a node just started is usually a
+    /// second away from it (it asks the acceptors whether they know it, then to record it).</summary>
+    private static readonly TimeSpan ReadyGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>Why acceptor <paramref name="id"/> could not vote if it were added now, or null if it could: its node runs,
+    /// is a cluster member, and its acceptor's state is its own (it joined as a voter, or recovered its journal). Asked
+    /// again for <see cref="ReadyGrace"/> before the answer is no.</summary>
+    private static async Task<string?> NotReadyToVoteAsync(NodeRunner runner, int id, CancellationToken ct)
+    {
+        var giveUp = DateTime.UtcNow + ReadyGrace;
+        while (true)
+        {
+            string why;
+            if (runner.Current?.Context.Directory.Resolve(AgentId.Acceptor(id)) is not { } acceptor)
+                why = $"node {id} is not a member of this Akka cluster (start it, with this cluster's seeds, first)";
+            else
+            {
+                try
+                {
+                    var voter = await acceptor.Ask<VoterState>(GetVoterState.Instance, TimeSpan.FromSeconds(2), ct);
+                    if (voter.Ready) return null;
+                    why = $"acceptor {id} cannot vote yet ({voter.State})";
+                }
+                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+                {
+                    why = $"acceptor {id} did not answer within 2 s (its node runs no acceptor, or it is starting)";
+                }
+            }
+            if (DateTime.UtcNow >= giveUp || ct.IsCancellationRequested) return why;
+            await Task.Delay(200, ct).ContinueWith(_ => { });
+        }
     }
 
     /// <summary>This node's learner status, once a change it has learned is in force (the leader fills the slots before it

@@ -15,6 +15,27 @@ public sealed class GetAcceptorState : INoSerializationVerificationNeeded
     private GetAcceptorState() { }
 }
 
+/// <summary>A question one node's shell asks another's agent (not a Paxos message: the core never sees it). The
+/// serializer is bound to this type.</summary>
+public interface IPaxosQuery;
+
+/// <summary>Asks an acceptor, from any node, whether it votes or could; answered with <see cref="VoterState"/>. The operator's
+/// membership changes use it: an acceptor votes only once every other acceptor of the set it started with recorded it
+/// (<see cref="AcceptorStartup"/>), and one added to the set before that counts in every quorum without voting.</summary>
+public sealed record GetVoterState : IPaxosQuery
+{
+    public static readonly GetVoterState Instance = new();
+}
+
+/// <summary>An acceptor's answer to <see cref="GetVoterState"/>. <paramref name="Ready"/>: its state is its own and it
+/// would vote (it joined, or recovered its journal); <paramref name="InSet"/>: as far as its node has learned, it is in the
+/// acceptor set; <paramref name="State"/>: in words, with what it waits for if it is not ready.</summary>
+public sealed record VoterState(int Acceptor, bool Ready, bool InSet, string State) : IPaxosQuery
+{
+    /// <summary>It votes now.</summary>
+    public bool Votes => Ready && InSet;
+}
+
 /// <summary>An acceptor's durable state, as seen by tests and /status.</summary>
 public sealed record AcceptorState(int Node, Ballot Promised, long CompactedBelow, int Entries, AcceptedEntry? Highest,
     AcceptorMode Mode, string State)
@@ -43,6 +64,7 @@ public sealed class AcceptorActor : AgentActor<Acceptor>
         _health = health;
 
         Command<GetAcceptorState>(_ => Sender.Tell(State()));
+        Command<GetVoterState>(_ => Sender.Tell(new VoterState(Agent.Node, Agent.Mode == AcceptorMode.Voting, Agent.RemovedFrom is null, Agent.State)));
         Command<SaveSnapshotSuccess>(ok =>
         {
             DeleteMessages(ok.Metadata.SequenceNr);

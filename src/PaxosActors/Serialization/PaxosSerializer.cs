@@ -7,6 +7,7 @@ using PaxosActors.Core.Acceptors;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Proposers;
 using PaxosActors.Core.Protocol;
+using PaxosActors.Actors;
 using PaxosActors.Core.Wire;
 
 namespace PaxosActors.Serialization;
@@ -62,9 +63,12 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         public const string RoundQuery = "RQ";
         public const string RoundReport = "RRp";
         public const string ReadIndexRequest = "RIq";
+        public const string ReadIndexRequestWithHops = "RIh";
         public const string ReadIndexReply = "RIr";
         public const string ReadConfirm = "RCf";
         public const string ReadConfirmed = "RCd";
+        public const string GetVoterState = "VSq";
+        public const string VoterState = "VSr";
     }
 
     public PaxosSerializer(ExtendedActorSystem system) : base(system)
@@ -99,10 +103,12 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         LearnerSnapshot => Manifests.LearnerSnapshotWithConfigurations,
         RoundQuery => Manifests.RoundQuery,
         RoundReport => Manifests.RoundReport,
-        ReadIndexRequest => Manifests.ReadIndexRequest,
+        ReadIndexRequest => Manifests.ReadIndexRequestWithHops,
         ReadIndexReply => Manifests.ReadIndexReply,
         ReadConfirm => Manifests.ReadConfirm,
         ReadConfirmed => Manifests.ReadConfirmed,
+        GetVoterState => Manifests.GetVoterState,
+        VoterState => Manifests.VoterState,
         _ => throw Unsupported(o),
     };
 
@@ -256,6 +262,14 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             w.Int64(m.Round);
             w.Int64(m.Acceptor);
         }),
+        GetVoterState => [],
+        VoterState m => Encode(m, static (ref WireWriter w, VoterState m) =>
+        {
+            w.Int64(m.Acceptor);
+            w.Int64(m.Ready ? 1 : 0);
+            w.Int64(m.InSet ? 1 : 0);
+            w.Bytes(System.Text.Encoding.UTF8.GetBytes(m.State));
+        }),
         _ => throw Unsupported(obj),
     };
 
@@ -293,10 +307,13 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             Manifests.LearnerSnapshotWithConfigurations => new LearnerSnapshot(r.Int64(), r.ByteArray()) { Configurations = r.Epochs() },
             Manifests.RoundQuery => new RoundQuery(r.Int32(), r.Int64()),
             Manifests.RoundReport => new RoundReport(r.Int32(), r.Ballot(), r.Int64()),
-            Manifests.ReadIndexRequest => new ReadIndexRequest(r.Int32(), r.Int64(), r.Int32()),
+            Manifests.ReadIndexRequest => new ReadIndexRequest(r.Int32(), r.Int64()), // from the asking node: hop 1
+            Manifests.ReadIndexRequestWithHops => new ReadIndexRequest(r.Int32(), r.Int64(), r.Int32()),
             Manifests.ReadIndexReply => new ReadIndexReply(r.Int64(), r.Int64(), r.Ballot()),
             Manifests.ReadConfirm => new ReadConfirm(r.Ballot(), r.Int64()),
             Manifests.ReadConfirmed => new ReadConfirmed(r.Ballot(), r.Int64(), r.Int32()),
+            Manifests.GetVoterState => new GetVoterState(),
+            Manifests.VoterState => new VoterState(r.Int32(), r.Flag(), r.Flag(), System.Text.Encoding.UTF8.GetString(r.ByteArray())),
             _ => throw new SerializationException(
                 $"PaxosSerializer: unknown manifest '{manifest}' ({bytes.Length} bytes); written by a newer version?"),
         };
