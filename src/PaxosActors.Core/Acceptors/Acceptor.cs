@@ -43,6 +43,7 @@ public sealed class Acceptor : IAgent
     // Invariant: every entry's ballot <= Promised, and every entry's slot >= CompactedBelow.
     private readonly SortedList<long, AcceptedEntry> _accepted = new();
     private readonly SortedSet<int> _knownVoters = new();
+    private readonly SortedSet<int> _cleared = new();      // JoinAsked: acceptors that did not know it before it asked to join
     private readonly AcceptorOptions _options;
     private readonly ReadyBuilder _ready = new();
     private AcceptorStartup? _startup;
@@ -132,7 +133,7 @@ public sealed class Acceptor : IAgent
         bool ownState = Knows(Node);
         if (_options.Rebuild && ownState)
             _ready.Notice(NoticeLevel.Warning, $"acceptor {Node}: the journal holds its own state, so the rebuild request is ignored");
-        _startup = new AcceptorStartup(Node, _options.Acceptors, journalEmpty: !ownState, _options.Rebuild);
+        _startup = new AcceptorStartup(Node, _options.Acceptors, journalEmpty: !ownState, _options.Rebuild, _cleared);
         Carry(_startup);
     }
 
@@ -206,7 +207,8 @@ public sealed class Acceptor : IAgent
             var others = latest.Membership.Acceptors.Where(a => a != Node).Order().ToList();
             if (!others.SequenceEqual(_startup.Others.Order()))
             {
-                _startup = new AcceptorStartup(Node, latest.Membership.Quorum, journalEmpty: !Knows(Node), _options.Rebuild);
+                _startup = new AcceptorStartup(Node, latest.Membership.Quorum, journalEmpty: !Knows(Node), _options.Rebuild,
+                    _startup.Cleared.Union(_cleared));
                 Carry(_startup);
                 if (Mode == AcceptorMode.Starting) SendStartupQueries();
             }
@@ -289,7 +291,12 @@ public sealed class Acceptor : IAgent
         var asked = _startup!.Query;
         _startup.Handle(report);
         Carry(_startup);
-        if (Mode == AcceptorMode.Starting && _startup.Query != asked) SendStartupQueries(); // the next question at once
+        if (Mode != AcceptorMode.Starting || _startup.Query == asked) return;
+        // The next question at once. A request to be recorded waits behind the journaled list of those that said they did
+        // not know this acceptor: after a restart, that they know it then is no sign of a lost journal.
+        if (_startup.Joining && !_cleared.IsSupersetOf(_startup.Cleared))
+            Persist(new JoinAsked(Node, _startup.Cleared.Union(_cleared).Order().ToImmutableArray()));
+        SendStartupQueries();
     }
 
     /// <summary>Tells a proposer that has no durable round what this acceptor has promised. No event, but the reply may
@@ -331,6 +338,9 @@ public sealed class Acceptor : IAgent
                 break;
             case VoterJoined j:
                 _knownVoters.Add(j.Acceptor);
+                break;
+            case JoinAsked j when j.Acceptor == Node:
+                _cleared.UnionWith(j.Cleared);
                 break;
             case Compacted c when c.Below > CompactedBelow:
                 CompactedBelow = c.Below;

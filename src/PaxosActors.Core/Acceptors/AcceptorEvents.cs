@@ -21,6 +21,17 @@ public sealed record Compacted(long Below) : IAcceptorEvent;
 /// with an empty journal, it lost its state (see <see cref="AcceptorStartup"/>).</summary>
 public sealed record VoterJoined(int Acceptor) : IAcceptorEvent;
 
+/// <summary>Acceptor <paramref name="Acceptor"/> (this one), starting with no state of its own, heard from every acceptor in
+/// <paramref name="Cleared"/> that they did not know it as a voter, and is about to ask them to record it. Written before
+/// that request leaves, so after a restart an acceptor of <paramref name="Cleared"/> that knows it is explained by the
+/// request, not by a lost journal: it goes on joining instead of refusing (see <see cref="AcceptorStartup"/>).</summary>
+public sealed record JoinAsked(int Acceptor, ImmutableArray<int> Cleared) : IAcceptorEvent
+{
+    public bool Equals(JoinAsked? other) => other is not null && Acceptor == other.Acceptor && Cleared.SequenceEqual(other.Cleared);
+
+    public override int GetHashCode() => HashCode.Combine(Acceptor, Cleared.Length);
+}
+
 /// <summary>The acceptor rebuilt its lost state from a majority of the others (<see cref="AcceptorStartup"/>).</summary>
 public sealed record Rebuilt(AcceptorSnapshot State) : IAcceptorEvent;
 

@@ -26,6 +26,11 @@ public enum StartupVerdict
 /// the highest-ballot entry. That majority meets every quorum the lost state took part in outside this
 /// acceptor (a majority of n, less one member, and a majority of the n-1 others always share a member), so
 /// nothing it promised or helped choose is forgotten.
+/// <para>An acceptor that said it did not know this one, before this one (with this journal) asked any to record it, may
+/// know it later only because of that request (<see cref="Cleared"/>, journaled as <see cref="JoinAsked"/> before the
+/// request leaves): so a restart in the middle of joining, or a change of the acceptor set meanwhile (the new set's others
+/// are asked from the start), goes on joining rather than refusing. Any other acceptor that knows it still means a lost
+/// journal. It cannot have voted before: its first vote follows its own <see cref="VoterJoined"/>.</para>
 /// </summary>
 public sealed class AcceptorStartup
 {
@@ -33,12 +38,17 @@ public sealed class AcceptorStartup
     private readonly QuorumSet _acceptors;
     private readonly bool _rebuild;
     private readonly Dictionary<int, StateReport> _reports = new();
+    private readonly SortedSet<int> _cleared;
     private bool _joining;
 
-    public AcceptorStartup(int self, QuorumSet acceptors, bool journalEmpty, bool rebuild)
+    /// <param name="cleared">Acceptors that said they did not know this one before it asked any to record it, with this
+    /// journal (<see cref="JoinAsked"/>, or an earlier <see cref="AcceptorStartup"/> of this run before the acceptor set
+    /// changed): that one of them knows it now is explained by that request, not by a lost journal.</param>
+    public AcceptorStartup(int self, QuorumSet acceptors, bool journalEmpty, bool rebuild, IEnumerable<int>? cleared = null)
     {
         _self = self;
         _acceptors = acceptors;
+        _cleared = [.. cleared ?? []];
         _rebuild = rebuild && journalEmpty;
         Others = acceptors.Members.Where(a => a != self).ToList();
         if (!journalEmpty)
@@ -74,6 +84,14 @@ public sealed class AcceptorStartup
 
     public IReadOnlyList<int> Others { get; }
 
+    /// <summary>The acceptors that said they did not know this one before it asked any to record it (see the constructor);
+    /// once joining, every other acceptor of the set is among them. The acceptor journals them (<see cref="JoinAsked"/>)
+    /// before its first request to be recorded leaves.</summary>
+    public IReadOnlyCollection<int> Cleared => _cleared;
+
+    /// <summary>Whether it is asking the others to record it as a voter (every one of them said it did not know it).</summary>
+    public bool Joining => _joining;
+
     /// <summary>What to send every other acceptor while <see cref="Verdict"/> is <see cref="StartupVerdict.Wait"/>.</summary>
     public StateQuery Query => new(_self, _rebuild, _joining);
 
@@ -98,7 +116,7 @@ public sealed class AcceptorStartup
             return;
         }
 
-        if (!_joining && report.KnowsAsker)
+        if (!_joining && report.KnowsAsker && !_cleared.Contains(report.Acceptor))
         {
             Verdict = StartupVerdict.Refuse;
             Reason = $"this acceptor's journal is empty, but acceptor {report.Acceptor} knows it as a voter: it lost " +
@@ -119,6 +137,7 @@ public sealed class AcceptorStartup
             // Nobody knows it: a new acceptor. Every other one records it before it votes, so that losing
             // this acceptor's file later is noticed however few of them are up then.
             _joining = true;
+            _cleared.UnionWith(Others);
             _reports.Clear();
             Reason = "a new acceptor: asking every other acceptor to record it as a voter";
             return;

@@ -57,6 +57,7 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         public const string StateReport = "SR";
         public const string Rebuilt = "ARb";
         public const string VoterJoined = "AVJ";
+        public const string JoinAsked = "AJA";
         public const string LearnerSnapshot = "LSn";
         public const string LearnerSnapshotWithConfigurations = "LS2";
         public const string StateTransferWithConfigurations = "ST2";
@@ -100,6 +101,7 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
         StateReport => Manifests.StateReport,
         Rebuilt => Manifests.Rebuilt,
         VoterJoined => Manifests.VoterJoined,
+        JoinAsked => Manifests.JoinAsked,
         LearnerSnapshot => Manifests.LearnerSnapshotWithConfigurations,
         RoundQuery => Manifests.RoundQuery,
         RoundReport => Manifests.RoundReport,
@@ -216,6 +218,11 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             w.Ids(e.State.KnownVoters);
         }),
         VoterJoined e => Encode(e, static (ref WireWriter w, VoterJoined e) => w.Int64(e.Acceptor)),
+        JoinAsked e => Encode(e, static (ref WireWriter w, JoinAsked e) =>
+        {
+            w.Int64(e.Acceptor);
+            w.Ids(e.Cleared);
+        }),
         StateTransfer m => Encode(m, static (ref WireWriter w, StateTransfer m) =>
         {
             w.Int64(m.NextToApply);
@@ -303,6 +310,7 @@ public sealed class PaxosSerializer : SerializerWithStringManifest
             Manifests.StateReport => new StateReport(r.Int32(), r.Flag(), r.Ballot(), r.Int64(), r.Entries(), r.Flag()) { KnownVoters = r.Ids() },
             Manifests.Rebuilt => new Rebuilt(new AcceptorSnapshot(r.Ballot(), r.Int64(), r.Entries()) { KnownVoters = r.Ids() }),
             Manifests.VoterJoined => new VoterJoined(r.Int32()),
+            Manifests.JoinAsked => new JoinAsked(r.Int32(), r.Ids()),
             Manifests.LearnerSnapshot => new LearnerSnapshot(r.Int64(), r.ByteArray()),
             Manifests.LearnerSnapshotWithConfigurations => new LearnerSnapshot(r.Int64(), r.ByteArray()) { Configurations = r.Epochs() },
             Manifests.RoundQuery => new RoundQuery(r.Int32(), r.Int64()),

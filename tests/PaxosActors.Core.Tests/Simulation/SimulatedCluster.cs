@@ -485,7 +485,11 @@ public sealed class SimulatedCluster
         };
         TraceLine($"{host.Id} crashes, losing {host.Unflushed.Count} unflushed record(s)" +
                   (loseJournal ? $" and its whole journal of {host.Journal.Count}" : ""));
-        if (loseJournal) host.Journal.Clear();
+        if (loseJournal)
+        {
+            host.Journal.Clear();
+            host.JournalLost = true;
+        }
         host.Up = false;
         host.Unflushed.Clear();
         host.RepeatedVotes.Clear();
@@ -592,6 +596,10 @@ public sealed class SimulatedCluster
     private void StepAgent(Host host, IInput input)
     {
         var ready = host.Agent.Step(input);
+        // Refusing is for an acceptor that lost its journal; one that did not, refusing, is out of the quorums for good
+        // (until an operator rebuilds it) for nothing.
+        if (host.Id.Agent == Agent.Acceptor && !host.JournalLost && AcceptorOf(host.Id.Node) is { Mode: AcceptorMode.Refusing } refusing)
+            throw Fail($"liveness: {host.Id} refuses to vote, though it never lost its journal ({refusing.State})");
         if (ready.IsEmpty) return;
 
         foreach (var m in ready.Messages)
@@ -764,6 +772,8 @@ public sealed class SimulatedCluster
         public bool Up { get; set; }
         /// <summary>Durable: what a restart recovers.</summary>
         public List<IJournalRecord> Journal { get; } = new();
+        /// <summary>An acceptor whose whole journal was lost at some point: the only kind that may refuse to vote.</summary>
+        public bool JournalLost { get; set; }
         /// <summary>Written but not durable yet: lost by a crash.</summary>
         public List<IJournalRecord> Unflushed { get; } = new();
         public Outbox Outbox { get; set; } = new();
