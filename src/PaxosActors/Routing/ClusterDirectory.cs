@@ -8,7 +8,7 @@ using static Akka.Cluster.ClusterEvent;
 namespace PaxosActors.Routing;
 
 /// <summary>
-/// Keeps the <see cref="AgentDirectory"/> in step with cluster membership: when a member is up, the agents
+/// Keeps the <see cref="AgentDirectory"/> in step with cluster membership: when a member is up (or weakly up), the agents
 /// it runs become reachable under its node id; when it is removed, they are forgotten. Membership is only
 /// for finding addresses: quorums are counted over the configured acceptor set, never over members.
 /// </summary>
@@ -28,9 +28,14 @@ public sealed class ClusterDirectory : ReceiveActor
         _self = self;
         Receive<CurrentClusterState>(state =>
         {
-            foreach (var m in state.Members.Where(m => m.Status == MemberStatus.Up)) Add(m);
+            foreach (var m in state.Members.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp)) Add(m);
         });
         Receive<MemberUp>(up => Add(up.Member));
+        // A joining node is WeaklyUp when the cluster cannot converge (a member is unreachable: partitioned, paused, or
+        // dead and not downed yet). Paxos needs no convergence, so its agents are reachable from then on: a node that
+        // restarts while another is cut off serves within akka.cluster.allow-weakly-up-members, not once that one is
+        // downed or back.
+        Receive<MemberWeaklyUp>(up => Add(up.Member));
         Receive<MemberRemoved>(removed => Remove(removed.Member));
     }
 
@@ -48,7 +53,7 @@ public sealed class ClusterDirectory : ReceiveActor
     }
 
     protected override void PreStart() =>
-        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, InitialStateAsSnapshot, typeof(MemberUp), typeof(MemberRemoved));
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, InitialStateAsSnapshot, typeof(MemberUp), typeof(MemberWeaklyUp), typeof(MemberRemoved));
 
     protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
 
@@ -63,7 +68,7 @@ public sealed class ClusterDirectory : ReceiveActor
             if (member.HasRole(AgentRoles.NameOf(agent)))
                 _directory.Register(agentId, provider.ResolveActorRef(AgentDirectory.PathOn(member.Address, agentId)));
         }
-        _log.Info("node {0} is up at {1} with roles {2}", id, member.Address, string.Join(",", member.Roles));
+        _log.Info("node {0} is {1} at {2} with roles {3}", id, member.Status, member.Address, string.Join(",", member.Roles));
     }
 
     private void Remove(Member member)
