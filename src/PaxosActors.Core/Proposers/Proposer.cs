@@ -556,7 +556,9 @@ public sealed class Proposer : IAgent
     /// the membership (which hears no heartbeats), a member, which knows the leader or may become it.</summary>
     private int? ForwardTo()
     {
-        if (Leader is { } leader && leader != Node) return leader;
+        // Outside the membership no heartbeat corrects the leader it knew: that one is trusted only while it is a member
+        // (which knows the leader, or passes the request on), and forgotten once a request to it goes unanswered.
+        if (Leader is { } leader && leader != Node && (IsMember || _configs.Latest.IsMember(leader))) return leader;
         if (IsMember) return null;
         var members = _configs.Latest.Members.Where(m => m != Node).ToList();
         // Each call the next member: a member that drops what it is sent (it knows no leader) is not asked for ever. (It
@@ -629,7 +631,7 @@ public sealed class Proposer : IAgent
 
     private void FlushPendingToLeader()
     {
-        if (ForwardTo() is not { } leader || PendingCount == 0) return;
+        if (PendingCount == 0 || ForwardTo() is not { } leader) return;
         while (_pendingChanges.TryDequeue(out var change)) Send(AgentId.Proposer(leader), new Propose(change, 1));
         if (_pending.Count == 0) return;
         var commands = _pending.ToImmutableArray();
@@ -716,6 +718,7 @@ public sealed class Proposer : IAgent
             {
                 // No answer: the leader changed or the messages were lost. Ask again (or queue here if this node leads now).
                 _readsForwarded.Remove(id);
+                if (!IsMember && Phase != ProposerPhase.Leading) Leader = null; // a stale hint: ask the members in turn
                 _readsWaiting.Add(new WaitingRead(id, Node, f.Since));
             }
         }

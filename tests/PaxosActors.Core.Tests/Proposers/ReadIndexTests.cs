@@ -192,4 +192,21 @@ public sealed class ReadIndexTests
             asked.Add(Assert.Single(outsider.Ticks(options.PhaseTimeoutTicks).Messages, m => m.Message is ReadIndexRequest).To);
         Assert.Equal([AgentId.Proposer(1), AgentId.Proposer(3), AgentId.Proposer(1), AgentId.Proposer(3)], asked);
     }
+
+    [Fact] // found by the 1M sweep: a removed node kept the leader it knew as a member, itself removed since, for ever
+    public void A_node_outside_the_membership_does_not_trust_a_leader_outside_it_and_forgets_one_that_does_not_answer()
+    {
+        var outsider = Outsider(4, new Membership([1, 2, 3]), Multi);
+        outsider.Step(new Heartbeat(new Ballot(6, 5), 0)); // heard while both were members; node 5 is outside now too
+        Assert.Equal(5, outsider.Leader);
+        Assert.Equal(AgentId.Proposer(1), Assert.Single(outsider.Step(new ReadIndex(1)).Messages).To); // a member instead
+
+        var other = Outsider(4, new Membership([1, 2, 3]), Multi);
+        other.Step(new Heartbeat(new Ballot(6, 2), 0)); // a member: asked first
+        Assert.Equal(AgentId.Proposer(2), Assert.Single(other.Step(new ReadIndex(1)).Messages).To);
+        // No answer within a phase timeout (2 no longer leads, say, and it is down): the hint goes, the members are asked in turn.
+        var retry = other.Ticks(Multi.PhaseTimeoutTicks);
+        Assert.Null(other.Leader);
+        Assert.Equal(AgentId.Proposer(1), Assert.Single(retry.Messages, m => m.Message is ReadIndexRequest).To);
+    }
 }
