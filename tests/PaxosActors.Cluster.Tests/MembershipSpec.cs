@@ -141,7 +141,11 @@ public sealed class MembershipSpec(ITestOutputHelper output) : IDisposable
             Assert.Contains("Nothing was changed", body);
         }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(500)); // 409 "not a member" until node 4 is Up
         Assert.Equal([1, 2, 3], await AcceptorsAsync(Node(1)));
-        Assert.Equal(HttpStatusCode.NoContent, await PutAsync(Node(2), "while-3-is-down", "2")); // still served on [1, 2, 3]
+        // Still served on [1, 2, 3]: an accepted add would have left no quorum until node 3 is back (it is not, here).
+        // Eventually, not at once: writes through node 2 were seen to fail for 5-20 s after node 3's SIGKILL while node 4
+        // joined (before this test's change too; noted for issue 14's "back to service").
+        await Eventually.Holds(async () => Assert.Equal(HttpStatusCode.NoContent, await PutAsync(Node(2), "while-3-is-down", "2")),
+            TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
 
         Node(3).Start();
         await Node(3).WaitReadyAsync(TimeSpan.FromSeconds(60));

@@ -138,16 +138,9 @@ public static class MembersApi
         string waiting = "it has not answered (its node is not a cluster member, or it is starting)";
         while (!ct.IsCancellationRequested)
         {
-            if (runner.Current?.Context.Directory.Resolve(AgentId.Acceptor(id)) is { } acceptor)
-            {
-                try
-                {
-                    var voter = await acceptor.Ask<VoterState>(GetVoterState.Instance, TimeSpan.FromSeconds(2), ct);
-                    if (voter.Votes) return Results.Json(View(status), KvJson.Default.MembersResponse);
-                    waiting = voter.State;
-                }
-                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException) { }
-            }
+            var (voter, silent) = await AskVoterAsync(runner, id, ct);
+            if (voter is { Votes: true }) return Results.Json(View(status), KvJson.Default.MembersResponse);
+            waiting = voter?.State ?? silent!;
             if (DateTime.UtcNow >= deadline) break;
             await Task.Delay(200, ct).ContinueWith(_ => { });
         }
@@ -169,24 +162,27 @@ public static class MembersApi
         var giveUp = DateTime.UtcNow + ReadyGrace;
         while (true)
         {
-            string why;
-            if (runner.Current?.Context.Directory.Resolve(AgentId.Acceptor(id)) is not { } acceptor)
-                why = $"node {id} is not a member of this Akka cluster (start it, with this cluster's seeds, first)";
-            else
-            {
-                try
-                {
-                    var voter = await acceptor.Ask<VoterState>(GetVoterState.Instance, TimeSpan.FromSeconds(2), ct);
-                    if (voter.Ready) return null;
-                    why = $"acceptor {id} cannot vote yet ({voter.State})";
-                }
-                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
-                {
-                    why = $"acceptor {id} did not answer within 2 s (its node runs no acceptor, or it is starting)";
-                }
-            }
+            var (voter, silent) = await AskVoterAsync(runner, id, ct);
+            if (voter is { Ready: true }) return null;
+            string why = voter is null ? silent! : $"acceptor {id} cannot vote yet ({voter.State})";
             if (DateTime.UtcNow >= giveUp || ct.IsCancellationRequested) return why;
             await Task.Delay(200, ct).ContinueWith(_ => { });
+        }
+    }
+
+    /// <summary>Asks acceptor <paramref name="id"/>, wherever it runs, for its <see cref="VoterState"/>; without an answer,
+    /// why not.</summary>
+    private static async Task<(VoterState? Voter, string? Silent)> AskVoterAsync(NodeRunner runner, int id, CancellationToken ct)
+    {
+        if (runner.Current?.Context.Directory.Resolve(AgentId.Acceptor(id)) is not { } acceptor)
+            return (null, $"node {id} is not a member of this Akka cluster (start it, with this cluster's seeds, first)");
+        try
+        {
+            return (await acceptor.Ask<VoterState>(GetVoterState.Instance, TimeSpan.FromSeconds(2), ct), null);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            return (null, $"acceptor {id} did not answer within 2 s (its node runs no acceptor, or it is starting)");
         }
     }
 
