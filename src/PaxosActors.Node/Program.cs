@@ -49,7 +49,7 @@ public static class Program
                   The cluster's CA (DIR/ca.crt, DIR/ca.key), and a node certificate it signs (N.crt, N.key) for paxos.tls.
 
               local [--secure] [--nodes N] [--data-dir DIR] [--mode multi|basic] [--http-port P] [--remote-port P]
-                    [--log-level LEVEL] [--no-restart] [--config FILE] [--roles a,b] [--roles-dir DIR]
+                    [--log-level LEVEL] [--no-restart] [--config FILE] [--roles a,b] [--roles-dir DIR] [--redirect-writes]
                   A cluster of N (default 3) node processes on loopback: HTTP on 127.0.0.1:8081.., remoting on
                   4051.., one SQLite file per node in DIR (default ./data). A node that dies is restarted.
                   Ctrl-C or SIGTERM stops them all; run it again and the data is still there.
@@ -57,15 +57,18 @@ public static class Program
                   every node, found in --roles-dir (default ./roles if it exists). --log-level INFO shows
                   the roles' own log lines. --secure makes a dev CA, node certificates and an admin token under
                   DIR/secure and runs every node with HTTPS, bearer tokens and remoting over mutual TLS.
+                  --redirect-writes: see node.
 
               node [--config FILE] [--extra-config FILE] [--node-id N] [--http-port P] [--remote-port P]
                    [--host H] [--data-dir DIR] [--seeds host:port,...] [--mode multi|basic] [--acceptors 1,2,3]
-                   [--log-level LEVEL] [--roles a,b] [--roles-dir DIR] [--rebuild-acceptor] [--insecure]
+                   [--log-level LEVEL] [--roles a,b] [--roles-dir DIR] [--rebuild-acceptor] [--insecure] [--redirect-writes]
                   One node. FILE defaults to the built-in hocon/node.hocon, whose PAXOS_* environment
                   variables and these options override it; --extra-config is merged over it. --roles adds
                   roles to akka.cluster.roles; --roles-dir (paxos.roles-dir, default ./roles if it exists) is
                   a folder of role assemblies. --rebuild-acceptor rebuilds an acceptor that
                   lost its journal from a majority of the others (see README, "Recovering an acceptor").
+                  --redirect-writes (paxos.http.redirect-writes): a node that does not lead answers writes
+                  with 307 and the leader's URL instead of forwarding them (for clients that follow, curl -L).
 
               demo [--data-dir DIR] [--values A,B]
                   Basic Paxos, visibly: three acceptors and two competing proposers in one process,

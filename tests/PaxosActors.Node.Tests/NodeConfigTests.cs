@@ -46,6 +46,19 @@ public sealed class NodeConfigTests
     }
 
     [Fact]
+    public void The_client_url_comes_from_the_http_listener_unless_it_is_a_wildcard_or_set()
+    {
+        var config = NodeCommand.Load(new CommandLine(["--http-port", "18083", "--redirect-writes"], NodeCommand.Flags));
+        Assert.True(config.GetBoolean("paxos.http.redirect-writes"));
+        Assert.Equal("https://127.0.0.1:18083/", NodeCommand.WithClientUrl(config, "https", "127.0.0.1", 18083).GetString("paxos.client-url"));
+        Assert.Equal("http://[::1]:18083/", NodeCommand.WithClientUrl(config, "http", "::1", 18083).GetString("paxos.client-url"));
+        Assert.Equal("", NodeCommand.WithClientUrl(config, "http", "0.0.0.0", 18083).GetString("paxos.client-url", ""));
+        var set = ConfigurationFactory.ParseString("paxos.client-url = \"http://lb.example/\"").WithFallback(config);
+        Assert.Equal("http://lb.example/", NodeCommand.WithClientUrl(set, "http", "127.0.0.1", 18083).GetString("paxos.client-url"));
+        Assert.False(NodeCommand.Load(new CommandLine([])).GetBoolean("paxos.http.redirect-writes"));
+    }
+
+    [Fact]
     public void The_library_defaults_alone_do_not_know_the_kv_role()
     {
         var e = Assert.Throws<ConfigurationException>(() =>

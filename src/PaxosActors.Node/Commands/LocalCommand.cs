@@ -16,8 +16,9 @@ public static class LocalCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var cl = new CommandLine(args, "no-restart", "secure");
-        cl.AllowOnly("nodes", "data-dir", "mode", "http-port", "remote-port", "log-level", "no-restart", "config", "roles", "roles-dir", "secure");
+        var cl = new CommandLine(args, "no-restart", "secure", "redirect-writes");
+        cl.AllowOnly("nodes", "data-dir", "mode", "http-port", "remote-port", "log-level", "no-restart", "config", "roles", "roles-dir", "secure",
+            "redirect-writes");
         int nodes = cl.GetInt("nodes", 3, 1, 9);
         string dataDir = Path.GetFullPath(cl.Get("data-dir", "./data"));
         string mode = cl.Get("mode", "multi");
@@ -147,6 +148,7 @@ public static class LocalCommand
             extraConfig = path;
         }
         if (cl.Get("roles") is { } roles) args.AddRange(["--roles", roles]);
+        if (cl.Has("redirect-writes")) args.Add("--redirect-writes");
         if (cl.Get("roles-dir") is { } dir)
         {
             string path = Path.GetFullPath(dir);

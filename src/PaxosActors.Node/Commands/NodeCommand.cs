@@ -27,13 +27,16 @@ public static class NodeCommand
         ["config", "extra-config", "node-id", "http-port", "remote-port", "host", "data-dir", "seeds", "mode", "acceptors", "log-level",
          "roles", "roles-dir"];
 
+    /// <summary>The options that take no value.</summary>
+    public static readonly string[] Flags = ["exit-with-stdin", "rebuild-acceptor", "insecure", "redirect-writes"];
+
     /// <summary>The roles folder a node uses when its configuration names none: <c>./roles</c>, if it exists.</summary>
     public const string DefaultRolesDir = "roles";
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var cl = new CommandLine(args, "exit-with-stdin", "rebuild-acceptor", "insecure");
-        cl.AllowOnly([.. Options, "exit-with-stdin", "rebuild-acceptor", "insecure"]);
+        var cl = new CommandLine(args, Flags);
+        cl.AllowOnly([.. Options, .. Flags]);
         var config = Load(cl);
         PaxosSettings settings;
         FaultInjection? faults;
@@ -79,6 +82,12 @@ public static class NodeCommand
         }
         string httpHost = config.GetString("paxos.http.host");
         int httpPort = config.GetInt("paxos.http.port");
+        string scheme = tls is null ? "http" : "https";
+        config = WithClientUrl(config, scheme, httpHost, httpPort);
+        bool redirectWrites = config.GetBoolean("paxos.http.redirect-writes", false);
+        if (redirectWrites && config.GetString("paxos.client-url", "") is not { Length: > 0 })
+            Console.Error.WriteLine($"warning: node {settings.NodeId}: paxos.http.redirect-writes is on, but this node announces no " +
+                                    "paxos.client-url (paxos.http.host is a wildcard): the others cannot send clients to it");
         var runner = new NodeRunner(config, Console.Error) { Started = faults is null ? null : faults.OnStarted, Roles = Roles() };
 
         // No configuration files to watch: by default the host watches its content root (the working
@@ -89,7 +98,6 @@ public static class NodeCommand
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Logging.ClearProviders();
-        string scheme = tls is null ? "http" : "https";
         builder.WebHost.UseUrls($"{scheme}://{httpHost}:{httpPort}");
         var serverCertificate = tls is null ? null : new ServerCertificate(tls);
         if (serverCertificate is not null) builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves HTTPS out
@@ -119,7 +127,7 @@ public static class NodeCommand
         app.Use(guard.InvokeAsync);
         MetricsApi.Map(app);
         HealthApi.Map(app);
-        KvApi.Map(app, runner, staleReads);
+        KvApi.Map(app, runner, staleReads, redirectWrites);
         StatusApi.Map(app, runner);
         MembersApi.Map(app, runner);
         faults?.Map(app);
@@ -200,6 +208,7 @@ public static class NodeCommand
         if (cl.Get("acceptors") is { } acceptors) overrides.Add($"paxos.acceptors = [{acceptors}]");
         if (cl.Has("rebuild-acceptor")) overrides.Add("paxos.rebuild-acceptor = on");
         if (cl.Has("insecure")) overrides.Add("paxos.insecure = on");
+        if (cl.Has("redirect-writes")) overrides.Add("paxos.http.redirect-writes = on");
         if (cl.Get("log-level") is { } level) overrides.Add($"akka.loglevel = {HoconString.Quote(level)}");
         if (cl.Get("roles-dir") is { } rolesDir) overrides.Add($"paxos.roles-dir = {HoconString.Quote(Path.GetFullPath(rolesDir))}");
         Config config;
@@ -218,6 +227,16 @@ public static class NodeCommand
         if (config.GetString("paxos.roles-dir", "") is not { Length: > 0 } && Directory.Exists(DefaultRolesDir))
             more.Add($"paxos.roles-dir = {HoconString.Quote(Path.GetFullPath(DefaultRolesDir))}");
         return more.Count == 0 ? config : ConfigurationFactory.ParseString(string.Join("\n", more)).WithFallback(config);
+    }
+
+    /// <summary><paramref name="config"/> with <c>paxos.client-url</c> filled in from the HTTP listener when it is empty and the
+    /// listener names one address: a wildcard (0.0.0.0, ::, *) says nothing about where clients reach the node.</summary>
+    public static Config WithClientUrl(Config config, string scheme, string host, int port)
+    {
+        if (config.GetString("paxos.client-url", "") is { Length: > 0 }) return config;
+        if (host is "0.0.0.0" or "::" or "[::]" or "*" or "+" or "") return config;
+        var url = new UriBuilder(scheme, host.Trim('[', ']'), port).Uri;
+        return ConfigurationFactory.ParseString($"paxos.client-url = {HoconString.Quote(url.AbsoluteUri)}").WithFallback(config);
     }
 
     /// <summary>The roles <paramref name="config"/> names, then those of <paramref name="list"/> (<c>a,b</c>) it does not.</summary>

@@ -17,21 +17,24 @@ public static class KvApi
 {
     /// <param name="staleReads">Fault injection only (<see cref="FaultInjection.StaleReads"/>): answer GET from this node's
     /// own state, past the log. Not linearizable, on purpose: the chaos harness's control run must catch it.</param>
-    public static void Map(WebApplication app, NodeRunner runner, bool staleReads = false)
+    /// <param name="redirectWrites"><c>paxos.http.redirect-writes</c>: a node that does not lead answers a write with 307 and
+    /// the leader's address instead of forwarding it (<see cref="LeaderRedirect"/>).</param>
+    public static void Map(WebApplication app, NodeRunner runner, bool staleReads = false, bool redirectWrites = false)
     {
         // The key is decoded from the raw request target, not from the route value: ASP.NET decodes "%25" but
         // leaves "%2F", so /kv/a%2Fb and /kv/a%252Fb would be one key, and invalid UTF-8 would pass as text.
-        app.MapPut("/kv/{**key}", Handler(http => Write(runner, RequestKey.From(http, "/kv/"), http)));
+        app.MapPut("/kv/{**key}", Handler(http => Write(runner, RequestKey.From(http, "/kv/"), http, redirectWrites)));
         app.MapGet("/kv/{**key}", Handler(http => Read(runner, RequestKey.From(http, "/kv/"), http, staleReads)));
-        app.MapDelete("/kv/{**key}", Handler(http => Delete(runner, RequestKey.From(http, "/kv/"), http)));
-        app.MapPost("/cas/{**key}", Handler(http => CompareAndSet(runner, RequestKey.From(http, "/cas/"), http)));
+        app.MapDelete("/kv/{**key}", Handler(http => Delete(runner, RequestKey.From(http, "/kv/"), http, redirectWrites)));
+        app.MapPost("/cas/{**key}", Handler(http => CompareAndSet(runner, RequestKey.From(http, "/cas/"), http, redirectWrites)));
     }
 
     private static Delegate Handler(Func<HttpContext, Task<IResult>> handle) => handle;
 
-    private static async Task<IResult> Write(NodeRunner runner, RequestKey key, HttpContext http)
+    private static async Task<IResult> Write(NodeRunner runner, RequestKey key, HttpContext http, bool redirect)
     {
         if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
+        if (redirect && LeaderRedirect(runner, http) is { } toLeader) return toLeader;
         string k = key.Value!;
         var (body, tooLarge) = await ReadBodyAsync(http, kv!.Settings.MaxValueBytes);
         if (tooLarge) return Error(413, $"the value is over the limit of {kv.Settings.MaxValueBytes} bytes");
@@ -60,16 +63,18 @@ public static class KvApi
             : Error(404, "no such key"));
     }
 
-    private static async Task<IResult> Delete(NodeRunner runner, RequestKey key, HttpContext http)
+    private static async Task<IResult> Delete(NodeRunner runner, RequestKey key, HttpContext http, bool redirect)
     {
         if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
+        if (redirect && LeaderRedirect(runner, http) is { } toLeader) return toLeader;
         string k = key.Value!;
         return await Run(() => kv!.DeleteAsync(k, http.RequestAborted), _ => Results.NoContent());
     }
 
-    private static async Task<IResult> CompareAndSet(NodeRunner runner, RequestKey key, HttpContext http)
+    private static async Task<IResult> CompareAndSet(NodeRunner runner, RequestKey key, HttpContext http, bool redirect)
     {
         if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
+        if (redirect && LeaderRedirect(runner, http) is { } toLeader) return toLeader;
         string k = key.Value!;
         var (body, tooLarge) = await ReadBodyAsync(http, 2 * kv!.Settings.MaxValueBytes + 1024);
         if (tooLarge) return Error(413, "the request is over the size limit");
@@ -95,6 +100,20 @@ public static class KvApi
             var answer = new CasResponse(r.Swapped, r.Swapped ? null : current);
             return Results.Json(answer, KvJson.Default.CasResponse, statusCode: r.Swapped ? 200 : 409);
         });
+    }
+
+    /// <summary>A 307 to the same request at the leader, when another node leads as far as this node's proposer knows and
+    /// that node announced its client URL; else null (the command is forwarded inside the cluster, as without the
+    /// setting). The body is not read: the client sends it again, to the leader. The view can lag by a heartbeat: a client
+    /// sent to a node that no longer leads is sent on from there (redirect-following clients bound their hops).</summary>
+    private static IResult? LeaderRedirect(NodeRunner runner, HttpContext http)
+    {
+        var context = runner.Current?.Context;
+        if (context?.Directory.Leader is not { } leader || leader == context.Settings.NodeId) return null;
+        if (context.Directory.ClientUrl(leader) is not { } url) return null;
+        string baseUrl = url.AbsoluteUri.TrimEnd('/');
+        http.Response.Headers["X-Leader"] = baseUrl;
+        return Results.Redirect(baseUrl + RequestKey.Target(http), permanent: false, preserveMethod: true);
     }
 
     private static async Task<IResult> Run(Func<Task<KvResult>> call, Func<KvResult, IResult> answer)

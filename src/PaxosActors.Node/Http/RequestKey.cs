@@ -14,17 +14,26 @@ public readonly record struct RequestKey(string? Value, string? Problem)
 
     public static RequestKey From(HttpContext http, string prefix)
     {
+        string raw = Target(http);
+        int end = raw.IndexOfAny(['?', '#']);
+        if (end >= 0) raw = raw[..end];
+        if (!raw.StartsWith(prefix, StringComparison.Ordinal))
+            return new(null, $"the request path must start with {prefix} followed by the key, without dot segments");
+        return Decode(raw.AsSpan(prefix.Length));
+    }
+
+    /// <summary>The request target as the client sent it, path and query, still encoded (an absolute-form target loses its
+    /// scheme and authority): what a redirect to another node repeats.</summary>
+    public static string Target(HttpContext http)
+    {
         string raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "";
         if (raw.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || raw.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
             int pathStart = raw.IndexOf('/', raw.IndexOf("//", StringComparison.Ordinal) + 2);
             raw = pathStart < 0 ? "/" : raw[pathStart..];
         }
-        int end = raw.IndexOfAny(['?', '#']);
-        if (end >= 0) raw = raw[..end];
-        if (!raw.StartsWith(prefix, StringComparison.Ordinal))
-            return new(null, $"the request path must start with {prefix} followed by the key, without dot segments");
-        return Decode(raw.AsSpan(prefix.Length));
+        int fragment = raw.IndexOf('#');
+        return fragment >= 0 ? raw[..fragment] : raw;
     }
 
     /// <summary>Strict percent-decoding: "%" must be followed by two hex digits, and the bytes must be UTF-8.</summary>

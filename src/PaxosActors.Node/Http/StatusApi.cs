@@ -9,7 +9,11 @@ using PaxosActors.Routing;
 namespace PaxosActors.Node.Http;
 
 /// <summary>One cluster member as <c>/status</c> shows it.</summary>
-public sealed record MemberView(int? NodeId, string Address, string Status, bool Reachable, IReadOnlyList<string> Roles);
+public sealed record MemberView(int? NodeId, string Address, string Status, bool Reachable, IReadOnlyList<string> Roles)
+{
+    /// <summary>Where clients reach this member's API, as it announced it (<c>paxos.client-url</c>), or null.</summary>
+    public string? ClientUrl { get; init; }
+}
 
 /// <summary>The answer of <c>GET /status</c>.</summary>
 public sealed record StatusResponse(
@@ -57,7 +61,10 @@ public static class StatusApi
         var state = cluster.State;
         var members = state.Members.Select(m => new MemberView(ClusterDirectory.NodeIdOf(m), m.Address.ToString(),
                 m.Status.ToString(), !state.Unreachable.Contains(m),
-                m.Roles.Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).OrderBy(r => r).ToList()))
+                m.Roles.Where(r => !ClusterDirectory.IsAnnouncement(r)).OrderBy(r => r).ToList())
+            {
+                ClientUrl = ClusterDirectory.ClientUrlOf(m)?.AbsoluteUri,
+            })
             .OrderBy(m => m.NodeId).ToList();
         // Not the state machine itself: it belongs to the learner's thread, which publishes a view of it per slot.
         var kv = host.Context.Service<KvService>()?.View;

@@ -90,6 +90,7 @@ public sealed class ProposerActor : AgentActor<Proposer>
         {
             if (Agent.Leader is not null) Metrics.LeaderChanges.Add(1);
             _leader = Agent.Leader;
+            Directory.Leader = _leader;
         }
         long retries = Agent.BackoffRetries;
         if (retries != _retries)
@@ -113,6 +114,12 @@ public sealed class ProposerActor : AgentActor<Proposer>
         var before = DateTime.UtcNow - ReadForgottenAfter;
         foreach (var (id, reader) in _readers.ToList())
             if (reader.At < before) _readers.Remove(id);
+    }
+
+    protected override void PostStop()
+    {
+        Directory.Leader = null; // a restarted proposer learns the leader again
+        base.PostStop();
     }
 
     private ProposerStatus Status() => new(Agent.Node, Agent.Phase, Agent.Ballot, Agent.MaxRound,

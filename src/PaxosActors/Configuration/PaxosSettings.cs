@@ -20,6 +20,8 @@ public sealed class PaxosSettings
     public ImmutableArray<int> Members { get; private init; }
     public bool MultiPaxos { get; private init; }
     public string DataDir { get; private init; } = "";
+    /// <summary><c>paxos.client-url</c>: where clients reach this node's API, or null (not announced).</summary>
+    public Uri? ClientUrl { get; private init; }
     public TimeSpan TickInterval { get; private init; }
     public TimeSpan PhaseTimeout { get; private init; }
     public TimeSpan HeartbeatInterval { get; private init; }
@@ -71,6 +73,7 @@ public sealed class PaxosSettings
             Members = members,
             MultiPaxos = mode == "multi",
             DataDir = NonEmpty(c, "data-dir"),
+            ClientUrl = Url(c, "client-url"),
             TickInterval = tick,
             PhaseTimeout = Duration(c, "phase-timeout"),
             HeartbeatInterval = Duration(c, "heartbeat-interval"),
@@ -166,6 +169,18 @@ public sealed class PaxosSettings
     {
         string v = Read(key, () => c.GetString(key, ""));
         return string.IsNullOrWhiteSpace(v) ? throw Bad(key, "must not be empty") : v;
+    }
+
+    /// <summary>An absolute http(s) URL without query or fragment, or null when the key is empty.</summary>
+    private static Uri? Url(Config c, string key)
+    {
+        string v = Read(key, () => c.GetString(key, "")).Trim();
+        if (v.Length == 0) return null;
+        if (!Uri.TryCreate(v, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            throw Bad(key, $"'{v}' is not an absolute http:// or https:// URL");
+        if (uri.Query.Length > 0 || uri.Fragment.Length > 0 || v.Contains(',') || v.Any(char.IsWhiteSpace))
+            throw Bad(key, $"'{v}' must have no query, fragment, comma or space");
+        return uri;
     }
 
     private static TimeSpan Duration(Config c, string key, bool allowZero = false)

@@ -94,7 +94,7 @@ public sealed class PaxosNodeHost
         // Config.Empty cannot be anyone's fallback twice: an absent layer is a fresh empty one.
         clusterDefaults ??= ConfigurationFactory.ParseString("");
         var withDefaults = config.WithFallback(clusterDefaults).WithFallback(PaxosSettings.DefaultConfig);
-        var roleNames = withDefaults.GetStringList("akka.cluster.roles").Where(r => !r.StartsWith(ClusterDirectory.NodeRolePrefix)).Distinct().ToList();
+        var roleNames = withDefaults.GetStringList("akka.cluster.roles").Where(r => !ClusterDirectory.IsAnnouncement(r)).Distinct().ToList();
         var roles = RoleRegistry.FromConfig(withDefaults, registry).Create(roleNames);
         // Each role's reference.conf sits under the node's configuration and above the library's defaults, as Akka's do.
         // (Roles of one assembly share its reference.conf, and a Config cannot be in its own fallback chain twice.)
@@ -130,7 +130,7 @@ public sealed class PaxosNodeHost
         // (the certificates and the validator) added to the ActorSystem's by WithPaxos.
         var tls = TlsSettings.Create(full);
         var overrides = ConfigurationFactory.ParseString(
-                $"akka.cluster.roles = {HoconString.QuoteList(roleNames.Append($"{ClusterDirectory.NodeRolePrefix}{settings.NodeId}"))}\n" +
+                $"akka.cluster.roles = {HoconString.QuoteList(roleNames.Concat(ClusterDirectory.Announcements(settings)))}\n" +
                 SeedNodes(full))
             .WithFallback(journal)
             .WithFallback(tls is null ? ConfigurationFactory.ParseString("") : TlsSettings.RemotingConfig);

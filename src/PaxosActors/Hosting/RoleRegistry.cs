@@ -86,7 +86,7 @@ public sealed class RoleRegistry
         var roles = new List<INodeRole>();
         foreach (string name in names)
         {
-            if (AgentRoles.Names.Contains(name) || name.StartsWith(Routing.ClusterDirectory.NodeRolePrefix, StringComparison.Ordinal)) continue;
+            if (AgentRoles.Names.Contains(name) || Routing.ClusterDirectory.IsAnnouncement(name)) continue;
             if (!_roles.TryGetValue(name, out var entry))
             {
                 string dir = _rolesDir is null ? "paxos.roles-dir is not set" : $"paxos.roles-dir is {_rolesDir}";

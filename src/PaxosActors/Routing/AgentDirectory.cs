@@ -14,6 +14,26 @@ public sealed class AgentDirectory(ILoggingAdapter? log = null)
 {
     private ImmutableDictionary<AgentId, IActorRef> _refs = ImmutableDictionary<AgentId, IActorRef>.Empty;
     private ImmutableHashSet<AgentId> _reportedUnknown = ImmutableHashSet<AgentId>.Empty;
+    private ImmutableDictionary<int, Uri> _clientUrls = ImmutableDictionary<int, Uri>.Empty;
+    private volatile int _leader;
+
+    /// <summary>The node this node's proposer takes for the leader (Multi-Paxos; null: none known, or no proposer here).
+    /// Set by the proposer's actor after each step; a view that can lag, for routing clients, never for safety.</summary>
+    public int? Leader
+    {
+        get => _leader > 0 ? _leader : null;
+        set => _leader = value ?? 0;
+    }
+
+    /// <summary>Where clients reach <paramref name="node"/>'s API, as it announced (<c>paxos.client-url</c>), or null.</summary>
+    public Uri? ClientUrl(int node) => _clientUrls.TryGetValue(node, out var url) ? url : null;
+
+    /// <summary>Records (or, with null, forgets) the client URL <paramref name="node"/> announced.</summary>
+    public void SetClientUrl(int node, Uri? url)
+    {
+        if (url is null) ImmutableInterlocked.TryRemove(ref _clientUrls, node, out _);
+        else ImmutableInterlocked.AddOrUpdate(ref _clientUrls, node, url, (_, _) => url);
+    }
 
     /// <summary>Sees every message as it leaves: the demo prints the protocol with it.</summary>
     public Action<AgentId, Outgoing>? Trace { get; set; }
@@ -37,6 +57,7 @@ public sealed class AgentDirectory(ILoggingAdapter? log = null)
     {
         foreach (var key in _refs.Keys.Where(a => a.Node == node))
             ImmutableInterlocked.TryRemove(ref _refs, key, out _);
+        ImmutableInterlocked.TryRemove(ref _clientUrls, node, out _);
     }
 
     public IActorRef? Resolve(AgentId agent) => _refs.TryGetValue(agent, out var r) ? r : null;

@@ -17,6 +17,32 @@ public sealed class ClusterDirectory : ReceiveActor
     /// <summary>The cluster role that carries a member's node id, e.g. <c>node-2</c>.</summary>
     public const string NodeRolePrefix = "node-";
 
+    /// <summary>The cluster role that carries where clients reach a member's API (<c>paxos.client-url</c>), e.g.
+    /// <c>client-url=http://127.0.0.1:8082/</c>.</summary>
+    public const string ClientUrlRolePrefix = "client-url=";
+
+    /// <summary>The roles a node adds to its <c>akka.cluster.roles</c> to tell the others about itself: its node id, and its
+    /// client URL when it has one. They name no role to run.</summary>
+    public static IEnumerable<string> Announcements(Configuration.PaxosSettings settings)
+    {
+        yield return $"{NodeRolePrefix}{settings.NodeId}";
+        if (settings.ClientUrl is { } url) yield return ClientUrlRolePrefix + url.AbsoluteUri;
+    }
+
+    /// <summary>Whether <paramref name="role"/> is one of <see cref="Announcements"/> rather than a role to run.</summary>
+    public static bool IsAnnouncement(string role) =>
+        role.StartsWith(NodeRolePrefix, StringComparison.Ordinal) || role.StartsWith(ClientUrlRolePrefix, StringComparison.Ordinal);
+
+    /// <summary>The client URL a member announced, if any.</summary>
+    public static Uri? ClientUrlOf(Member member)
+    {
+        foreach (var role in member.Roles)
+            if (role.StartsWith(ClientUrlRolePrefix, StringComparison.Ordinal) &&
+                Uri.TryCreate(role[ClientUrlRolePrefix.Length..], UriKind.Absolute, out var url))
+                return url;
+        return null;
+    }
+
     private readonly AgentDirectory _directory;
     private readonly int _self;
     private readonly Dictionary<int, UniqueAddress> _incarnations = new();
@@ -61,6 +87,7 @@ public sealed class ClusterDirectory : ReceiveActor
     {
         if (NodeIdOf(member) is not { } id || id == _self) return;
         _incarnations[id] = member.UniqueAddress;
+        _directory.SetClientUrl(id, ClientUrlOf(member));
         var provider = ((ExtendedActorSystem)Context.System).Provider;
         foreach (var agent in Enum.GetValues<Agent>())
         {

@@ -45,6 +45,13 @@ public sealed class PaxosSettingsSpec
         Assert.Equal(100, s.ProposerOptions.BackoffCapTicks);
     }
 
+    [Fact]
+    public void The_client_url_is_optional_and_kept_as_given()
+    {
+        Assert.Null(Parse("").ClientUrl);
+        Assert.Equal(new Uri("https://node-2.example:8443/paxos/"), Parse("paxos.client-url = \"https://node-2.example:8443/paxos/\"").ClientUrl);
+    }
+
     [Theory]
     [InlineData("paxos.acceptors = [1, 2, 2]", "paxos.acceptors", "listed twice")]
     [InlineData("paxos.members = [4, 4]", "paxos.members", "listed twice")]
@@ -61,6 +68,9 @@ public sealed class PaxosSettingsSpec
     [InlineData("paxos.heartbeat-interval = 1s", "paxos.heartbeat-interval", "shorter than election-timeout")]
     [InlineData("paxos.supervision { min-backoff = 5s, max-backoff = 1s }", "paxos.supervision.max-backoff", "below")]
     [InlineData("paxos.batch.max-commands = many", "paxos.batch.max-commands", "cannot be read")]
+    [InlineData("paxos.client-url = \"127.0.0.1:8081\"", "paxos.client-url", "not an absolute http")]
+    [InlineData("paxos.client-url = \"ftp://h/\"", "paxos.client-url", "not an absolute http")]
+    [InlineData("paxos.client-url = \"http://h:1/?a=b\"", "paxos.client-url", "no query")]
     public void Invalid_settings_fail_at_start_naming_the_key(string hocon, string key, string why)
     {
         var e = Assert.Throws<ConfigurationException>(() => Parse(hocon));
