@@ -35,6 +35,10 @@ public static class HopTrace
 
     public static bool Enabled => _enabled;
 
+    /// <summary>PAXOS_TRACE_HOPS is on, true or 1: the trace is on whatever the configuration says.</summary>
+    public static bool OnInEnvironment =>
+        Environment.GetEnvironmentVariable("PAXOS_TRACE_HOPS")?.Trim().ToLowerInvariant() is "on" or "true" or "1" or "yes";
+
     /// <summary>Starts recording (idempotent; a node does it when its configuration turns the trace on).</summary>
     public static void Enable()
     {
