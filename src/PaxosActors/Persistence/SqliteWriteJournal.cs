@@ -164,12 +164,7 @@ public sealed class SqliteWriteJournal : AsyncWriteJournal
         public List<Row>? Rows { get; } = rows;
         public string? DeletePid { get; } = deletePid;
         public long DeleteTo { get; } = deleteTo;
-        // Continuations run on the writer thread, inline in TrySetResult: what follows a commit is Akka's bookkeeping
-        // (this class's ContinueWith, the circuit breaker, AsyncWriteJournal's ContinueWith, all ExecuteSynchronously)
-        // down to a Tell to its resequencer: a few microseconds, nothing that blocks. With RunContinuationsAsynchronously
-        // they waited for a thread-pool thread to wake first: one thread hand-off per commit (BENCHMARKS.md, "The 1-worker
-        // path, hop by hop").
-        public TaskCompletionSource Done { get; } = new();
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     // ---- the writer thread ----
