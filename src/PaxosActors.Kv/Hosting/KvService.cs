@@ -3,6 +3,7 @@ using Akka.Actor;
 using PaxosActors.Actors;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
+using PaxosActors.Diagnostics;
 using PaxosActors.Replication;
 
 namespace PaxosActors.Kv.Hosting;
@@ -179,13 +180,16 @@ public sealed class KvService
             while (true)
             {
                 var command = make(new CommandId(ClientId, seq), AckedBelow());
+                if (HopTrace.Enabled) HopTrace.Mark("kv-submit", seq);
                 proposer.Tell(new Propose(new SlotValue([CommandFrame.Encode(KvRole.StateMachineName, KvCodec.Encode(command))]), 0));
                 var remaining = deadline - DateTime.UtcNow;
                 if (remaining <= TimeSpan.Zero) break;
                 var wait = remaining < _settings.RetryInterval ? remaining : _settings.RetryInterval;
                 try
                 {
-                    return await done.Task.WaitAsync(wait, ct);
+                    var result = await done.Task.WaitAsync(wait, ct);
+                    if (HopTrace.Enabled) HopTrace.Mark("kv-resume", seq);
+                    return result;
                 }
                 catch (TimeoutException)
                 {
@@ -287,6 +291,7 @@ public sealed class KvService
         private void Notify(CommandId id, KvResult result)
         {
             Publish();
+            if (HopTrace.Enabled && id.ClientId == _service.ClientId) HopTrace.Mark("kv-complete", id.Seq, extra: Current.AppliedSlot);
             _service.OnApplied(id, result);
         }
 

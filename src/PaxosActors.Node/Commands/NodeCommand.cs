@@ -1,6 +1,7 @@
 using System.Reflection;
 using Akka.Configuration;
 using PaxosActors.Configuration;
+using PaxosActors.Diagnostics;
 using PaxosActors.Hosting;
 using PaxosActors.Http;
 using PaxosActors.Kv.Hosting;
@@ -131,6 +132,7 @@ public static class NodeCommand
         StatusApi.Map(app, runner);
         MembersApi.Map(app, runner);
         faults?.Map(app);
+        if (HopTrace.Enabled) TraceApi.Map(app);
         app.MapFallback((HttpContext http) => KvApi.Error(404, $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
 
         // The roles' own routes, under their prefixes; their handlers find the running node at request time.

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using PaxosActors.Diagnostics;
 using PaxosActors.Hosting;
 using PaxosActors.Kv;
 using PaxosActors.Kv.Hosting;
@@ -33,12 +34,23 @@ public static class KvApi
 
     private static async Task<IResult> Write(NodeRunner runner, RequestKey key, HttpContext http, bool redirect)
     {
+        if (HopTrace.Enabled)
+        {
+            HopTrace.Mark("http-entry");
+            http.Response.OnCompleted(() =>
+            {
+                HopTrace.Mark("http-written");
+                return Task.CompletedTask;
+            });
+        }
         if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
         if (redirect && LeaderRedirect(runner, http) is { } toLeader) return toLeader;
         string k = key.Value!;
         var (body, tooLarge) = await ReadBodyAsync(http, kv!.Settings.MaxValueBytes);
         if (tooLarge) return Error(413, $"the value is over the limit of {kv.Settings.MaxValueBytes} bytes");
-        return await Run(() => kv.PutAsync(k, body, http.RequestAborted), _ => Results.NoContent());
+        var answer = await Run(() => kv.PutAsync(k, body, http.RequestAborted), _ => Results.NoContent());
+        if (HopTrace.Enabled) HopTrace.Mark("http-return");
+        return answer;
     }
 
     private static async Task<IResult> Read(NodeRunner runner, RequestKey key, HttpContext http, bool staleReads)

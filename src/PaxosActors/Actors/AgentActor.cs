@@ -58,7 +58,11 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
             }
         });
 
-        Command<IPaxosMessage>(message => Step(message));
+        Command<IPaxosMessage>(message =>
+        {
+            if (HopTrace.Enabled) HopTrace.Message("recv", message, Agent.Id, extra: Sender.Path.Address.HasGlobalScope ? 1 : 0);
+            Step(message);
+        });
         Command<LocalDelivery>(local => Step(local.Input));
         // A local input (a tick, news from an agent on this node) only arrives wrapped, which the wire cannot carry.
         Command<ILocalInput>(input => Log.Warning("{0}: refusing the bare local input {1} from {2}", Agent.Id, input, Sender.Path));
@@ -131,10 +135,13 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
         Directory.SendAll(Agent.Id, _outbox.Admit(ready), Self);
         if (ready.Persist.Count > 0)
         {
+            if (HopTrace.Enabled) HopTrace.Mark("persist-request", TraceKey(ready.Messages), Agent.Id.Node, ready.Persist.Count);
             // One handler call per event, in order: each confirms one more durable event to the outbox.
             PersistAllAsync(ready.Persist, durable =>
             {
-                Directory.SendAll(Agent.Id, _outbox.Durable(), Self);
+                var released = _outbox.Durable();
+                if (HopTrace.Enabled) HopTrace.Mark("persist-done", TraceKey(released), Agent.Id.Node, released.Count);
+                Directory.SendAll(Agent.Id, released, Self);
                 _journal.Succeeded(_writer);
                 OnDurable(durable);
             });
@@ -154,6 +161,14 @@ public abstract class AgentActor<TAgent> : ReceivePersistentActor, IWithTimers w
         }
         Observe(ready);
         AfterStep();
+    }
+
+    /// <summary>The slot of the first message with one (<see cref="HopTrace"/>), else -1.</summary>
+    private static long TraceKey(IReadOnlyList<Outgoing> messages)
+    {
+        for (int i = 0; i < messages.Count; i++)
+            if (HopTrace.SlotOf(messages[i].Message) is { } slot and > 0) return slot;
+        return -1;
     }
 
     protected void SendAll(IReadOnlyList<Outgoing> messages) => Directory.SendAll(Agent.Id, messages, Self);

@@ -3,6 +3,7 @@ using Akka.Event;
 using Akka.Persistence;
 using PaxosActors.Core.Learners;
 using PaxosActors.Core.Protocol;
+using PaxosActors.Diagnostics;
 using PaxosActors.Replication;
 using PaxosActors.Routing;
 
@@ -132,6 +133,8 @@ public sealed class LearnerActor : AgentActor<Learner>
     protected override void ApplyChosen(Ready ready)
     {
         if (ready.Apply.Count > 0) Metrics.ChosenSlots.Add(ready.Apply.Count);
+        if (HopTrace.Enabled)
+            foreach (var chosen in ready.Apply) HopTrace.Mark("apply", chosen.Slot, Agent.Node);
         if (_stateMachine is IReplayAwareStateMachine aware)
         {
             // The node's composite: it tells the applied stream whether a slot is replayed from this learner's journal.

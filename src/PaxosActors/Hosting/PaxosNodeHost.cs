@@ -147,6 +147,8 @@ public sealed class PaxosNodeHost
         var systemConfig = system.Settings.Config;
         var settings = PaxosSettings.Create(systemConfig);
         var commandSettings = CommandSettings.Create(systemConfig);
+        // Process-wide and never turned off by a node: see HopTrace.
+        if (systemConfig.GetBoolean("paxos.diagnostics.trace-hops", false) || HopTrace.OnInEnvironment) HopTrace.Enable();
         var roles = plan.Roles;
         var roleNames = plan.RoleNames;
         var agents = AgentRoles.From(roleNames);

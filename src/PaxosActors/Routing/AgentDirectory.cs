@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using PaxosActors.Core.Protocol;
+using PaxosActors.Diagnostics;
 
 namespace PaxosActors.Routing;
 
@@ -77,6 +78,7 @@ public sealed class AgentDirectory(ILoggingAdapter? log = null)
         }
         if (_refs.TryGetValue(message.To, out var target))
         {
+            if (HopTrace.Enabled) HopTrace.Message("send", message.Message, from, message.To);
             target.Tell(message.Message is ILocalInput local ? new LocalDelivery(local) : message.Message, sender);
             return;
         }
