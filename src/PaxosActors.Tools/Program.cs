@@ -48,13 +48,14 @@ public static class Program
 
               bench [--endpoints URL,...] [--nodes N] [--mode multi|basic] [--workers N] [--duration S] [--warmup S]
                     [--value-size B] [--keys K] [--read-ratio R] [--timeout-ms T] [--seed N] [--json-only]
-                    [--log-level LEVEL]
+                    [--log-level LEVEL] [--node-config FILE]
                   Closed-loop load: N workers (16) each send PUT /kv/{key} (GET with probability R, default 0)
                   as soon as the previous request answers, for S seconds (10) after a warmup (2), on K uniform
                   keys (1000) with B-byte values (100). Without --endpoints it starts N nodes (3) on free ports
                   in a temporary directory and removes them at the end. Prints progress, then one JSON line:
                   ops, errors, ops_per_s, p50/p90/p99/p999/max_ms, server_cpu_s, peak_rss_mb, bench_cpu_s, ...
-                  --json-only: nothing but that line on stdout (progress goes to stderr).
+                  --json-only: nothing but that line on stdout (progress goes to stderr). --node-config: a HOCON
+                  file every started node reads over its built-in configuration (node --extra-config).
 
             The nodes are the paxos-actors executable's `node` command (src/PaxosActors.Node), built with the tools.
             """);

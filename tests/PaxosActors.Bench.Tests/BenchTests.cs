@@ -53,6 +53,20 @@ public class BenchOptionsTests
     [Fact]
     public void EndpointsDoNotGoWithNodes() =>
         Assert.Throws<UsageException>(() => BenchOptions.Parse(["--endpoints", "http://127.0.0.1:8081", "--nodes", "3"]));
+
+    [Fact]
+    public void NodeConfigIsAFileThatStartedNodesRead()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            Assert.Equal(Path.GetFullPath(file), BenchOptions.Parse(["--node-config", file]).NodeConfig);
+            Assert.Null(BenchOptions.Parse([]).NodeConfig);
+            Assert.Throws<UsageException>(() => BenchOptions.Parse(["--node-config", file + ".missing"]));
+            Assert.Throws<UsageException>(() => BenchOptions.Parse(["--endpoints", "http://127.0.0.1:8081", "--node-config", file]));
+        }
+        finally { File.Delete(file); }
+    }
 }
 
 public class BenchResultTests

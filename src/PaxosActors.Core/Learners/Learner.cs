@@ -17,6 +17,11 @@ public sealed record LearnerOptions
     /// it go, and then this node's acceptor its entries below it.</summary>
     public int SnapshotEvery { get; init; } = 10_000;
 
+    /// <summary>Also snapshot once the values applied since the last snapshot reach this many bytes (commands' bytes,
+    /// <see cref="SlotValue.ByteSize"/>; 0: by slots only). With large values a count of slots is no bound on memory:
+    /// this node's acceptor keeps every accepted value in memory until it compacts below a snapshot.</summary>
+    public long SnapshotEveryBytes { get; init; }
+
     /// <summary>Tell this node's acceptor to compact below each durable snapshot (off on a node without one).</summary>
     public bool CompactAcceptor { get; init; } = true;
 
@@ -31,12 +36,19 @@ public sealed record LearnerOptions
     /// <summary>Most values in one <see cref="ChosenRange"/> reply.</summary>
     public int MaxCatchUpBatch { get; init; } = 1024;
 
+    /// <summary>Most bytes of values in one <see cref="ChosenRange"/> reply (at least one value is sent; 0: no bound).</summary>
+    public long MaxCatchUpBytes { get; init; }
+
     /// <summary>Slots between a reconfiguration and the first slot it governs; the same on every node
     /// (<see cref="MembershipHistory.DefaultAlpha"/>; only tests change it).</summary>
     public int ReconfigurationAlpha { get; init; } = MembershipHistory.DefaultAlpha;
 
     /// <summary>Applied values kept in memory to answer peers' catch-up requests.</summary>
     public int RetainedValues { get; init; } = 100_000;
+
+    /// <summary>Most bytes of applied values kept in memory to answer catch-up requests (0: no bound but the count); the
+    /// newest value is kept whatever its size. A peer behind what is retained gets the whole state instead.</summary>
+    public long RetainedBytes { get; init; }
 }
 
 /// <summary>
@@ -57,6 +69,8 @@ public sealed class Learner : IAgent
     private readonly Dictionary<long, Dictionary<Ballot, Tally>> _tallies = new(); // votes for undecided slots
     private readonly List<SlotValue> _retained = new();                          // applied values from _retainedFrom on
     private long _retainedFrom;
+    private long _retainedBytes;       // ByteSize of the values in _retained
+    private long _bytesSinceSnapshot;  // ByteSize of the values applied since the last snapshot
     private readonly ReadyBuilder _ready = new();
     private bool _recovering = true;
     private long _snapshotAt;
@@ -157,6 +171,7 @@ public sealed class Learner : IAgent
             // one that made the snapshot due.
             _snapshotDue = false;
             _snapshotAt = NextToApply;
+            _bytesSinceSnapshot = 0;
             _ready.SnapshotAt(NextToApply);
         }
         return _ready.Take();
@@ -212,6 +227,13 @@ public sealed class Learner : IAgent
         long from = request.FromSlot;
         int start = (int)(from - _retainedFrom);
         int count = (int)Math.Min(_options.MaxCatchUpBatch, NextToApply - from);
+        if (_options.MaxCatchUpBytes > 0)
+        {
+            long bytes = _retained[start].ByteSize;
+            int fit = 1;
+            while (fit < count && (bytes += _retained[start + fit].ByteSize) <= _options.MaxCatchUpBytes) fit++;
+            count = fit;
+        }
         Send(AgentId.Learner(request.Learner), new ChosenRange(from, _retained.GetRange(start, count).ToImmutableArray()));
     }
 
@@ -273,6 +295,8 @@ public sealed class Learner : IAgent
         foreach (long slot in _decided.Keys.Where(k => k < nextToApply).ToList()) _decided.Remove(slot);
         foreach (long slot in _tallies.Keys.Where(k => k < nextToApply).ToList()) _tallies.Remove(slot);
         _retained.Clear();
+        _retainedBytes = 0;
+        _bytesSinceSnapshot = 0;
         _retainedFrom = nextToApply;
         _gapSince = -1;
     }
@@ -309,6 +333,9 @@ public sealed class Learner : IAgent
                     _ready.Notice(NoticeLevel.Info, $"learner {Node}: slot {NextToApply} changes the configuration to {epoch.Membership} from slot {epoch.EffectiveFrom}");
             }
             _retained.Add(next);
+            int size = next.ByteSize;
+            _retainedBytes += size;
+            _bytesSinceSnapshot += size;
             NextToApply++;
             _progressed = true;
         }
@@ -321,13 +348,22 @@ public sealed class Learner : IAgent
                     foreach (var tally in byBallot.Values.ToList())
                         if (!_decided.ContainsKey(slot) && slot >= NextToApply) DecideIfQuorum(slot, tally);
         }
-        if (_retained.Count > _options.RetainedValues + _options.RetainedValues / 4)
+        long maxBytes = _options.RetainedBytes;
+        if (_retained.Count > _options.RetainedValues + _options.RetainedValues / 4 ||
+            (maxBytes > 0 && _retainedBytes > maxBytes + maxBytes / 4))
         {
-            int drop = _retained.Count - _options.RetainedValues; // in chunks: RemoveRange copies the rest
+            // In chunks (RemoveRange copies the rest): down to RetainedValues and RetainedBytes, the newest value kept.
+            int drop = Math.Max(0, _retained.Count - _options.RetainedValues);
+            long bytes = _retainedBytes;
+            for (int i = 0; i < drop; i++) bytes -= _retained[i].ByteSize;
+            while (maxBytes > 0 && bytes > maxBytes && drop < _retained.Count - 1) bytes -= _retained[drop++].ByteSize;
             _retained.RemoveRange(0, drop);
             _retainedFrom += drop;
+            _retainedBytes = bytes;
         }
-        if (!_recovering && _options.Snapshots && _options.SnapshotEvery > 0 && NextToApply - _snapshotAt >= _options.SnapshotEvery)
+        if (!_recovering && _options.Snapshots &&
+            ((_options.SnapshotEvery > 0 && NextToApply - _snapshotAt >= _options.SnapshotEvery) ||
+             (_options.SnapshotEveryBytes > 0 && _bytesSinceSnapshot >= _options.SnapshotEveryBytes)))
             _snapshotDue = true;
     }
 

@@ -37,6 +37,7 @@ public static class NodeCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var cl = new CommandLine(args, Flags);
+        var entered = DateTime.UtcNow; // for the start-up timeline line below
         cl.AllowOnly([.. Options, .. Flags]);
         var config = Load(cl);
         PaxosSettings settings;
@@ -171,10 +172,23 @@ public static class NodeCommand
                           (tokens is null ? "" : $" (bearer tokens: {tokens.Count})") + (tls is null ? "" : ", remoting over mutual TLS") + $", journal {Path.GetFullPath(settings.DatabasePath)}" +
                           (runner.Current?.Context.JournalError is null ? "" : " (unreadable: running without it, see the ERROR above and /status)"));
         foreach (var (role, prefix) in routes) Console.WriteLine($"node {settings.NodeId}: role {role} serves {scheme}://{httpHost}:{httpPort}{prefix}");
+        Console.WriteLine(StartTimeline(settings.NodeId, entered));
         await app.WaitForShutdownAsync();
         await runner.StopAsync();
         await supervise;
         return 0;
+    }
+
+    /// <summary>When the process started (the kernel's clock), when <c>node</c> began and when HTTP served, so that a restart
+    /// can be broken down from the log (BENCHMARKS.md, "Restart"); the ActorSystem, recovery and join lines carry Akka's times.</summary>
+    private static string StartTimeline(int nodeId, DateTime entered)
+    {
+        var now = DateTime.UtcNow;
+        string process;
+        try { process = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime().ToString("HH:mm:ss.fff"); }
+        catch (Exception) { process = "?"; }
+        return $"node {nodeId}: timeline (UTC): process started {process}, node command {entered:HH:mm:ss.fff}, HTTP serving {now:HH:mm:ss.fff} " +
+               $"(+{(now - entered).TotalMilliseconds:F0} ms)";
     }
 
     /// <summary>The node's configuration: options over <c>--extra-config</c> over the file (or the built-in one) over the

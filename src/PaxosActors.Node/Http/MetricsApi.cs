@@ -30,6 +30,9 @@ public static class MetricsApi
     public static void AddServices(IServiceCollection services) =>
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(PaxosMetrics.MeterName, MeterName)
+            // The runtime's own meter: GC heap size per generation after the last collection, committed memory, GC
+            // counts and pause time, working set, thread-pool queue (dotnet_gc_*, dotnet_process_*): where a node's memory is.
+            .AddMeter("System.Runtime")
             // Every scrape sees the counters as they are (the exporter's default caches an answer for 300 ms).
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
 

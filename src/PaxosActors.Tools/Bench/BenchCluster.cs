@@ -17,12 +17,13 @@ public sealed class BenchCluster : IAsyncDisposable
     public string DataDir { get; }
     public IReadOnlyList<string> Endpoints { get; }
 
-    public BenchCluster(int nodes, string mode, string logLevel, TextWriter log)
+    public BenchCluster(int nodes, string mode, string logLevel, TextWriter log, string? nodeConfig = null)
     {
         _log = log;
         DataDir = Directory.CreateTempSubdirectory("paxos-bench-").FullName;
         var output = NodeOutputLine.ToWriters(log, log);
         _nodes = NodeLaunch.LoopbackCluster(FreePorts.Take(nodes), FreePorts.Take(nodes), DataDir, mode, logLevel)
+            .Select(l => nodeConfig is null ? l : l with { ExtraArgs = ["--extra-config", nodeConfig] })
             .Select(l => new NodeProcess(l, output, keepLines: 100)).ToList();
         Endpoints = _nodes.Select(n => n.Url).ToList();
         foreach (var n in _nodes) n.Start();

@@ -10,7 +10,7 @@ public sealed record BenchOptions
     public static readonly string[] Names =
     [
         "endpoints", "nodes", "mode", "workers", "duration", "warmup", "value-size", "keys", "read-ratio",
-        "timeout-ms", "seed", "json-only", "log-level",
+        "timeout-ms", "seed", "json-only", "log-level", "node-config",
     ];
 
     /// <summary>Given endpoints (base URLs), or empty: start a cluster of <see cref="Nodes"/> nodes.</summary>
@@ -27,6 +27,8 @@ public sealed record BenchOptions
     public int Seed { get; init; } = 1;
     public bool JsonOnly { get; init; }
     public string LogLevel { get; init; } = "ERROR";
+    /// <summary>A HOCON file each started node reads over its built-in configuration (<c>node --extra-config</c>); null: none.</summary>
+    public string? NodeConfig { get; init; }
 
     public bool StartsCluster => Endpoints.Count == 0;
 
@@ -42,8 +44,10 @@ public sealed record BenchOptions
         foreach (var e in endpoints)
             if (!Uri.TryCreate(e, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https"))
                 throw new UsageException($"--endpoints: '{e}' is not a URL like http://127.0.0.1:8081");
-        if (endpoints.Count > 0 && (cl.Has("nodes") || cl.Has("mode")))
-            throw new UsageException("--nodes and --mode start a cluster; they do not go with --endpoints");
+        if (endpoints.Count > 0 && (cl.Has("nodes") || cl.Has("mode") || cl.Has("node-config")))
+            throw new UsageException("--nodes, --mode and --node-config start a cluster; they do not go with --endpoints");
+        string? nodeConfig = cl.Get("node-config") is { } f ? Path.GetFullPath(f) : null;
+        if (nodeConfig is not null && !File.Exists(nodeConfig)) throw new UsageException($"--node-config {nodeConfig}: no such file");
         string mode = cl.Get("mode", "multi");
         if (mode is not ("multi" or "basic")) throw new UsageException("--mode is multi or basic");
         return new BenchOptions
@@ -61,6 +65,7 @@ public sealed record BenchOptions
             Seed = cl.GetInt("seed", 1),
             JsonOnly = cl.Has("json-only"),
             LogLevel = cl.Get("log-level", "ERROR"),
+            NodeConfig = nodeConfig,
         };
     }
 

@@ -28,7 +28,7 @@ public static class BenchCommand
             if (!options.StartsCluster) return await RunAsync(options, options.Endpoints, null, info, terminal, stopping.Token);
 
             info.WriteLine($"bench: starting {options.Nodes} node(s) ({options.Mode}-Paxos) on free ports");
-            await using var cluster = new BenchCluster(options.Nodes, options.Mode, options.LogLevel, Console.Error);
+            await using var cluster = new BenchCluster(options.Nodes, options.Mode, options.LogLevel, Console.Error, options.NodeConfig);
             if (!await cluster.WaitReadyAsync(TimeSpan.FromSeconds(90), stopping.Token))
             {
                 Console.Error.WriteLine(stopping.IsCancellationRequested

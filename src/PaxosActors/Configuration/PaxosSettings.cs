@@ -35,6 +35,10 @@ public sealed class PaxosSettings
     public int Window { get; private init; }
     public TimeSpan CatchUpInterval { get; private init; }
     public int SnapshotEvery { get; private init; }
+    public long SnapshotEveryBytes { get; private init; }
+    public int RetainedValues { get; private init; }
+    public long RetainedBytes { get; private init; }
+    public long CatchUpMaxBytes { get; private init; }
     public bool RebuildAcceptor { get; private init; }
     public TimeSpan SupervisionMinBackoff { get; private init; }
     public TimeSpan SupervisionMaxBackoff { get; private init; }
@@ -87,6 +91,10 @@ public sealed class PaxosSettings
             Window = Positive(c, "window"),
             CatchUpInterval = Duration(c, "catch-up-interval"),
             SnapshotEvery = Positive(c, "snapshot-every"),
+            SnapshotEveryBytes = Bytes(c, "snapshot-every-bytes"),
+            RetainedValues = Positive(c, "learner.retained-values"),
+            RetainedBytes = Bytes(c, "learner.retained-bytes"),
+            CatchUpMaxBytes = Bytes(c, "learner.catch-up-max-bytes"),
             RebuildAcceptor = Read("rebuild-acceptor", () => c.GetBoolean("rebuild-acceptor")),
             SupervisionMinBackoff = Duration(c, "supervision.min-backoff"),
             SupervisionMaxBackoff = Duration(c, "supervision.max-backoff"),
@@ -126,6 +134,10 @@ public sealed class PaxosSettings
         CatchUpTicks = Ticks(CatchUpInterval),
         Snapshots = snapshots,
         SnapshotEvery = SnapshotEvery,
+        SnapshotEveryBytes = SnapshotEveryBytes,
+        RetainedValues = RetainedValues,
+        RetainedBytes = RetainedBytes,
+        MaxCatchUpBytes = CatchUpMaxBytes,
         CompactAcceptor = compactAcceptor,
     };
 
@@ -163,6 +175,15 @@ public sealed class PaxosSettings
     {
         long? v = Read(key, () => c.GetByteSize(key));
         return v is > 0 ? v.Value : throw Bad(key, $"must be a positive size, is {v}");
+    }
+
+    /// <summary>A size in bytes, 0 allowed (for "no bound").</summary>
+    private static long Bytes(Config c, string key)
+    {
+        if (!c.HasPath(key)) throw Bad(key, "is missing");
+        if (c.GetString(key, "").TrimStart().StartsWith('-')) throw Bad(key, "must be a size of zero or more");
+        long? v = Read(key, () => c.GetByteSize(key));
+        return v is >= 0 ? v.Value : throw Bad(key, $"must be a size of zero or more, is {v}");
     }
 
     private static string NonEmpty(Config c, string key)

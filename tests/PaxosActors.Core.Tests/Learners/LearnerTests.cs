@@ -200,6 +200,61 @@ public sealed class LearnerTests
         Assert.Empty(dropped.SendStateTo);
     }
 
+    /// <summary>A value of one command of <paramref name="bytes"/> bytes, distinct per <paramref name="n"/>.</summary>
+    private static SlotValue Sized(int n, int bytes)
+    {
+        var command = new byte[bytes];
+        BitConverter.TryWriteBytes(command, n);
+        return SlotValue.Of(command);
+    }
+
+    [Fact] // issue 14: a count of 10 KB values is no bound on memory, a byte budget is
+    public void Learner_with_a_byte_budget_retains_at_most_a_quarter_more_than_it_and_sends_the_state_to_a_peer_behind_it()
+    {
+        var learner = NewLearner(options: new LearnerOptions { RetainedBytes = 1000, SnapshotEvery = 0 });
+        for (int s = 0; s < 30; s++)
+        {
+            Step(learner, new Chosen(s, Sized(s, 100)));
+            long applied = s + 1;
+            // What a catch-up from slot f is answered with tells what is retained: a range from f while f is retained.
+            long oldest = Enumerable.Range(0, (int)applied).First(f => learner.Step(new CatchUp(2, f)).SendStateTo.Count == 0);
+            Assert.True((applied - oldest) * 100 <= 1250, $"after slot {s}: {applied - oldest} values of 100 B retained");
+            Assert.True(applied < 13 || applied - oldest >= 10, $"after slot {s}: only {applied - oldest} values retained");
+        }
+
+        var reply = Assert.IsType<ChosenRange>(Assert.Single(Step(learner, new CatchUp(2, 20)).Messages).Message);
+        Assert.Equal(Enumerable.Range(20, 10).Select(s => Sized(s, 100)), reply.Values);
+        Assert.Equal([2], Step(learner, new CatchUp(2, 5)).SendStateTo);
+    }
+
+    [Fact]
+    public void Learner_with_a_byte_budget_keeps_its_newest_value_even_when_it_alone_is_larger()
+    {
+        var learner = NewLearner(options: new LearnerOptions { RetainedBytes = 10, SnapshotEvery = 0 });
+        for (int s = 0; s < 3; s++) Step(learner, new Chosen(s, Sized(s, 100)));
+
+        var reply = Assert.IsType<ChosenRange>(Assert.Single(Step(learner, new CatchUp(2, 2)).Messages).Message);
+        Assert.Equal([Sized(2, 100)], reply.Values.ToArray());
+        Assert.Equal([2], Step(learner, new CatchUp(2, 1)).SendStateTo);
+    }
+
+    [Fact]
+    public void Catch_up_reply_holds_at_most_MaxCatchUpBytes_of_values_and_at_least_one_value()
+    {
+        var learner = NewLearner(options: new LearnerOptions { MaxCatchUpBytes = 250 });
+        var tiny = NewLearner(options: new LearnerOptions { MaxCatchUpBytes = 50 });
+        for (int s = 0; s < 5; s++)
+        {
+            Step(learner, new Chosen(s, Sized(s, 100)));
+            tiny.Step(new Chosen(s, Sized(s, 100)));
+        }
+
+        var reply = Assert.IsType<ChosenRange>(Assert.Single(Step(learner, new CatchUp(2, 1)).Messages).Message);
+        Assert.Equal([Sized(1, 100), Sized(2, 100)], reply.Values.ToArray());
+        var one = Assert.IsType<ChosenRange>(Assert.Single(tiny.Step(new CatchUp(2, 1)).Messages).Message);
+        Assert.Equal([Sized(1, 100)], one.Values.ToArray());
+    }
+
     [Fact] // a peer behind what this learner retains can only be brought up to date with the whole state
     public void Catch_up_from_before_the_retained_values_asks_the_shell_to_send_that_learner_the_state_unless_snapshots_are_off()
     {
@@ -361,6 +416,23 @@ public sealed class LearnerTests
         Assert.Null(Step(learner, new Chosen(8, Cmd(8))).SnapshotAt);
         Assert.Equal(9, Step(learner, new Chosen(7, Cmd(7))).SnapshotAt);
         Assert.Equal(9, _log.NextSlot);
+    }
+
+    [Fact] // the acceptor compacts below each snapshot: snapshots by bytes bound what it holds by bytes
+    public void Learner_also_asks_for_a_snapshot_once_the_values_applied_since_the_last_reach_SnapshotEveryBytes()
+    {
+        var learner = NewLearner(options: new LearnerOptions { SnapshotEvery = 1000, SnapshotEveryBytes = 250 });
+        var without = NewLearner(options: new LearnerOptions { SnapshotEvery = 1000, SnapshotEveryBytes = 250, Snapshots = false });
+
+        var at = new List<long?>();
+        for (int s = 0; s < 7; s++)
+        {
+            at.Add(Step(learner, new Chosen(s, Sized(s, 100))).SnapshotAt);
+            Assert.Null(without.Step(new Chosen(s, Sized(s, 100))).SnapshotAt);
+        }
+
+        Assert.Equal([null, null, 3, null, null, 6, null], at);
+        Assert.Equal(8, Step(learner, new Chosen(7, Sized(7, 300))).SnapshotAt); // one value over the budget: at once
     }
 
     [Fact] // an acceptor's entries below a durable learner snapshot on its node are chosen and held: they may go

@@ -106,6 +106,7 @@ public sealed record SimulationConfig
     public static SimulationConfig ForSeed(int seed)
     {
         var r = new Random(seed ^ 0x5eed);
+        var bytes = new Random(seed ^ 0xb17e); // drawn apart: the other knobs keep the schedules they had
         bool multi = (seed & 1) == 0;
         int nodes = (seed & 2) == 0 ? 3 : 5;
         bool lostAcceptors = r.Next(3) == 0;
@@ -147,6 +148,13 @@ public sealed record SimulationConfig
                 CatchUpTicks = 5,
                 SnapshotEvery = r.Next(4) == 0 ? 0 : 1 + r.Next(6),
                 RetainedValues = 1 + r.Next(8),
+            } with
+            {
+                // The byte bounds (issue 14), drawn apart like the reads below; values here are 4-12 bytes, so these
+                // bounds bite: snapshots every few values, one to a few values retained, one or a few per catch-up reply.
+                SnapshotEveryBytes = bytes.Next(3) == 0 ? 0 : 1 + bytes.Next(48),
+                RetainedBytes = bytes.Next(3) == 0 ? 0 : 1 + bytes.Next(32),
+                MaxCatchUpBytes = bytes.Next(3) == 0 ? 0 : 1 + bytes.Next(24),
             },
             ProposerJournalLossRate = r.NextDouble() * 0.5,
             // Drawn apart, so the schedules of the other knobs stay what they were before reads existed.
@@ -160,7 +168,8 @@ public sealed record SimulationConfig
         $"reconfigurations {ReconfigurationRate:F3}{(MembersOutside ? " (members outside)" : "")}, reads {ReadRate:F3}, loss {LossRate:F2}, dup {DuplicateRate:F2}, " +
         $"delay<={MaxDelay}, partitions {PartitionRate:F3}, acceptor crash {AcceptorCrashRate:F3} (journal lost {AcceptorJournalLossRate:F2}), " +
         $"proposer crash {ProposerCrashRate:F3} (journal lost {ProposerJournalLossRate:F2}), learner crash {LearnerCrashRate:F3}, " +
-        $"flush {FlushRate:F2}, snapshot every {Learner.SnapshotEvery}, retain {Learner.RetainedValues}" +
+        $"flush {FlushRate:F2}, snapshot every {Learner.SnapshotEvery} (or {Learner.SnapshotEveryBytes} B), retain {Learner.RetainedValues} " +
+        $"({Learner.RetainedBytes} B), catch-up replies <= {Learner.MaxCatchUpBytes} B" +
         (Mutation == Mutation.None ? "" : $", MUTATION {Mutation}");
 }
 

@@ -37,6 +37,23 @@ public sealed class PaxosSettingsSpec
     }
 
     [Fact]
+    public void Memory_bounds_of_the_learner_are_sizes_with_documented_defaults_and_zero_turns_them_off()
+    {
+        var d = PaxosSettings.Create(ConfigurationFactory.Empty).LearnerOptions();
+        Assert.Equal(32L << 20, d.SnapshotEveryBytes);
+        Assert.Equal(16L << 20, d.RetainedBytes);
+        Assert.Equal(4L << 20, d.MaxCatchUpBytes);
+        Assert.Equal(100_000, d.RetainedValues);
+
+        var s = Parse("paxos { snapshot-every-bytes = 0, learner { retained-values = 10, retained-bytes = 1KiB, catch-up-max-bytes = 0 } }").LearnerOptions();
+        Assert.Equal(0, s.SnapshotEveryBytes);
+        Assert.Equal(10, s.RetainedValues);
+        Assert.Equal(1024, s.RetainedBytes);
+        Assert.Equal(0, s.MaxCatchUpBytes);
+        Assert.Throws<ConfigurationException>(() => Parse("paxos.learner.retained-bytes = -1"));
+    }
+
+    [Fact]
     public void Durations_become_ticks_of_the_configured_clock()
     {
         var s = Parse("paxos { tick-interval = 10ms, phase-timeout = 95ms, backoff { base = 20ms, cap = 1s } }");
