@@ -14,7 +14,8 @@ import sys
 from collections import defaultdict
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
-NAMES = {"sut": "PaxosActors", "etcd": "etcd 3.4", "ceiling": "in-memory ceiling (kvnull)"}
+NAMES = {"sut": "PaxosActors", "sut-redirect": "PaxosActors, --redirect-writes", "etcd": "etcd 3.4",
+         "ceiling": "in-memory ceiling (kvnull)"}
 
 
 def load(paths, read_ratio):
@@ -42,7 +43,7 @@ def nice_top(value):
 
 def svg(runs, title):
     width, height, left, right, top, bottom = 720, 420, 80, 230, 50, 60
-    systems = sorted({s for s, _ in runs}, key=lambda s: ["sut", "etcd", "ceiling"].index(s) if s in NAMES else 9)
+    systems = sorted({s for s, _ in runs}, key=lambda s: list(NAMES).index(s) if s in NAMES else 9)
     workers = sorted({w for _, w in runs})
     y_max = nice_top(max(max(v) for v in runs.values()) * 1.05)
     plot_w, plot_h = width - left - right, height - top - bottom
