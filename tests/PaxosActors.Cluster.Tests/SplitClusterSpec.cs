@@ -44,18 +44,6 @@ public sealed class SplitClusterSpec(ITestOutputHelper output) : IAsyncDisposabl
     public void Without_seeds_there_is_nothing_to_join_and_nothing_to_decide() =>
         Assert.Null(SplitCluster.Decide([], [A1], [A2]));
 
-    /// <summary>A first seed that starts again in the same process after a downing or a split joins the cluster that existed
-    /// a moment ago instead of founding one: it moves to the end of its seed list (Akka lets only the first seed found a
-    /// cluster). Any other node keeps its order, and a cluster of one seed may still found itself.</summary>
-    [Fact]
-    public void A_restarting_first_seed_joins_the_others_instead_of_founding_a_cluster()
-    {
-        Assert.Equal([A2, A3, A1], SplitCluster.RejoinOrder(Seeds, A1));
-        Assert.Equal(Seeds, SplitCluster.RejoinOrder(Seeds, A2));
-        Assert.Equal(Seeds, SplitCluster.RejoinOrder(Seeds, A4));
-        Assert.Equal([A1], SplitCluster.RejoinOrder([A1], A1));
-    }
-
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "paxos-actors-cluster-tests", Guid.NewGuid().ToString("N"));
     private readonly List<NodeRunner> _runners = [];
     private readonly List<Task> _supervising = [];

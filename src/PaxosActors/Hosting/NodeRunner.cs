@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Configuration;
-using PaxosActors.Configuration;
 
 namespace PaxosActors.Hosting;
 
@@ -22,52 +21,28 @@ public sealed class NodeRunner(Config config, TextWriter log)
     /// <summary>Roles registered in code, started with every ActorSystem (besides those <c>paxos.roles</c> maps).</summary>
     public RoleRegistry? Roles { get; init; }
 
-    public PaxosNodeHost Start() => Start(config);
-
-    private PaxosNodeHost Start(Config with)
+    public PaxosNodeHost Start()
     {
-        var host = PaxosNodeHost.Start(with, Roles);
+        var host = PaxosNodeHost.Start(config, Roles);
         Started?.Invoke(host);
         _current = host;
         return host;
     }
 
-    /// <summary>The configuration of a start after a downing or a split: the seeds in <see cref="SplitCluster.RejoinOrder"/>
-    /// (this node joins, it does not found), or the node's own when it is not the first seed or that is the order it
-    /// already had.</summary>
-    private Config RejoinConfig(PaxosNodeHost previous)
-    {
-        var cluster = Akka.Cluster.Cluster.Get(previous.System);
-        var seeds = cluster.Settings.SeedNodes.ToList();
-        var order = SplitCluster.RejoinOrder(seeds, cluster.SelfAddress);
-        if (order.SequenceEqual(seeds)) return config;
-        return ConfigurationFactory.ParseString($"paxos.seeds = {HoconString.Quote(string.Join(",", order))}").WithFallback(config);
-    }
-
     /// <summary>Runs until <see cref="StopAsync"/>: restarts the node whenever its ActorSystem ends on its own.</summary>
     public async Task SuperviseAsync()
     {
-        bool rejoining = false;
         while (!_stopping.IsCancellationRequested)
         {
             var host = _current ?? Start();
-            var ended = await Task.WhenAny(host.WhenTerminated, LeaveSplitAsync(host), RejoinBoundAsync(host, rejoining),
-                Task.Delay(Timeout.Infinite, _stopping.Token));
+            await Task.WhenAny(host.WhenTerminated, LeaveSplitAsync(host), Task.Delay(Timeout.Infinite, _stopping.Token));
             if (_stopping.IsCancellationRequested) break;
-            // Back in as a joining node unless that is what just failed: then the configured order, in which the first
-            // seed may found the cluster again (every other node may have restarted meanwhile).
-            bool gaveUp = rejoining && !host.WhenTerminated.IsCompleted && ended is Task<bool> { Result: true };
-            if (gaveUp) await host.System.Terminate();
-            log.WriteLine(gaveUp
-                ? $"node {host.Settings.NodeId}: not back in the cluster within {RejoinLimit.TotalSeconds:0} s as a joining node; restarting with the configured seed order"
-                : $"node {host.Settings.NodeId}: the ActorSystem stopped (downed by the cluster?); restarting from its journal");
-            var next = gaveUp ? config : RejoinConfig(host);
-            rejoining = !gaveUp && !ReferenceEquals(next, config);
+            log.WriteLine($"node {host.Settings.NodeId}: the ActorSystem stopped (downed by the cluster?); restarting from its journal");
             _current = null;
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), _stopping.Token);
-                Start(next);
+                Start();
             }
             catch (OperationCanceledException) { break; }
             catch (Exception e)
@@ -114,27 +89,6 @@ public sealed class NodeRunner(Config config, TextWriter log)
                 return;
             }
         }
-    }
-
-    /// <summary>How long an ActorSystem started in <see cref="SplitCluster.RejoinOrder"/> may take to be a member again
-    /// before the next start uses the configured order.</summary>
-    private static readonly TimeSpan RejoinLimit = TimeSpan.FromSeconds(20);
-
-    /// <summary>For a start in <see cref="SplitCluster.RejoinOrder"/>: true once <see cref="RejoinLimit"/> passed with this
-    /// node not up (or weakly up) in a cluster; never completes for another start or once it is up.</summary>
-    private async Task<bool> RejoinBoundAsync(PaxosNodeHost host, bool rejoining)
-    {
-        if (!rejoining) return await new TaskCompletionSource<bool>().Task;
-        var cluster = Akka.Cluster.Cluster.Get(host.System);
-        var deadline = DateTime.UtcNow + RejoinLimit;
-        while (!_stopping.IsCancellationRequested && !host.WhenTerminated.IsCompleted)
-        {
-            if (cluster.SelfMember.Status is Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.WeaklyUp)
-                return await new TaskCompletionSource<bool>().Task;
-            if (DateTime.UtcNow >= deadline) return true;
-            await Task.Delay(TimeSpan.FromMilliseconds(250), _stopping.Token).ContinueWith(_ => { });
-        }
-        return false;
     }
 
     /// <summary>The seeds among <paramref name="seeds"/> whose Paxos directory answers an Identify within a second.</summary>

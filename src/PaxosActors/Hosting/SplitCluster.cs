@@ -37,16 +37,6 @@ public static class SplitCluster
         return $"this node's cluster holds {inCluster} of the {seeds.Count} seed nodes, and {them} outside it (two clusters that never merge)";
     }
 
-    /// <summary>
-    /// The seed order for an ActorSystem this process starts again after its last one was downed or left a split: a
-    /// cluster existed a moment ago, so this node must join it, not found one. Akka lets only the first seed of the list
-    /// found a cluster (when no other seed answers within <c>seed-node-timeout</c>), so the first seed moves to the end and
-    /// joins like any other node. Without this, a first seed downed while cut off restarted, heard no one, and founded a
-    /// cluster of its own, which <see cref="Decide"/> then had to end after the heal (a chaos run's 26 s).
-    /// </summary>
-    public static IReadOnlyList<Address> RejoinOrder(IReadOnlyList<Address> seeds, Address self) =>
-        seeds.Count > 1 && seeds[0].Equals(self) ? [.. seeds.Skip(1), self] : seeds;
-
     /// <summary>The seeds that are not members of this node's cluster: the ones to ask.</summary>
     public static IEnumerable<Address> Outside(IReadOnlyCollection<Address> seeds, IReadOnlyCollection<Address> members) =>
         seeds.Where(s => !members.Contains(s));
