@@ -71,6 +71,19 @@ def step(chain, label, node, e):
     return e
 
 
+def latest_sender(nodes, name, t, slot, to, skip=None):
+    """The node (other than skip) whose last point `name` for `slot` sent to node `to` before t is the latest: which
+    of several senders let the receiver go on. Returns (node, point), or (None, None) when none did."""
+    best = (None, None)
+    for n, node in nodes.items():
+        if n == skip:
+            continue
+        s = node.last_before(name, t, key=slot, extra=to)
+        if s and (best[1] is None or s[0] > best[1][0]):
+            best = (n, s)
+    return best
+
+
 def critical_path(nodes, entry, http_entry):
     """The chain of one PUT, from the reply back to the request (then reversed)."""
     E = nodes[entry]
@@ -94,28 +107,14 @@ def critical_path(nodes, entry, http_entry):
     recv_ch = E.last_before("learner_recv_Chosen", apply[0], key=slot)
     if recv_ch and (not recv_acc or recv_ch[0] > recv_acc[0]):
         step(back, "learner receives Chosen", entry, recv_ch)
-        sender = None
-        for n, node in nodes.items():
-            if n == entry:
-                continue
-            s = node.last_before("learner_send_Chosen>learner", recv_ch[0], key=slot, extra=entry)
-            if s and (sender is None or s[0] > sender[1][0]):
-                sender = (n, s)
-        learner, s = sender
+        learner, s = latest_sender(nodes, "learner_send_Chosen>learner", recv_ch[0], slot, entry, skip=entry)
         step(back, "learner sends Chosen", learner, s)
         recv_acc = nodes[learner].last_before("learner_recv_Accepted", s[0], key=slot)
     step(back, "learner receives the quorum's last Accepted", learner, recv_acc)
     if recv_acc[3] == 0:
         acceptor, sent = learner, nodes[learner].last_before("acceptor_send_Accepted>learner", recv_acc[0], key=slot, extra=learner)
     else:
-        best = None
-        for n, node in nodes.items():
-            if n == learner:
-                continue
-            s = node.last_before("acceptor_send_Accepted>learner", recv_acc[0], key=slot, extra=learner)
-            if s and (best is None or s[0] > best[1][0]):
-                best = (n, s)
-        acceptor, sent = best
+        acceptor, sent = latest_sender(nodes, "acceptor_send_Accepted>learner", recv_acc[0], slot, learner, skip=learner)
     A = nodes[acceptor]
     step(back, "acceptor sends Accepted", acceptor, sent)
     done = step(back, "persist callback on the acceptor actor", acceptor, A.last_before("persist-done", sent[0], key=slot))
@@ -124,12 +123,7 @@ def critical_path(nodes, entry, http_entry):
     enq = step(back, "journal actor takes the write", acceptor, A.last_before("journal-enqueue", commit[0]))
     req = step(back, "acceptor persist requested", acceptor, A.last_before("persist-request", enq[0], key=slot))
     recv = step(back, "acceptor receives Accept", acceptor, A.last_before("acceptor_recv_Accept", req[0], key=slot))
-    best = None
-    for n, node in nodes.items():
-        s = node.last_before("proposer_send_Accept>acceptor", recv[0], key=slot, extra=acceptor)
-        if s and (best is None or s[0] > best[1][0]):
-            best = (n, s)
-    leader, s = best
+    leader, s = latest_sender(nodes, "proposer_send_Accept>acceptor", recv[0], slot, acceptor)
     step(back, "proposer sends Accept", leader, s)
     got = step(back, "proposer receives Propose", leader, nodes[leader].last_before("proposer_recv_Propose", s[0]))
     if leader != entry:
