@@ -41,6 +41,13 @@ public sealed class LeaderRedirectSpec(ITestOutputHelper output) : IDisposable
         var leader = _nodes[leaderId - 1];
         var follower = _nodes.First(n => n.Id != leaderId);
         output.WriteLine($"leader {leaderId} at {leader.Url}; asking follower {follower.Id} at {follower.Url}");
+        // A follower can hear the leader's heartbeats before it sees the leader's cluster membership, which carries its
+        // client URL; until then it forwards (documented). Wait for that on a key of its own.
+        await Eventually.Holds(async () =>
+        {
+            using var probe = await SendAsync(HttpMethod.Put, follower.Url + "/kv/probe", "p");
+            Assert.Equal(HttpStatusCode.TemporaryRedirect, probe.StatusCode);
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
 
         // A write at a follower: 307 to the same target at the leader (the encoded key and the query kept), nothing done here.
         string target = "/kv/a%2Fb%20c?note=1";
