@@ -43,8 +43,7 @@ public static class KvApi
                 return Task.CompletedTask;
             });
         }
-        if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
-        if (redirect && LeaderRedirect(runner, http) is { } toLeader) return toLeader;
+        if (RefuseWrite(runner, key, http, redirect, out var kv) is { } refused) return refused;
         string k = key.Value!;
         var (body, tooLarge) = await ReadBodyAsync(http, kv!.Settings.MaxValueBytes);
         if (tooLarge) return Error(413, $"the value is over the limit of {kv.Settings.MaxValueBytes} bytes");
@@ -77,16 +76,14 @@ public static class KvApi
 
     private static async Task<IResult> Delete(NodeRunner runner, RequestKey key, HttpContext http, bool redirect)
     {
-        if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
-        if (redirect && LeaderRedirect(runner, http) is { } toLeader) return toLeader;
+        if (RefuseWrite(runner, key, http, redirect, out var kv) is { } refused) return refused;
         string k = key.Value!;
         return await Run(() => kv!.DeleteAsync(k, http.RequestAborted), _ => Results.NoContent());
     }
 
     private static async Task<IResult> CompareAndSet(NodeRunner runner, RequestKey key, HttpContext http, bool redirect)
     {
-        if (!Ready(runner, out var kv, out var error) || !ValidKey(kv!, key, out error)) return error!;
-        if (redirect && LeaderRedirect(runner, http) is { } toLeader) return toLeader;
+        if (RefuseWrite(runner, key, http, redirect, out var kv) is { } refused) return refused;
         string k = key.Value!;
         var (body, tooLarge) = await ReadBodyAsync(http, 2 * kv!.Settings.MaxValueBytes + 1024);
         if (tooLarge) return Error(413, "the request is over the size limit");
@@ -112,6 +109,15 @@ public static class KvApi
             var answer = new CasResponse(r.Swapped, r.Swapped ? null : current);
             return Results.Json(answer, KvJson.Default.CasResponse, statusCode: r.Swapped ? 200 : 409);
         });
+    }
+
+    /// <summary>What a write gets instead of being taken here, or null: the node's refusal, the key's problem, or (with
+    /// <paramref name="redirect"/>) a redirect to the leader (<see cref="LeaderRedirect"/>). Bad input is refused before any
+    /// redirect.</summary>
+    private static IResult? RefuseWrite(NodeRunner runner, RequestKey key, HttpContext http, bool redirect, out KvService? kv)
+    {
+        if (!Ready(runner, out kv, out var error) || !ValidKey(kv!, key, out error)) return error;
+        return redirect ? LeaderRedirect(runner, http) : null;
     }
 
     /// <summary>A 307 to the same request at the leader, when another node leads as far as this node's proposer knows and
