@@ -113,13 +113,17 @@ public sealed class LeaderRedirectSpec(ITestOutputHelper output) : IDisposable
         return await _http.SendAsync(request);
     }
 
-    /// <summary>The leader every node in <paramref name="nodes"/> names in /status, once they agree and it takes a write.</summary>
+    /// <summary>The leader every node in <paramref name="nodes"/> names in /status, once they agree, each of their acceptors
+    /// votes, and the leader takes a write. A new acceptor votes once every other one has recorded it: killing a node
+    /// before that leaves an acceptor waiting for the dead node's word, and two nodes of three without a quorum.</summary>
     private Task<int> AgreedLeaderAsync(IReadOnlyList<NodeProcess> nodes, TimeSpan timeout) => Eventually.Returns(async () =>
     {
         var named = new HashSet<int>();
         foreach (var node in nodes)
         {
             using var status = JsonDocument.Parse(await _http.GetStringAsync(node.Url + "/status"));
+            var acceptor = status.RootElement.GetProperty("acceptor");
+            Assert.True(acceptor.GetProperty("votes").GetBoolean(), $"node {node.Id}'s acceptor: {acceptor.GetProperty("state").GetString()}");
             var leader = status.RootElement.GetProperty("leader");
             Assert.Equal(JsonValueKind.Number, leader.ValueKind);
             named.Add(leader.GetInt32());
