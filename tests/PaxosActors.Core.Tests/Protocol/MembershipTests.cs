@@ -17,6 +17,10 @@ public sealed class MembershipTests
 
     private static SlotValue Change(Membership from, Membership to) => SlotValue.Reconfigure(new Reconfiguration(from, to));
 
+    /// <summary>Client commands chosen in slots [<paramref name="from"/>, <paramref name="to"/>).</summary>
+    private static IEnumerable<IInput> Commands(int from, int to) =>
+        Enumerable.Range(from, to - from).Select(s => (IInput)new Chosen(s, Cmd(s)));
+
     [Fact]
     public void Reconfiguration_chosen_in_slot_s_governs_slots_from_s_plus_alpha_and_not_before()
     {
@@ -43,6 +47,31 @@ public sealed class MembershipTests
         Assert.Null(stale);
         Assert.Equal(ThreeFourFive, history.Latest);
         Assert.Equal(2, history.Epochs.Length);
+    }
+
+    /// <summary>A -> B -> A, then a copy of the first change chosen in a later slot (a retry after a leader change
+    /// re-proposes it; Paxos may choose it again): the set must stay A. The operator's removal of 4 was acknowledged, and a
+    /// change naming its expected set by value alone would find that set again and undo it.</summary>
+    [Fact]
+    public void Duplicate_of_a_change_chosen_after_the_set_went_back_to_its_expected_value_changes_nothing()
+    {
+        var a = new Membership([1, 2, 3], [4]);
+        var b = new Membership([1, 2, 3, 4]);
+        var learner = Agents.Started(new Learner(1, a, [1, 2, 3, 4], new LearnerOptions { ReconfigurationAlpha = Alpha }), []);
+        var add = Change(a, b);
+
+        learner.Step(new Chosen(0, add));                                  // A -> B: B governs from slot alpha
+        learner.StepEach(Commands(1, Alpha));
+        Assert.Equal(b, learner.Configurations.At(Alpha));
+        learner.Step(new Chosen(Alpha, Change(b, a)));                     // B -> A: the operator removes 4 again
+        learner.StepEach(Commands(Alpha + 1, 2 * Alpha + 1));
+        Assert.Equal(a, learner.Configurations.At(2 * Alpha));             // A is in force again, the removal acknowledged
+
+        var duplicate = learner.Step(new Chosen(learner.NextToApply, add)); // the first change, chosen again
+
+        Assert.Equal(a, learner.Configurations.Latest);
+        Assert.Equal(3, learner.Configurations.Epochs.Length);
+        Assert.DoesNotContain(duplicate.Notices, n => n.Text.Contains("changes the configuration"));
     }
 
     [Fact]
