@@ -392,15 +392,15 @@ public sealed class SimulatedCluster
 
     public int Reconfigurations { get; private set; }
 
-    /// <summary>An operator asks for a new acceptor set (1 to 5 of all the nodes), based on the latest membership the
-    /// agreed log shows; a change based on a stale view is chosen but changes nothing.</summary>
+    /// <summary>An operator asks for a new acceptor set (1 to 5 of all the nodes), based on the latest epoch the agreed log
+    /// shows (in force or pending); a change based on a stale view is chosen but changes nothing.</summary>
     private void SubmitReconfiguration()
     {
         var acceptors = _ids.OrderBy(_ => _rng.Next()).Take(1 + _rng.Next(Math.Min(5, _ids.Length))).ToList();
         // With members outside, a few of the other nodes stay learners (drawn apart, so the other draws are unchanged).
         var learners = _config.MembersOutside ? _ids.Where(_ => _outsideRng.Next(2) == 0).ToArray() : _ids;
         var next = new Membership(acceptors, learners.Except(acceptors));
-        var change = SlotValue.Reconfigure(new Reconfiguration(_membership.Latest, next));
+        var change = SlotValue.Reconfigure(new Reconfiguration(_membership.LatestEpoch, next));
         int node = _ids[_rng.Next(_ids.Length)];
         TraceLine($"operator asks proposer-{node} to reconfigure to {next}");
         var host = _proposers[node - 1];
@@ -896,6 +896,7 @@ public sealed class SimulatedCluster
                 if (value.Change is { } change)
                 {
                     writer.Write(-1);
+                    writer.Write(change.ExpectedFrom ?? -1L);
                     foreach (var m in new[] { change.Expected, change.Next })
                     {
                         writer.Write(m.Acceptors.Length);
@@ -931,8 +932,12 @@ public sealed class SimulatedCluster
                         var learners = Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadInt32()).ToList();
                         return new Membership(acceptors, learners);
                     }
+                    long expectedFrom = reader.ReadInt64();
                     var expected = Read();
-                    var change = SlotValue.Reconfigure(new Reconfiguration(expected, Read()));
+                    var next = Read();
+                    var change = SlotValue.Reconfigure(expectedFrom < 0
+                        ? Reconfiguration.WithoutEpoch(expected, next)
+                        : new Reconfiguration(new MembershipEpoch(expectedFrom, expected), next));
                     cluster.CheckAgreement(Node, slot, change);
                     Record(change);
                     continue;
