@@ -34,6 +34,11 @@ public sealed class MembershipHistory
         AppliedThrough = appliedThrough;
     }
 
+    /// <summary>BROKEN on purpose, the negative control of the simulation only: a change applies whenever its expected
+    /// set is the latest, whatever epoch it names (the rule before changes named their epoch), so a copy chosen after
+    /// A -> B -> A applies again. Every agent still agrees; the operator's removal is undone. Never set outside it.</summary>
+    public bool UnsafeMatchChangesByValue { get; init; }
+
     /// <summary>Slots between a reconfiguration and the first slot it governs. Zero is the UNSAFE variant the simulation
     /// must catch (quorums switch at once, for every slot, in flight or not): never used outside that negative control.</summary>
     public int Alpha { get; }
@@ -85,7 +90,8 @@ public sealed class MembershipHistory
     {
         if (slot != AppliedThrough) throw new InvalidOperationException($"slot {slot} applied when {AppliedThrough} was next");
         AppliedThrough++;
-        if (value.Change is not { } change || !change.Expects(LatestEpoch) || change.Next.Equals(Latest)) return null;
+        if (value.Change is not { } change || change.Next.Equals(Latest)) return null;
+        if (!(UnsafeMatchChangesByValue ? change.Expected.Equals(Latest) : change.Expects(LatestEpoch))) return null;
         var epoch = new MembershipEpoch(slot + Math.Max(Alpha, 1), change.Next);
         _epochs.Add(epoch);
         return epoch;
