@@ -43,6 +43,11 @@ public sealed record LearnerOptions
     /// (<see cref="MembershipHistory.DefaultAlpha"/>; only tests change it).</summary>
     public int ReconfigurationAlpha { get; init; } = MembershipHistory.DefaultAlpha;
 
+    /// <summary>BROKEN on purpose, the negative control of the simulation only
+    /// (<see cref="MembershipHistory.UnsafeMatchChangesByValue"/>): a copy of a change chosen after A -> B -> A applies
+    /// again. Never set outside it.</summary>
+    public bool UnsafeMatchChangesByValue { get; init; }
+
     /// <summary>Applied values kept in memory to answer peers' catch-up requests.</summary>
     public int RetainedValues { get; init; } = 100_000;
 
@@ -90,7 +95,7 @@ public sealed class Learner : IAgent
     public Learner(int id, Membership seed, IEnumerable<int> peers, LearnerOptions options)
     {
         Id = AgentId.Learner(id);
-        _configs = new MembershipHistory(seed, options.ReconfigurationAlpha);
+        _configs = new MembershipHistory(seed, options.ReconfigurationAlpha) { UnsafeMatchChangesByValue = options.UnsafeMatchChangesByValue };
         _seed = seed;
         _staticPeers = peers.ToImmutableArray();
         _options = options;

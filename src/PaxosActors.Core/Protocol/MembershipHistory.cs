@@ -11,8 +11,9 @@ namespace PaxosActors.Core.Protocol;
 /// <c>t</c>, and no agent may count votes, prepare or propose for a slot whose configuration it does not know yet
 /// (<see cref="KnownThrough"/>). Pure, deterministic.
 /// </summary>
-/// <remarks>Invariant: epochs ascend by <see cref="MembershipEpoch.EffectiveFrom"/>, the first one governs every slot
-/// this history can answer for, and each epoch's configuration was <see cref="Reconfiguration.Expected"/> by the next.</remarks>
+/// <remarks>Invariant: epochs strictly ascend by <see cref="MembershipEpoch.EffectiveFrom"/> (no two share one, and one
+/// that is gone never comes back), the first one governs every slot this history can answer for, and each epoch after it
+/// was started by a change that expected the one before it (<see cref="Reconfiguration.Expects"/>).</remarks>
 public sealed class MembershipHistory
 {
     /// <summary>Slots between the one that chooses a reconfiguration and the first it governs. A leader never has more
@@ -32,6 +33,11 @@ public sealed class MembershipHistory
         if (_epochs.Count == 0) throw new ArgumentException("a history needs a first configuration");
         AppliedThrough = appliedThrough;
     }
+
+    /// <summary>BROKEN on purpose, the negative control of the simulation only: a change applies whenever its expected
+    /// set is the latest, whatever epoch it names (the rule before changes named their epoch), so a copy chosen after
+    /// A -> B -> A applies again. Every agent still agrees; the operator's removal is undone. Never set outside it.</summary>
+    public bool UnsafeMatchChangesByValue { get; init; }
 
     /// <summary>Slots between a reconfiguration and the first slot it governs. Zero is the UNSAFE variant the simulation
     /// must catch (quorums switch at once, for every slot, in flight or not): never used outside that negative control.</summary>
@@ -77,12 +83,15 @@ public sealed class MembershipHistory
     }
 
     /// <summary>Applies the value chosen for <paramref name="slot"/>, which must be <see cref="AppliedThrough"/>. Returns the
-    /// epoch it started, if it was a reconfiguration that took effect.</summary>
+    /// epoch it started, if it was a reconfiguration that took effect: one that expects <see cref="LatestEpoch"/>. A change
+    /// that expects another epoch (computed from a stale view, or a copy of a change chosen again after a later one) is
+    /// chosen but changes nothing, and null is returned, as for a change to the set already in place.</summary>
     public MembershipEpoch? Apply(long slot, SlotValue value)
     {
         if (slot != AppliedThrough) throw new InvalidOperationException($"slot {slot} applied when {AppliedThrough} was next");
         AppliedThrough++;
-        if (value.Change is not { } change || !change.Expected.Equals(Latest) || change.Next.Equals(Latest)) return null;
+        if (value.Change is not { } change || change.Next.Equals(Latest)) return null;
+        if (!(UnsafeMatchChangesByValue ? change.Expected.Equals(Latest) : change.Expects(LatestEpoch))) return null;
         var epoch = new MembershipEpoch(slot + Math.Max(Alpha, 1), change.Next);
         _epochs.Add(epoch);
         return epoch;

@@ -81,9 +81,10 @@ public static class MembersApi
                 next = new Membership(acceptors, current.Learners.Where(l => l != id));
             }
 
-            // The change names the membership it expects: a copy chosen after another change (or after itself) changes
-            // nothing. If this node's view was behind, the change is computed again from what the log says now.
-            var outcome = await ProposeAsync(runner, proposer, new Reconfiguration(current, next), deadline, ct);
+            // The change names the epoch it expects (no change is pending, so the latest is the one in force): a copy chosen
+            // after another change (or after itself) changes nothing, even once the set is back to this one. If this node's
+            // view was behind, the change is computed again from what the log says now.
+            var outcome = await ProposeAsync(runner, proposer, new Reconfiguration(status.Memberships[^1], next), deadline, ct);
             if (outcome is { } done) return done is InForce inForce && add && !asLearner
                 ? await OnceItVotesAsync(runner, inForce.Status, id, deadline, ct)
                 : done;
@@ -91,8 +92,8 @@ public static class MembersApi
         return KvApi.Error(503, $"the change was not in force within {ChangeTimeout.TotalSeconds:0} s; it may still take effect");
     }
 
-    /// <summary>Proposes the change until the log shows it (then waits until it is in force) or another membership; null:
-    /// another membership came first, compute the change again.</summary>
+    /// <summary>Proposes the change until the log shows it (then waits until it is in force) or another epoch; null: another
+    /// change came first, compute the change again.</summary>
     private static async Task<IResult?> ProposeAsync(NodeRunner runner, IActorRef proposer, Reconfiguration change,
         DateTime deadline, CancellationToken ct)
     {
@@ -107,12 +108,15 @@ public static class MembersApi
             await Task.Delay(100, ct).ContinueWith(_ => { });
             var status = await LearnerStatusAsync(runner);
             if (status is null) continue;
-            var latest = status.Memberships[^1].Membership;
-            if (latest.Equals(change.Next))
+            var epochs = status.Memberships;
+            if (change.Expects(epochs[^1])) continue; // not chosen yet
+            // Chosen if the latest epoch is the one it started: the next set, right after the epoch it expects (a change to
+            // the same set from the same epoch is the same value).
+            if (epochs.Length > 1 && change.Expects(epochs[^2]) && epochs[^1].Membership.Equals(change.Next))
             {
                 if (status.Pending is null) return new InForce(status);
             }
-            else if (!latest.Equals(change.Expected)) return null;
+            else return null;
         }
         return KvApi.Error(503, $"the change to {change.Next} was not in force in time; it may still take effect");
     }

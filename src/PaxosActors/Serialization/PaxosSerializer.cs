@@ -22,9 +22,16 @@ namespace PaxosActors.Serialization;
 /// <para>Fields: signed integers (slots, rounds, node ids) are zig-zag LEB128 varints (little-endian base-128, at
 /// most 10 bytes); lengths and counts are plain LEB128 varints; a <see cref="Ballot"/> is round then proposer; a
 /// <see cref="SlotValue"/> is a command count then, per command, a length and its bytes; a reconfiguration (a slot value
-/// that carries a <see cref="Reconfiguration"/>) writes <see cref="WireWriter.ChangeMarker"/> in place of the count, then
-/// the expected and the next <see cref="Membership"/> (each its acceptor ids, then its learner ids). Values without a
-/// reconfiguration are written exactly as before it existed, so older journals stay readable.</para>
+/// that carries a <see cref="Reconfiguration"/>) writes <see cref="WireWriter.EpochChangeMarker"/> in place of the count,
+/// then the first slot of the epoch it expects, then the expected and the next <see cref="Membership"/> (each its acceptor
+/// ids, then its learner ids). A change from before changes named their epoch has the layout it had then:
+/// <see cref="WireWriter.ChangeMarker"/>, then the two memberships. Values without a reconfiguration are written exactly as
+/// before it existed, so older journals stay readable.</para>
+/// <para>A reconfiguration has no manifest of its own: it is a slot value, inside the payload of every message and record
+/// that carries one (Accept, Chosen, ChosenRange, Propose, Promise, Voted, Learned, the acceptor's snapshot and state
+/// report, Rebuilt). Its markers version its layout where it stands, as a manifest versions a payload, instead of a new
+/// manifest for each of those; a node that does not know a marker fails to decode the message, as it would an unknown
+/// manifest.</para>
 /// <para>Decoding checks every length and count against the bytes that remain before allocating, and demands the
 /// payload be consumed exactly, so corrupt input fails fast with a <see cref="SerializationException"/>.</para>
 /// </remarks>
@@ -399,8 +406,14 @@ internal ref struct WireWriter
         foreach (int id in list) Int64(id);
     }
 
-    /// <summary>Written in place of a slot value's command count when the value is a reconfiguration.</summary>
+    /// <summary>Written in place of a slot value's command count when the value is a reconfiguration that names no epoch:
+    /// the layout from before changes named their epoch, written now only for such a change read back from a journal (so
+    /// it stays the value it was: values are compared by content). No count comes near it.</summary>
     public const ulong ChangeMarker = ulong.MaxValue;
+
+    /// <summary>Written in place of a slot value's command count when the value is a reconfiguration that names the epoch it
+    /// expects (<see cref="Reconfiguration.ExpectedFrom"/>), which is written next.</summary>
+    public const ulong EpochChangeMarker = ulong.MaxValue - 1;
 
     public void Membership(Membership c)
     {
@@ -424,7 +437,12 @@ internal ref struct WireWriter
         if (value is null) throw new SerializationException("PaxosSerializer: a SlotValue field is null.");
         if (value.Change is { } change)
         {
-            UInt64(ChangeMarker);
+            if (change.ExpectedFrom is { } expectedFrom)
+            {
+                UInt64(EpochChangeMarker);
+                Int64(expectedFrom);
+            }
+            else UInt64(ChangeMarker);
             Membership(change.Expected);
             Membership(change.Next);
             return;
@@ -557,10 +575,19 @@ internal ref struct WireReader
     public SlotValue Value()
     {
         ulong raw = UInt64();
+        if (raw == WireWriter.EpochChangeMarker)
+        {
+            long expectedFrom = Int64();
+            if (expectedFrom < 0) throw Fail($"a change expects an epoch from slot {expectedFrom}");
+            var expected = Membership();
+            return SlotValue.Reconfigure(new Reconfiguration(new MembershipEpoch(expectedFrom, expected), Membership()));
+        }
         if (raw == WireWriter.ChangeMarker)
         {
+            // Written before changes named their epoch: it keeps matching by its set alone (Reconfiguration.ExpectedFrom),
+            // the rule it was applied with when it was chosen, so a replay computes the memberships the log was chosen with.
             var expected = Membership();
-            return SlotValue.Reconfigure(new Reconfiguration(expected, Membership()));
+            return SlotValue.Reconfigure(Reconfiguration.WithoutEpoch(expected, Membership()));
         }
         if (raw > (ulong)(Remaining / MinCommandSize))
             throw Fail($"count {raw} needs more than the {Remaining} bytes left");

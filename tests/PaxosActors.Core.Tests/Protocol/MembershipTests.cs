@@ -15,14 +15,21 @@ public sealed class MembershipTests
     private static readonly Membership ThreeFourFive = new([3, 4, 5], [1, 2]);
     private const int Alpha = 4;
 
-    private static SlotValue Change(Membership from, Membership to) => SlotValue.Reconfigure(new Reconfiguration(from, to));
+    /// <summary>The seed's epoch: <see cref="OneTwoThree"/> from slot 0.</summary>
+    private static readonly MembershipEpoch First = new(0, OneTwoThree);
+
+    private static SlotValue Change(MembershipEpoch from, Membership to) => SlotValue.Reconfigure(new Reconfiguration(from, to));
+
+    /// <summary>Client commands chosen in slots [<paramref name="from"/>, <paramref name="to"/>).</summary>
+    private static IEnumerable<IInput> Commands(int from, int to) =>
+        Enumerable.Range(from, to - from).Select(s => (IInput)new Chosen(s, Cmd(s)));
 
     [Fact]
     public void Reconfiguration_chosen_in_slot_s_governs_slots_from_s_plus_alpha_and_not_before()
     {
         var history = new MembershipHistory(OneTwoThree, Alpha);
         history.Apply(0, Cmd(1));
-        var epoch = history.Apply(1, Change(OneTwoThree, ThreeFourFive));
+        var epoch = history.Apply(1, Change(First, ThreeFourFive));
 
         Assert.Equal(new MembershipEpoch(1 + Alpha, ThreeFourFive), epoch);
         Assert.Equal(OneTwoThree, history.At(1 + Alpha - 1));
@@ -36,13 +43,66 @@ public sealed class MembershipTests
     public void Reconfiguration_whose_expected_membership_is_not_the_latest_changes_nothing()
     {
         var history = new MembershipHistory(OneTwoThree, Alpha);
-        history.Apply(0, Change(OneTwoThree, ThreeFourFive));
+        history.Apply(0, Change(First, ThreeFourFive));
 
-        var stale = history.Apply(1, Change(OneTwoThree, new Membership([1, 2])));
+        var stale = history.Apply(1, Change(First, new Membership([1, 2])));
 
         Assert.Null(stale);
         Assert.Equal(ThreeFourFive, history.Latest);
         Assert.Equal(2, history.Epochs.Length);
+    }
+
+    /// <summary>A -> B -> A, then a copy of the first change chosen in a later slot (a retry after a leader change
+    /// re-proposes it; Paxos may choose it again): the set must stay A. The operator's removal of 4 was acknowledged, and a
+    /// change naming its expected set by value alone would find that set again and undo it.</summary>
+    [Fact]
+    public void Duplicate_of_a_change_chosen_after_the_set_went_back_to_its_expected_value_changes_nothing()
+    {
+        var a = new Membership([1, 2, 3], [4]);
+        var b = new Membership([1, 2, 3, 4]);
+        var learner = Agents.Started(new Learner(1, a, [1, 2, 3, 4], new LearnerOptions { ReconfigurationAlpha = Alpha }), []);
+        var add = Change(learner.Configurations.LatestEpoch, b);         // named from the epoch the operator read
+
+        learner.Step(new Chosen(0, add));                                  // A -> B: B governs from slot alpha
+        learner.StepEach(Commands(1, Alpha));
+        Assert.Equal(b, learner.Configurations.At(Alpha));
+        learner.Step(new Chosen(Alpha, Change(learner.Configurations.LatestEpoch, a))); // B -> A: the operator removes 4 again
+        learner.StepEach(Commands(Alpha + 1, 2 * Alpha + 1));
+        Assert.Equal(a, learner.Configurations.At(2 * Alpha));             // A is in force again, the removal acknowledged
+
+        var duplicate = learner.Step(new Chosen(learner.NextToApply, add)); // the first change, chosen again
+
+        Assert.Equal(a, learner.Configurations.Latest);
+        Assert.Equal(3, learner.Configurations.Epochs.Length);
+        Assert.DoesNotContain(duplicate.Notices, n => n.Text.Contains("changes the configuration"));
+    }
+
+    /// <summary>A change recorded before changes named their epoch (a journal or snapshot written then) keeps the rule it
+    /// was first applied with, by set alone: the quorums of the slots after it were computed that way when they were
+    /// chosen, and a replay must compute the same.</summary>
+    [Fact]
+    public void Change_without_an_epoch_matches_by_its_set_alone_as_when_it_was_written()
+    {
+        var a = new Membership([1, 2, 3], [4]);
+        var b = new Membership([1, 2, 3, 4]);
+        var old = SlotValue.Reconfigure(Reconfiguration.WithoutEpoch(a, b));
+        var history = new MembershipHistory(a, Alpha);
+
+        Assert.Equal(new MembershipEpoch(Alpha, b), history.Apply(0, old));
+        Assert.Equal(new MembershipEpoch(1 + Alpha, a), history.Apply(1, SlotValue.Reconfigure(Reconfiguration.WithoutEpoch(b, a))));
+        Assert.Equal(new MembershipEpoch(2 + Alpha, b), history.Apply(2, old)); // the old rule: its set is back, it applies
+    }
+
+    [Fact] // epochs strictly ascend, so a change expects at most one epoch a history ever has
+    public void Change_naming_the_latest_set_but_an_earlier_epoch_changes_nothing()
+    {
+        var history = new MembershipHistory(OneTwoThree, Alpha);
+        history.Apply(0, Change(First, ThreeFourFive));
+        history.Apply(1, Change(history.LatestEpoch, OneTwoThree)); // back to {1,2,3}, from slot 1 + alpha
+
+        Assert.Null(history.Apply(2, Change(First, new Membership([1, 2]))));
+        Assert.Equal(new MembershipEpoch(3 + Alpha, new Membership([1, 2])),
+            history.Apply(3, Change(new(1 + Alpha, OneTwoThree), new Membership([1, 2]))));
     }
 
     [Fact]
@@ -55,12 +115,14 @@ public sealed class MembershipTests
     [Fact]
     public void Reconfiguration_slot_values_compare_by_content_and_are_no_no_op()
     {
-        var a = Change(OneTwoThree, ThreeFourFive);
-        var b = Change(new Membership([3, 2, 1], [5, 4]), new Membership([5, 4, 3], [2, 1]));
+        var a = Change(First, ThreeFourFive);
+        var b = Change(new(0, new Membership([3, 2, 1], [5, 4])), new Membership([5, 4, 3], [2, 1]));
 
         Assert.Equal(a, b);
         Assert.False(a.IsNoOp);
-        Assert.NotEqual(a, Change(OneTwoThree, new Membership([3, 4])));
+        Assert.NotEqual(a, Change(First, new Membership([3, 4])));
+        Assert.NotEqual(a, Change(new(7, OneTwoThree), ThreeFourFive)); // the same sets, expected in another epoch
+        Assert.NotEqual(a, SlotValue.Reconfigure(Reconfiguration.WithoutEpoch(OneTwoThree, ThreeFourFive)));
         Assert.NotEqual(a, SlotValue.NoOp);
     }
 
@@ -68,7 +130,7 @@ public sealed class MembershipTests
     public void Learner_counts_only_the_acceptors_of_the_membership_that_governs_the_slot()
     {
         var learner = Agents.Started(new Learner(1, OneTwoThree, [1, 2, 3, 4, 5], new LearnerOptions { ReconfigurationAlpha = Alpha }), []);
-        learner.StepEach(new Chosen(0, Change(OneTwoThree, ThreeFourFive)), new Chosen(1, Cmd(1)), new Chosen(2, Cmd(2)),
+        learner.StepEach(new Chosen(0, Change(First, ThreeFourFive)), new Chosen(1, Cmd(1)), new Chosen(2, Cmd(2)),
             new Chosen(3, Cmd(3)));
         long first = 0 + Alpha; // governed by {3, 4, 5}
         var b = new Ballot(1, 1);
@@ -99,7 +161,7 @@ public sealed class MembershipTests
     {
         var learner = Agents.Started(new Learner(2, OneTwoThree, [1, 2, 3], new LearnerOptions { ReconfigurationAlpha = Alpha }), []);
 
-        var ready = learner.Step(new Chosen(0, Change(OneTwoThree, ThreeFourFive)));
+        var ready = learner.Step(new Chosen(0, Change(First, ThreeFourFive)));
 
         var progress = Assert.Single(ready.Sent<LearnerProgress>());
         Assert.Equal(1, progress.NextToApply);
@@ -172,7 +234,7 @@ public sealed class MembershipTests
         var proposer = Agents.IdleProposer(1, new ProposerOptions { ReconfigurationAlpha = Alpha, ElectionTimeoutTicks = 1, BackoffJitter = 0, Window = 4 });
         proposer.Ticks(10);
         var ballot = proposer.Ballot;
-        proposer.StepEach(new Propose(Cmd(1), 0), new Propose(Change(new Membership([1, 2, 3]), ThreeFourFive), 0), new Propose(Cmd(2), 0));
+        proposer.StepEach(new Propose(Cmd(1), 0), new Propose(Change(new(0, new Membership([1, 2, 3])), ThreeFourFive), 0), new Propose(Cmd(2), 0));
 
         var ready = proposer.StepEach(new Promise(ballot, 1, 0, []), new Promise(ballot, 2, 0, []));
 

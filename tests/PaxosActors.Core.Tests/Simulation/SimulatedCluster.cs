@@ -28,7 +28,8 @@
 // apply time), validity (every applied command was submitted), in-order gap-free application; and, against
 // what the acceptors durably voted (the definition of chosen): one ballot carries one value per slot, no
 // slot has two values each voted by a majority at some ballot, and every value a learner applies was voted
-// by a majority at one ballot.
+// by a majority at one ballot. And the operator's intent for the acceptor set: a change of the agreed log takes effect
+// at most once (no copy of it chosen again later, say after the set went back to the one it expected, applies again).
 //
 // Replay a failing seed: PAXOS_SIM_SEED=1234 dotnet test tests/PaxosActors.Core.Tests \
 //   --filter "FullyQualifiedName~Simulation" --logger "console;verbosity=detailed"
@@ -53,6 +54,17 @@ public sealed record SimulationConfig
     /// <summary>Chance per step of the fault period that a client asks for a reconfiguration: a random new acceptor set
     /// among all the nodes, based on the latest membership it knows (one change at a time is enforced by the log).</summary>
     public double ReconfigurationRate { get; init; }
+    /// <summary>Steps after which the operator asks again for a change it asked for, the same value at the same node, while
+    /// that node's learner still shows the epoch it expected as the latest, as <c>/admin/members</c> does every second until
+    /// its deadline (0: it asks once; at most <see cref="ReconfigurationAsks"/> times). Copies of a change can be chosen in
+    /// more than one slot either way (a deposed leader re-proposes what it had in flight); this makes them more frequent,
+    /// and a node whose learner lags asks again for a change the log has long moved past.</summary>
+    public int ReconfigurationRetrySteps { get; init; }
+    /// <summary>Chance that a change the operator asks for goes back to the set before the latest one (A -> B, then B -> A),
+    /// instead of a random one.</summary>
+    public double ReconfigurationUndoRate { get; init; }
+    /// <summary>How many times in all the operator asks for one change when it asks again.</summary>
+    public int ReconfigurationAsks { get; init; } = 10;
     public bool MultiPaxos { get; init; } = true;
     public int Commands { get; init; } = 4;
     public int FaultSteps { get; init; } = 80;
@@ -111,6 +123,8 @@ public sealed record SimulationConfig
         int nodes = (seed & 2) == 0 ? 3 : 5;
         bool lostAcceptors = r.Next(3) == 0;
         bool reconfigure = r.Next(3) == 0;
+        var operatorHabits = new Random(seed ^ 0x0aba);
+        bool asksAgain = reconfigure && operatorHabits.Next(2) == 0;
         return new SimulationConfig
         {
             Nodes = nodes,
@@ -160,12 +174,26 @@ public sealed record SimulationConfig
             // Drawn apart, so the schedules of the other knobs stay what they were before reads existed.
             ReadRate = new Random(seed ^ 0x4ead).NextDouble() * 0.15,
             MembersOutside = reconfigure && new Random(seed ^ 0x0575).Next(2) == 0,
+            // The operator's habits, drawn apart too: in half the runs with changes it asks again for a change until its
+            // node shows another epoch, and undoes the latest change now and then (A -> B -> A), so that copies of a change
+            // are chosen after the set came back to the one they expect. It asks again no faster than a slot is chosen
+            // under these faults (tens of steps), as /admin/members asks once a second where a slot takes milliseconds:
+            // faster, the copies a lagging node's proposer queues (each proposed alone in a slot, before any command) would
+            // keep a Basic-Paxos cluster busy choosing changes that change nothing.
+            ReconfigurationRetrySteps = asksAgain ? 20 + operatorHabits.Next(40) : 0,
+            ReconfigurationUndoRate = asksAgain ? operatorHabits.NextDouble() : 0,
         };
     }
 
+    /// <summary><see cref="ForSeed"/> as it was before the operator asked again for changes or undid them: the schedules the
+    /// pinned seeds were found on.</summary>
+    public static SimulationConfig ForSeedAsFound(int seed) =>
+        ForSeed(seed) with { ReconfigurationRetrySteps = 0, ReconfigurationUndoRate = 0 };
+
     public override string ToString() =>
         $"{Nodes} nodes{(SpareNodes > 0 ? $" + {SpareNodes} spare" : "")}, {(MultiPaxos ? "Multi" : "Basic")}-Paxos, {Commands} commands, " +
-        $"reconfigurations {ReconfigurationRate:F3}{(MembersOutside ? " (members outside)" : "")}, reads {ReadRate:F3}, loss {LossRate:F2}, dup {DuplicateRate:F2}, " +
+        $"reconfigurations {ReconfigurationRate:F3}{(MembersOutside ? " (members outside)" : "")}" +
+        $"{(ReconfigurationRetrySteps > 0 ? $" (asked again every {ReconfigurationRetrySteps}, undone {ReconfigurationUndoRate:F2})" : "")}, reads {ReadRate:F3}, loss {LossRate:F2}, dup {DuplicateRate:F2}, " +
         $"delay<={MaxDelay}, partitions {PartitionRate:F3}, acceptor crash {AcceptorCrashRate:F3} (journal lost {AcceptorJournalLossRate:F2}), " +
         $"proposer crash {ProposerCrashRate:F3} (journal lost {ProposerJournalLossRate:F2}), learner crash {LearnerCrashRate:F3}, " +
         $"flush {FlushRate:F2}, snapshot every {Learner.SnapshotEvery} (or {Learner.SnapshotEveryBytes} B), retain {Learner.RetainedValues} " +
@@ -199,6 +227,9 @@ public enum Mutation
     /// <summary>A leader hands out a confirmed read point even when a membership that governs a slot from the point on was
     /// not among those its round confirmed (a change chosen in its window that its learner applied only afterwards).</summary>
     ReadsSkipMembershipCheck,
+    /// <summary>A change applies whenever its expected set is the latest, whatever epoch it names (the rule before changes
+    /// named their epoch): a copy of a change chosen after the set went back to the one it expected applies again.</summary>
+    ChangesMatchedByValue,
 }
 
 /// <summary>A broken invariant, with the seed that shows it.</summary>
@@ -210,6 +241,8 @@ public sealed record SimulationResult(int Seed, int StepsToHeal, int DuplicateAp
     public int StateTransfers { get; init; }
     public int Rebuilds { get; init; }
     public int Reconfigurations { get; init; }
+    public int ChangesChosenAgain { get; init; }
+    public int CopiesAfterTheSetCameBack { get; init; }
     public int ReadsAnswered { get; init; }
 }
 
@@ -236,6 +269,10 @@ public sealed class SimulatedCluster
     private readonly List<(int Node, long Id, long Point)> _readsToServe = new(); // read points handed out, as KvService holds them
     private readonly Random _readRng;
     private readonly Random _outsideRng;
+    private readonly Random _operatorRng;
+    private readonly List<ChangeRequest> _changeRequests = new();       // the operator's, until their node shows another epoch
+    private readonly Dictionary<Reconfiguration, long> _tookEffect = new(); // every change that took effect, and its slot
+    private readonly HashSet<Reconfiguration> _changesChosen = new();
     private long _readIds;
     private HashSet<int>? _partitionSide;  // while the network is split: the nodes on one side
     private long _partitionUntil;
@@ -250,11 +287,15 @@ public sealed class SimulatedCluster
         _rng = new Random(seed);
         _readRng = new Random(seed ^ 0x4ead);
         _outsideRng = new Random(seed ^ 0x0575);
+        _operatorRng = new Random(seed ^ 0x0aba);
         _trace = trace ? new List<string>() : null;
         _ids = Enumerable.Range(1, config.Nodes + config.SpareNodes).ToArray();
         _configuredPeers = config.MembersOutside ? Enumerable.Range(1, config.Nodes).ToArray() : _ids;
         _firstMembership = new Membership(Enumerable.Range(1, config.Nodes), _configuredPeers);
-        _membership = new MembershipHistory(_firstMembership);
+        _membership = new MembershipHistory(_firstMembership)
+        {
+            UnsafeMatchChangesByValue = config.Mutation == Mutation.ChangesMatchedByValue, // the oracle follows the learners' rule
+        };
         _votes = new Votes(this);
         _logs = _ids.Select(id => new RecordingLog(this, id)).ToArray();
         _acceptors = _ids.Select(id => new Host(AgentId.Acceptor(id))).ToArray();
@@ -296,7 +337,8 @@ public sealed class SimulatedCluster
                 ReadAtEveryNode(step);
                 return new SimulationResult(_seed, step, _logs.Sum(l => l.Duplicates), ClientRetries, Rounds, Nacks)
                 {
-                    StateTransfers = StateTransfers, Rebuilds = Rebuilds, Reconfigurations = Reconfigurations,
+                    StateTransfers = StateTransfers, Rebuilds = Rebuilds, Reconfigurations = Reconfigurations, ChangesChosenAgain = ChangesChosenAgain,
+                    CopiesAfterTheSetCameBack = CopiesAfterTheSetCameBack,
                     ReadsAnswered = ReadsAnswered,
                 };
             }
@@ -360,6 +402,7 @@ public sealed class SimulatedCluster
         if (!_faulty) RebuildRefusingAcceptors();
         ServeReads();
         ClientRetry();
+        if (_changeRequests.Count > 0) RetryReconfigurations();
     }
 
     /// <summary>Ends every fault: from now on nothing is lost or duplicated, the network is whole and every agent is up;
@@ -392,19 +435,61 @@ public sealed class SimulatedCluster
 
     public int Reconfigurations { get; private set; }
 
-    /// <summary>An operator asks for a new acceptor set (1 to 5 of all the nodes), based on the latest membership the
-    /// agreed log shows; a change based on a stale view is chosen but changes nothing.</summary>
+    /// <summary>Slots that chose a change some earlier slot chose too (a copy of it, chosen again).</summary>
+    public int ChangesChosenAgain { get; private set; }
+
+    /// <summary>Of those, copies chosen when the latest set was the one they expect again (after A -> B -> A).</summary>
+    public int CopiesAfterTheSetCameBack { get; private set; }
+
+    /// <summary>An operator asks for a new acceptor set (1 to 5 of all the nodes), based on the latest epoch the agreed log
+    /// shows (in force or pending); a change based on a stale view is chosen but changes nothing. With
+    /// <see cref="SimulationConfig.ReconfigurationRetrySteps"/> it asks again until the node it asked shows another epoch.</summary>
     private void SubmitReconfiguration()
     {
         var acceptors = _ids.OrderBy(_ => _rng.Next()).Take(1 + _rng.Next(Math.Min(5, _ids.Length))).ToList();
         // With members outside, a few of the other nodes stay learners (drawn apart, so the other draws are unchanged).
         var learners = _config.MembersOutside ? _ids.Where(_ => _outsideRng.Next(2) == 0).ToArray() : _ids;
         var next = new Membership(acceptors, learners.Except(acceptors));
-        var change = SlotValue.Reconfigure(new Reconfiguration(_membership.Latest, next));
+        // Sometimes the operator undoes the latest change (add a node, then remove it): the set goes back to an earlier one.
+        var epochs = _membership.Epochs;
+        if (_config.ReconfigurationUndoRate > 0 && epochs.Length > 1 && _operatorRng.NextDouble() < _config.ReconfigurationUndoRate)
+            next = epochs[^2].Membership;
+        var change = SlotValue.Reconfigure(new Reconfiguration(_membership.LatestEpoch, next));
         int node = _ids[_rng.Next(_ids.Length)];
-        TraceLine($"operator asks proposer-{node} to reconfigure to {next}");
+        // Asked again only for a change that changes something: /admin/members answers at once when it would not.
+        if (_config.ReconfigurationRetrySteps > 0 && !next.Equals(_membership.Latest))
+            _changeRequests.Add(new ChangeRequest(change, _membership.LatestEpoch, node) { AskedAt = _now, Asks = 1 });
+        AskToReconfigure(node, change);
+    }
+
+    private void AskToReconfigure(int node, SlotValue change)
+    {
+        TraceLine($"operator asks proposer-{node} to reconfigure {change.Change}");
         var host = _proposers[node - 1];
         if (host.Up) StepAgent(host, new Propose(change, 0));
+    }
+
+    /// <summary>The operator asks again for each change whose node's learner still shows its expected epoch as the latest
+    /// (<c>MembersApi.ProposeAsync</c>: the node it asked is the node it watches).</summary>
+    private void RetryReconfigurations()
+    {
+        // Done once the node shows another epoch (the change took effect, or another did), or once the operator gave up.
+        _changeRequests.RemoveAll(r => r.Asks >= _config.ReconfigurationAsks ||
+                                       (_learners[r.Node - 1].Up && !LearnerOf(r.Node).Configurations.LatestEpoch.Equals(r.Expected)));
+        foreach (var request in _changeRequests)
+        {
+            if (_now - request.AskedAt < _config.ReconfigurationRetrySteps || !_learners[request.Node - 1].Up) continue;
+            request.AskedAt = _now;
+            request.Asks++;
+            AskToReconfigure(request.Node, request.Change);
+        }
+    }
+
+    /// <summary>A change the operator asked for at <paramref name="Node"/>, and the epoch it expects.</summary>
+    private sealed record ChangeRequest(SlotValue Change, MembershipEpoch Expected, int Node)
+    {
+        public long AskedAt { get; set; }
+        public int Asks { get; set; }
     }
 
     public int ReadsAnswered { get; private set; }
@@ -571,8 +656,12 @@ public sealed class SimulatedCluster
                 _ => _config.Proposer,
             },
             new Random(_rng.Next())),
-        _ => new Learner(id.Node, _firstMembership, _configuredPeers,
-            _config.Mutation == Mutation.QuorumsSwitchAtOnce ? _config.Learner with { ReconfigurationAlpha = 0 } : _config.Learner),
+        _ => new Learner(id.Node, _firstMembership, _configuredPeers, _config.Mutation switch
+        {
+            Mutation.QuorumsSwitchAtOnce => _config.Learner with { ReconfigurationAlpha = 0 },
+            Mutation.ChangesMatchedByValue => _config.Learner with { UnsafeMatchChangesByValue = true },
+            _ => _config.Learner,
+        }),
     };
 
     private void Deliver(Host from, Outgoing message)
@@ -734,8 +823,21 @@ public sealed class SimulatedCluster
         {
             _votes.CheckChosen(node, slot, value);
             _chosen[slot] = value;
+            if (value.Change is { } chosenChange && !_changesChosen.Add(chosenChange))
+            {
+                ChangesChosenAgain++;
+                bool setCameBack = chosenChange.Expected.Equals(_membership.Latest); // A -> B -> A: the case epochs are for
+                if (setCameBack) CopiesAfterTheSetCameBack++;
+                TraceLine($"a copy of {chosenChange} is chosen again, in slot {slot}{(setCameBack ? ", the set it expects the latest again" : "")}");
+            }
+            // The oracle applies the agreed log with the learners' own rule (MembershipHistory), so what it sees take effect
+            // is what every learner sees take effect.
             if (_membership.Apply(slot, value) is { } epoch)
             {
+                if (_tookEffect.TryGetValue(value.Change!, out long first))
+                    throw Fail($"reconfiguration applied twice: {value.Change} took effect at slot {first} and again at slot {slot} " +
+                               $"(a copy chosen again, after the set came back to {value.Change!.Expected}): the change in between is undone");
+                _tookEffect[value.Change!] = slot;
                 Reconfigurations++;
                 TraceLine($"membership from slot {epoch.EffectiveFrom}: {epoch.Membership}");
             }
@@ -752,7 +854,7 @@ public sealed class SimulatedCluster
     private void TraceLine(string line) => _trace?.Add($"[{_now}] {line}");
 
     private static string DescribeValue(SlotValue v) =>
-        v.Change is { } c ? $"reconfigure to {c.Next}" : v.IsNoOp ? "no-op" : "[" + string.Join(",", v.Commands.Select(TestValues.AsInt)) + "]";
+        v.Change is { } c ? $"reconfigure {c}" : v.IsNoOp ? "no-op" : "[" + string.Join(",", v.Commands.Select(TestValues.AsInt)) + "]";
 
     private static string Describe(IInput m) => m switch
     {
@@ -896,6 +998,7 @@ public sealed class SimulatedCluster
                 if (value.Change is { } change)
                 {
                     writer.Write(-1);
+                    writer.Write(change.ExpectedFrom ?? -1L);
                     foreach (var m in new[] { change.Expected, change.Next })
                     {
                         writer.Write(m.Acceptors.Length);
@@ -931,8 +1034,12 @@ public sealed class SimulatedCluster
                         var learners = Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadInt32()).ToList();
                         return new Membership(acceptors, learners);
                     }
+                    long expectedFrom = reader.ReadInt64();
                     var expected = Read();
-                    var change = SlotValue.Reconfigure(new Reconfiguration(expected, Read()));
+                    var next = Read();
+                    var change = SlotValue.Reconfigure(expectedFrom < 0
+                        ? Reconfiguration.WithoutEpoch(expected, next)
+                        : new Reconfiguration(new MembershipEpoch(expectedFrom, expected), next));
                     cluster.CheckAgreement(Node, slot, change);
                     Record(change);
                     continue;

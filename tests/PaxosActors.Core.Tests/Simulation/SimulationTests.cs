@@ -47,7 +47,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData(237970)]
     [InlineData(286738)]
     public void Seeds_that_once_left_a_hole_below_a_chosen_slot_apply_everything(int seed) =>
-        new SimulatedCluster(seed, SimulationConfig.ForSeed(seed)).Run();
+        new SimulatedCluster(seed, SimulationConfig.ForSeedAsFound(seed)).Run();
 
     /// <summary>Seeds where a node outside the membership could not read once healed (its request went to a follower,
     /// which dropped it, and it asked that one again every time), found when the simulation started leaving nodes outside
@@ -61,7 +61,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData(116694)]
     [InlineData(128084)]
     public void Seeds_where_a_node_outside_the_membership_could_not_read_are_served_at_every_node(int seed) =>
-        new SimulatedCluster(seed, SimulationConfig.ForSeed(seed)).Run();
+        new SimulatedCluster(seed, SimulationConfig.ForSeedAsFound(seed)).Run();
 
     private void Sweep(int[] seeds, string what)
     {
@@ -88,7 +88,9 @@ public sealed class SimulationTests(ITestOutputHelper output)
                              $"i.e. from the proposers' own re-proposals: {ok.Count(r => r.DuplicateApplies > 0 && r.ClientRetries == 0)} runs)");
             output.WriteLine($"rounds (Phase 1 attempts) per run: mean {ok.Average(r => r.Rounds):F1}, max {ok.Max(r => r.Rounds)}");
             output.WriteLine($"runs with a state transfer: {ok.Count(r => r.StateTransfers > 0)}, with an acceptor rebuilt: {ok.Count(r => r.Rebuilds > 0)}, " +
-                             $"with a reconfiguration that took effect: {ok.Count(r => r.Reconfigurations > 0)} ({ok.Sum(r => r.Reconfigurations)} in all)");
+                             $"with a reconfiguration that took effect: {ok.Count(r => r.Reconfigurations > 0)} ({ok.Sum(r => r.Reconfigurations)} in all), " +
+                             $"with a copy of a change chosen again: {ok.Count(r => r.ChangesChosenAgain > 0)} ({ok.Sum(r => r.ChangesChosenAgain)} in all), " +
+                             $"after the set came back to the one it expects: {ok.Count(r => r.CopiesAfterTheSetCameBack > 0)} ({ok.Sum(r => r.CopiesAfterTheSetCameBack)} in all)");
             output.WriteLine($"reads answered (read index, each checked against the slots chosen before it was issued): " +
                              $"{ok.Sum(r => (long)r.ReadsAnswered)} in all, in {ok.Count(r => r.ReadsAnswered > 0)} runs");
         }
@@ -131,7 +133,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     /// <summary>Schedules that give each mutation the occasion to do harm.</summary>
     internal static SimulationConfig ScheduleFor(Mutation mutation, int seed)
     {
-        var basis = SimulationConfig.ForSeed(seed) with { FaultSteps = 200 }; // longer fault periods: more occasions
+        var basis = SimulationConfig.ForSeedAsFound(seed) with { FaultSteps = 200 }; // longer fault periods: more occasions
         return mutation switch
         {
             // Contested Phase 1 for every slot, acceptors crashing while their writes are slow to become durable.
@@ -168,11 +170,21 @@ public sealed class SimulationTests(ITestOutputHelper output)
                 AcceptorCrashRate = 0, ProposerCrashRate = 0, LearnerCrashRate = 0,
             },
             // Frequent changes of the acceptor set with spare nodes, a read every step, partitions.
-            Mutation.ReadsSkipMembershipCheck => SimulationConfig.ForSeed(seed) with
+            Mutation.ReadsSkipMembershipCheck => SimulationConfig.ForSeedAsFound(seed) with
             {
                 MultiPaxos = true, Proposer = basis.Proposer with { MultiPaxos = true }, SpareNodes = 2, ReconfigurationRate = 0.2,
                 ReadRate = 1.0, Commands = 12, PartitionRate = 0.1, MaxHealSteps = 1500, AcceptorJournalLossRate = 0, FaultSteps = 300,
                 MembersOutside = false, // every node a member, as when the pinned seeds below were found
+            },
+            // An operator who undoes every change (add a node, remove it, add it...) and asks again for each until the node it
+            // asked shows another epoch, while partitions leave that node's learner behind: it asks again, and its proposer
+            // passes on, a change the log has moved past, and the set has often come back to the one the change expects.
+            Mutation.ChangesMatchedByValue => basis with
+            {
+                Nodes = 3, SpareNodes = 0, MembersOutside = false, MultiPaxos = true, Proposer = basis.Proposer with { MultiPaxos = true },
+                ReconfigurationRate = 0.05, ReconfigurationRetrySteps = 5, ReconfigurationAsks = 30, ReconfigurationUndoRate = 1,
+                Commands = 12, FaultSteps = 300, MaxHealSteps = 4000, LossRate = 0.1, DuplicateRate = 0.1, MaxDelay = 3,
+                ProposerCrashRate = 0, PartitionRate = 0.3, PartitionMaxSteps = 80, AcceptorJournalLossRate = 0,
             },
             Mutation.CompactionBeyondChosen => basis with
             {
@@ -204,6 +216,31 @@ public sealed class SimulationTests(ITestOutputHelper output)
         Assert.Contains("stale read", caught.Message);
         output.WriteLine(caught.Message);
         new SimulatedCluster(seed, config).Run();
+    }
+
+    /// <summary>The negative control of "a change takes effect at most once" (the check in SimulatedCluster.CheckAgreement):
+    /// with changes matched by their set alone, a copy of "A -> B" chosen after B -> A finds A again and re-applies. It
+    /// needs a copy that outlives two changes (a node whose learner lags asks again for a change the log has moved past), so
+    /// <see cref="ScheduleFor"/>(ChangesMatchedByValue) catches it in 60 of its first 200 seeds, each time as this check,
+    /// and every one of the 200 passes without the mutation: too few for "most of 200 seeds", so these are seeds among
+    /// those 60. Each must still catch it and pass without it; find new ones with a sweep of that schedule if the
+    /// simulation's schedules change.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(9)]
+    [InlineData(11)]
+    [InlineData(14)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(32)]
+    public void Changes_matched_by_their_set_alone_are_caught_applying_twice_on_seeds_that_reach_A_B_A_and_pass_with_epochs(int seed)
+    {
+        var config = ScheduleFor(Mutation.ChangesMatchedByValue, seed);
+        var caught = Assert.Throws<SimulationFailure>(() => new SimulatedCluster(seed, config with { Mutation = Mutation.ChangesMatchedByValue }).Run());
+        Assert.Contains("reconfiguration applied twice", caught.Message);
+        output.WriteLine(caught.Message);
+        var result = new SimulatedCluster(seed, config).Run();
+        Assert.True(result.ChangesChosenAgain > 0, "the schedule chose no copy of a change: it no longer reaches the case");
     }
 
     [Fact] // a proposer that loses its journal must not reuse a ballot (Proposer.Recovered)

@@ -74,9 +74,11 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
         },
         ["StateTransfer with memberships"] = new StateTransfer(17, [1]) { Configurations = [new(0, new Membership([1]))] },
         ["Accept of a reconfiguration"] = new Accept(new Ballot(3, 1), 9,
-            SlotValue.Reconfigure(new Reconfiguration(new Membership([1, 2, 3]), new Membership([1, 2, 3, 4], [5])))),
+            SlotValue.Reconfigure(new Reconfiguration(new MembershipEpoch(1_010, new Membership([1, 2, 3])), new Membership([1, 2, 3, 4], [5])))),
         ["Voted for a reconfiguration"] = new Voted(9, new Ballot(3, 1),
-            SlotValue.Reconfigure(new Reconfiguration(new Membership([1]), new Membership([2])))),
+            SlotValue.Reconfigure(new Reconfiguration(new MembershipEpoch(0, new Membership([1])), new Membership([2])))),
+        ["Voted for a reconfiguration from before epochs"] = new Voted(9, new Ballot(3, 1),
+            SlotValue.Reconfigure(Reconfiguration.WithoutEpoch(new Membership([1]), new Membership([2])))),
         ["StateQuery"] = new StateQuery(3, true, false),
         ["StateQuery join"] = new StateQuery(3, false, true),
         ["StateReport"] = new StateReport(2, true, new Ballot(7, 1), 40, [new AcceptedEntry(41, new Ballot(6, 3), SlotValue.NoOp)], true)
@@ -189,10 +191,15 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
             ["RIr"] = (new ReadIndexReply(7, 41, new Ballot(1, 2)), "0E" + "52" + "0204"),
             ["RCf"] = (new ReadConfirm(new Ballot(7, 1), -1), "0E02" + "01"),
             ["RCd"] = (new ReadConfirmed(new Ballot(1, 1), 2, 3), "0202" + "04" + "06"),
-            // A reconfiguration writes the marker (2^64 - 1) where a command count goes, then the expected and the next
-            // membership, each its acceptor ids then its learner ids.
+            // A reconfiguration writes the marker 2^64 - 2 where a command count goes, then the first slot of the epoch it
+            // expects, then the expected and the next membership, each its acceptor ids then its learner ids.
             ["P2a reconfiguration"] = (new Accept(new Ballot(1, 1), 2, SlotValue.Reconfigure(
-                    new Reconfiguration(new Membership([1]), new Membership([1, 2], [3])))),
+                    new Reconfiguration(new MembershipEpoch(17, new Membership([1])), new Membership([1, 2], [3])))),
+                "0202" + "04" + "FEFFFFFFFFFFFFFFFF01" + "22" + "0102" + "00" + "020204" + "0106"),
+            // One from before changes named their epoch (in journals and snapshots written then) keeps its layout: the marker
+            // 2^64 - 1, then the two memberships.
+            ["P2a reconfiguration from before epochs"] = (new Accept(new Ballot(1, 1), 2, SlotValue.Reconfigure(
+                    Reconfiguration.WithoutEpoch(new Membership([1]), new Membership([1, 2], [3])))),
                 "0202" + "04" + "FFFFFFFFFFFFFFFFFF01" + "0102" + "00" + "020204" + "0106"),
             ["ST2"] = (new StateTransfer(1, [0xAA]) { Configurations = [new(0, new Membership([1]))] },
                 "02" + "01AA" + "01" + "00" + "0102" + "00"),
@@ -214,6 +221,53 @@ public sealed class PaxosSerializerSpec : AkkaTestKit
             _ => throw new Xunit.Sdk.XunitException($"{manifest} read as {value.GetType().Name}"),
         };
         Assert.Empty(epochs); // the learner keeps its configured first membership
+    }
+
+    /// <summary>A journal written before changes named their epoch holds this Voted (slot 9, ballot (3, 1), [1] -> [2]) in
+    /// the layout of then. It still reads, as a change that names no epoch and so matches by its set alone, the rule it was
+    /// applied with (<see cref="Reconfiguration.ExpectedFrom"/>); and it is written back in the same layout, so a value a
+    /// node passes on (a catch-up reply, a promise) stays the value the others hold.</summary>
+    [Fact]
+    public void A_reconfiguration_in_the_layout_before_epochs_reads_as_a_change_matched_by_its_set_alone()
+    {
+        const string hex = "12" + "0602" + "FFFFFFFFFFFFFFFFFF01" + "0102" + "00" + "0104" + "00";
+
+        var voted = Assert.IsType<Voted>(_serializer.FromBinary(Convert.FromHexString(hex), PaxosSerializer.Manifests.Voted));
+
+        var change = Assert.IsType<Reconfiguration>(voted.Value.Change);
+        Assert.Equal((9L, new Ballot(3, 1)), (voted.Slot, voted.Ballot));
+        Assert.Null(change.ExpectedFrom);
+        Assert.Equal(new Membership([1]), change.Expected);
+        Assert.Equal(new Membership([2]), change.Next);
+        Assert.True(change.Expects(new MembershipEpoch(0, new Membership([1]))));
+        Assert.True(change.Expects(new MembershipEpoch(40, new Membership([1])))); // any epoch of that set, as before
+        Assert.Equal(hex, Convert.ToHexString(_serializer.ToBinary(voted)));
+    }
+
+    [Fact]
+    public void A_reconfiguration_naming_its_epoch_round_trips_with_it_and_expects_only_that_epoch()
+    {
+        var voted = new Voted(9, new Ballot(3, 1),
+            SlotValue.Reconfigure(new Reconfiguration(new MembershipEpoch(1_010, new Membership([1, 2, 3])), new Membership([1, 2]))));
+
+        var decoded = Assert.IsType<Voted>(_serializer.FromBinary(_serializer.ToBinary(voted), PaxosSerializer.Manifests.Voted));
+
+        Assert.Equal(voted, decoded);
+        var change = decoded.Value.Change!;
+        Assert.Equal(1_010, change.ExpectedFrom);
+        Assert.True(change.Expects(new MembershipEpoch(1_010, new Membership([1, 2, 3]))));
+        Assert.False(change.Expects(new MembershipEpoch(0, new Membership([1, 2, 3])))); // the same set, an earlier epoch
+        Assert.False(change.Expects(new MembershipEpoch(2_000, new Membership([1, 2, 3])))); // the same set come back
+    }
+
+    [Fact]
+    public void A_reconfiguration_expecting_an_epoch_from_a_negative_slot_throws()
+    {
+        // Chosen: slot 1, then a change expecting the epoch from slot -1 (zig-zag 01).
+        var bytes = Convert.FromHexString("02" + "FEFFFFFFFFFFFFFFFF01" + "01" + "0102" + "00" + "0104" + "00");
+
+        var ex = Assert.Throws<SerializationException>(() => _serializer.FromBinary(bytes, PaxosSerializer.Manifests.Chosen));
+        Assert.Contains("epoch", ex.Message);
     }
 
     [Fact] // a node of the version before reads could be passed on sends this layout: it reads as the asking node's own request
