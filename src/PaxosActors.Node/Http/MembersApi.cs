@@ -19,8 +19,10 @@ public sealed record MembersResponse(MembershipView InForce, MembershipView? Pen
 /// not vote); <c>DELETE /admin/members/{id}</c> removes a member. A change goes through the log like any command and
 /// answers once it is in force (alpha slots after the slot that chose it; the leader fills them at once). An acceptor is
 /// added only if it could vote at once (409 saying why not, and nothing changes), and the answer waits until it does vote
-/// (503 saying what it waits for, if it does not in time). One change at a time: a request
-/// while another is pending answers 409, and so does one that another change overtook.
+/// (503 saying what it waits for, if it does not in time). One change at a time: a request while another is pending
+/// answers 409. A request that another change overtook (chosen first, from the same epoch) is computed again from the
+/// set now in force, and answers as it would have against that set (404 if the node is no longer a member, 200 if it is
+/// already what was asked for); 409 if that other change is still pending.
 /// </summary>
 public static class MembersApi
 {
