@@ -229,7 +229,7 @@ public sealed class Proposer : IAgent
             // A reconfiguration goes to the leader at once and is proposed alone in its slot.
             if (_options.MultiPaxos && Phase != ProposerPhase.Leading && ForwardTo() is { } to && propose.Hops < MaxForwardHops)
                 Send(AgentId.Proposer(to), propose with { Hops = propose.Hops + 1 });
-            else
+            else if (!Superseded(propose.Commands))
             {
                 _pendingChanges.Enqueue(propose.Commands);
                 if (Phase == ProposerPhase.Leading) ProposePending();
@@ -506,6 +506,16 @@ public sealed class Proposer : IAgent
         }
     }
 
+    /// <summary>A change that can never take effect: the epoch it expects is older than the latest this proposer knows of
+    /// (in force or pending), and epochs never come back (<see cref="Reconfiguration"/>). Chosen, it would change nothing
+    /// and only take a slot, ahead of the commands queued behind it, and in Basic-Paxos a contested round of its own. It is
+    /// dropped, as a proposer may drop any value of its own that is not chosen yet: this touches only the queue, never a
+    /// value a promise reported (those are re-proposed in their slots). Whoever asked watches the log and computes the
+    /// change again (<c>MembersApi</c>). A change from a view newer than this proposer's is kept.
+    /// (<see cref="ProposerOptions.DropSupersededChanges"/>.)</summary>
+    private bool Superseded(SlotValue change) => _options.DropSupersededChanges &&
+        change.Change is { ExpectedFrom: { } from } && from < _configs.LatestEpoch.EffectiveFrom;
+
     private void ProposePending()
     {
         int window = _options.MultiPaxos ? _options.Window : 1;
@@ -514,6 +524,7 @@ public sealed class Proposer : IAgent
                NextSlot < _configs.KnownThrough && !_adopted.ContainsKey(NextSlot))
         {
             var change = _pendingChanges.Dequeue();
+            if (Superseded(change)) continue;
             long slot = NextSlot++;
             _ownBySlot[slot] = change;
             SendAccept(slot, change);
@@ -632,7 +643,8 @@ public sealed class Proposer : IAgent
     private void FlushPendingToLeader()
     {
         if (PendingCount == 0 || ForwardTo() is not { } leader) return;
-        while (_pendingChanges.TryDequeue(out var change)) Send(AgentId.Proposer(leader), new Propose(change, 1));
+        while (_pendingChanges.TryDequeue(out var change))
+            if (!Superseded(change)) Send(AgentId.Proposer(leader), new Propose(change, 1));
         if (_pending.Count == 0) return;
         var commands = _pending.ToImmutableArray();
         _pending.Clear();
@@ -643,6 +655,7 @@ public sealed class Proposer : IAgent
     {
         if (own.Change is not null)
         {
+            if (Superseded(own)) return;
             _pendingChanges.Enqueue(own); // applied only if it still matches the configuration then
             if (_options.MultiPaxos && Phase != ProposerPhase.Leading) FlushPendingToLeader();
             return;

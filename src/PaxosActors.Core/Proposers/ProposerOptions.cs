@@ -38,6 +38,12 @@ public sealed record ProposerOptions
     /// that every membership governing a slot from the point on was confirmed (a change it learnt after the round).</summary>
     public bool UnsafeReadsSkipMembershipCheck { get; init; }
 
+    /// <summary>A proposer drops a queued change whose expected epoch is no longer the latest it knows of: chosen, it could
+    /// change nothing (<see cref="Reconfiguration"/>). On by default; it only spares slots and rounds. The learners' rule
+    /// is what keeps such a copy from taking effect, and the simulation's negative controls of it turn this off so that
+    /// copies are chosen often enough to reach the races they check.</summary>
+    public bool DropSupersededChanges { get; init; } = true;
+
     /// <summary>Most slots a leader keeps in Phase 2 at once.</summary>
     public int Window { get; init; } = 4;
 

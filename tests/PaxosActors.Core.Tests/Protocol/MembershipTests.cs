@@ -245,6 +245,32 @@ public sealed class MembershipTests
         Assert.Equal(SlotValue.Of(Bytes(1), Bytes(2)), accepts[1].Value);
     }
 
+    [Theory] // a change whose epoch is gone can change nothing: the leader spends no slot on it, only with the option off
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Leader_drops_a_change_whose_expected_epoch_is_superseded_and_keeps_one_from_a_newer_view(bool drop)
+    {
+        var proposer = Agents.IdleProposer(1, new ProposerOptions
+        {
+            ReconfigurationAlpha = Alpha, ElectionTimeoutTicks = 1, BackoffJitter = 0, Window = 4, DropSupersededChanges = drop,
+        });
+        // Its learner applied slot 0, a change [1,2,3] -> [3,4,5]: the epoch from slot 0 is superseded by the one from alpha.
+        proposer.Step(new LearnerProgress(1) { Configurations = [First, new(Alpha, ThreeFourFive)] });
+        proposer.Ticks(10);
+        var ballot = proposer.Ballot;
+        var stale = Change(First, new Membership([1, 2, 3, 4]));
+        var newer = Change(new(Alpha + 3, OneTwoThree), ThreeFourFive); // from a view ahead of this proposer's learner
+        proposer.StepEach(new Propose(stale, 0), new Propose(Cmd(1), 0), new Propose(newer, 0));
+
+        var ready = proposer.StepEach(new Promise(ballot, 1, 1, []), new Promise(ballot, 2, 1, []), new Promise(ballot, 4, 1, []),
+            new Promise(ballot, 5, 1, []));
+
+        var proposed = ready.Sent<Accept>(Agent.Learner).Select(a => a.Value).ToList();
+        Assert.Contains(newer, proposed);
+        Assert.Contains(SlotValue.Of(Bytes(1)), proposed);
+        Assert.Equal(!drop, proposed.Contains(stale));
+    }
+
     [Fact] // a removed acceptor votes no more where its vote would not count, and says so; where it still counts, it votes
     public void Removed_acceptor_votes_only_in_the_slots_whose_membership_still_counts_it()
     {

@@ -172,7 +172,8 @@ public sealed class SimulationTests(ITestOutputHelper output)
             // Frequent changes of the acceptor set with spare nodes, a read every step, partitions.
             Mutation.ReadsSkipMembershipCheck => SimulationConfig.ForSeedAsFound(seed) with
             {
-                MultiPaxos = true, Proposer = basis.Proposer with { MultiPaxos = true }, SpareNodes = 2, ReconfigurationRate = 0.2,
+                // Proposers keep stale changes: chosen, they are what reaches the race (DropSupersededChanges).
+                MultiPaxos = true, Proposer = basis.Proposer with { MultiPaxos = true, DropSupersededChanges = false }, SpareNodes = 2, ReconfigurationRate = 0.2,
                 ReadRate = 1.0, Commands = 12, PartitionRate = 0.1, MaxHealSteps = 1500, AcceptorJournalLossRate = 0, FaultSteps = 300,
                 MembersOutside = false, // every node a member, as when the pinned seeds below were found
             },
@@ -181,7 +182,8 @@ public sealed class SimulationTests(ITestOutputHelper output)
             // passes on, a change the log has moved past, and the set has often come back to the one the change expects.
             Mutation.ChangesMatchedByValue => basis with
             {
-                Nodes = 3, SpareNodes = 0, MembersOutside = false, MultiPaxos = true, Proposer = basis.Proposer with { MultiPaxos = true },
+                // Proposers keep stale changes, so copies are chosen after the epoch they expect (DropSupersededChanges).
+                Nodes = 3, SpareNodes = 0, MembersOutside = false, MultiPaxos = true, Proposer = basis.Proposer with { MultiPaxos = true, DropSupersededChanges = false },
                 ReconfigurationRate = 0.05, ReconfigurationRetrySteps = 5, ReconfigurationAsks = 30, ReconfigurationUndoRate = 1,
                 Commands = 12, FaultSteps = 300, MaxHealSteps = 4000, LossRate = 0.1, DuplicateRate = 0.1, MaxDelay = 3,
                 ProposerCrashRate = 0, PartitionRate = 0.3, PartitionMaxSteps = 80, AcceptorJournalLossRate = 0,
