@@ -27,7 +27,8 @@ public sealed class ChaosCluster : IDisposable
     /// state, past the log (the control run's deliberately broken node); null: none.</param>
     /// <param name="spares">Nodes count+1.. that run every agent (an acceptor too) but start outside the acceptor set: they
     /// join the cluster and learn, and vote once a membership change adds them.</param>
-    public ChaosCluster(int count, string mode, string dir, KvClient kv, int? staleReadNode = null, int spares = 0)
+    /// <param name="nodeConfig">A HOCON file every node reads over its built-in configuration (<c>--extra-config</c>).</param>
+    public ChaosCluster(int count, string mode, string dir, KvClient kv, int? staleReadNode = null, int spares = 0, string? nodeConfig = null)
     {
         _kv = kv;
         string data = Path.Combine(dir, "data");
@@ -40,6 +41,7 @@ public sealed class ChaosCluster : IDisposable
             .Select(l => new NodeProcess(l with
             {
                 Acceptors = acceptors,
+                ExtraArgs = nodeConfig is null ? l.ExtraArgs : [.. l.ExtraArgs, "--extra-config", nodeConfig],
                 Environment = l.NodeId == staleReadNode
                     ? new Dictionary<string, string>(environment) { ["PAXOS_FAULT_STALE_READS"] = "on" }
                     : environment,

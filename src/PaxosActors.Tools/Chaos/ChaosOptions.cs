@@ -43,11 +43,16 @@ public sealed record ChaosOptions(
     /// Null: a session whose run seeds derive from <see cref="Seed"/>.</summary>
     public int? RunSeed { get; init; }
 
+    /// <summary>A HOCON file every node reads over its built-in configuration (<c>node --extra-config</c>), to run the same
+    /// faults against other settings (a failure detector, the split brain resolver); an absolute path. Null: none.</summary>
+    public string? NodeConfig { get; init; }
+
     /// <summary>The command line that replays the run of <paramref name="seed"/> with a fault phase of <paramref name="phase"/>.</summary>
     public string ReplayCommand(int seed, TimeSpan phase) =>
         $"paxos-tools chaos --run-seed {seed} --duration {phase.TotalSeconds:0} --nodes {Nodes} --spares {SpareNodes} --mode {Mode} --clients {Clients} --keys {Keys}" +
         $" --min-ops {MinOps}" +
         (Faults is { } f ? $" --faults {string.Join(",", f)}" : "") +
         (Target is { } t ? $" --target {t}" : "") +
-        (StaleReadNode is { } s ? $" --stale-reads-node {s}" : "");
+        (StaleReadNode is { } s ? $" --stale-reads-node {s}" : "") +
+        (NodeConfig is { } c ? $" --node-config {c}" : "");
 }

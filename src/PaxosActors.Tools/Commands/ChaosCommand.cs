@@ -12,11 +12,18 @@ namespace PaxosActors.Tools.Commands;
 /// </summary>
 public static class ChaosCommand
 {
-    public static async Task<int> RunAsync(string[] args)
+    private static string ExistingFile(string file)
+    {
+        string path = Path.GetFullPath(file);
+        return File.Exists(path) ? path : throw new UsageException($"--node-config {path}: no such file");
+    }
+
+    /// <summary>The session the command line asks for; a <see cref="UsageException"/> saying what is wrong otherwise.</summary>
+    public static ChaosOptions Parse(string[] args)
     {
         var cl = new CommandLine(args);
         cl.AllowOnly("duration", "seed", "nodes", "clients", "out", "mode", "run-seconds", "keys", "min-ops", "faults", "target",
-            "stale-reads-node", "run-seed", "spares");
+            "stale-reads-node", "run-seed", "spares", "node-config");
         int nodes = cl.GetInt("nodes", 3, 3, 5);
         if (nodes is not (3 or 5)) throw new UsageException("--nodes is 3 or 5");
         string mode = cl.Get("mode", "multi");
@@ -28,7 +35,7 @@ public static class ChaosCommand
             if (faults.Count == 0 || faults.Any(f => !FaultKinds.All.Contains(f)))
                 throw new UsageException($"--faults is a comma-separated list of {string.Join(", ", FaultKinds.All)}");
         }
-        var options = new ChaosOptions(
+        return new ChaosOptions(
             TimeSpan.FromSeconds(cl.GetInt("duration", 60, 5)), cl.GetInt("seed", Environment.TickCount & 0xFFFF, 0),
             nodes, cl.GetInt("clients", 4, 1, 64), cl.Get("out", "./chaos-out"), mode,
             cl.GetInt("run-seconds", 60, 5, 3600), cl.GetInt("keys", 8, 1, 1000))
@@ -39,13 +46,22 @@ public static class ChaosCommand
             StaleReadNode = cl.Get("stale-reads-node") is null ? null : cl.GetInt("stale-reads-node", 1, 1, nodes),
             RunSeed = cl.Get("run-seed") is null ? null : cl.GetInt("run-seed", 1, 0),
             Spares = cl.Get("spares") is null ? null : cl.GetInt("spares", 0, 0, 2),
+            NodeConfig = cl.Get("node-config") is { } file ? ExistingFile(file) : null,
         };
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = Parse(args);
+        int nodes = options.Nodes;
+        string mode = options.Mode;
         using var stopping = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopping.Cancel(); };
         Console.WriteLine((options.RunSeed is { } run ? $"chaos: one run, seed {run} (replay)" : $"chaos: seed {options.Seed}") +
                           $", {options.Duration.TotalSeconds:0} s of faults, {nodes} nodes ({mode})" +
                           (options.SpareNodes > 0 ? $" and {options.SpareNodes} spare{(options.SpareNodes > 1 ? "s" : "")} outside the acceptor set" : "") +
-                          (options.MembershipChanges ? ", membership changes on" : "") + ", " +
+                          (options.MembershipChanges ? ", membership changes on" : "") +
+                          (options.NodeConfig is { } config ? $", every node reads {config}" : "") + ", " +
                           $"{options.Clients} clients, output in {Path.GetFullPath(options.Out)}");
         ChaosSummary summary;
         try
