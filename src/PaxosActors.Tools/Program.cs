@@ -37,6 +37,7 @@ public static class Program
               chaos [--duration SECONDS] [--seed N] [--nodes 3|5] [--clients N] [--out DIR] [--mode multi|basic]
                     [--run-seconds S] [--keys K] [--min-ops N] [--faults kill,pause,isolate,split,combo,member]
                     [--spares S] [--target NODE] [--stale-reads-node NODE] [--run-seed R] [--node-config FILE]
+                    [--log-level DEBUG|INFO|WARNING|ERROR]
                   Fault injection: fresh clusters of node processes under SIGKILL, SIGSTOP, partitions and changes
                   of the acceptor set (member: remove and re-add, replace by a spare and swap back; --spares S
                   nodes start outside the set, 1 by default with member) while clients write, read and cas;
@@ -45,7 +46,8 @@ public static class Program
                   exits 1 if a run failed: an anomaly, a key the checker did not finish, a fault not confirmed,
                   or fewer than N (100) client operations ok in a run. --run-seed R replays one run (its fault
                   phase is SECONDS); --stale-reads-node makes that node read past the log (the control run);
-                  --node-config: a HOCON file every node reads over its built-in configuration.
+                  --node-config: a HOCON file every node reads over its built-in configuration; --log-level:
+                  the nodes' (WARNING; INFO shows the cluster's joins).
 
               bench [--endpoints URL,...] [--nodes N] [--mode multi|basic] [--workers N] [--duration S] [--warmup S]
                     [--value-size B] [--keys K] [--read-ratio R] [--timeout-ms T] [--seed N] [--json-only]

@@ -6,7 +6,7 @@ namespace PaxosActors.Chaos.Tests;
 /// <summary>
 /// <c>chaos --node-config FILE</c>: the same faults against other node settings (a failure detector, the split brain
 /// resolver). Every node is started with <c>--extra-config FILE</c>, a replay command keeps it, and a file that is not
-/// there is refused before anything starts. No process is started here.
+/// there is refused before anything starts; <c>--log-level</c> likewise. No process is started here.
 /// </summary>
 public sealed class ChaosOptionsSpecs : IDisposable
 {
@@ -44,6 +44,22 @@ public sealed class ChaosOptionsSpecs : IDisposable
         using var http = new HttpClient();
         using var cluster = new ChaosCluster(3, "multi", Path.Combine(_dir, "run"), new KvClient(http));
         foreach (var node in cluster.Nodes) Assert.Empty(node.Launch.ExtraArgs);
+    }
+
+    [Fact]
+    public void Log_level_reaches_every_node_and_the_replay_command_and_defaults_to_warning()
+    {
+        var info = ChaosCommand.Parse(["--seed", "7", "--log-level", "info"]);
+        var plain = ChaosCommand.Parse(["--seed", "7"]);
+
+        Assert.Equal("INFO", info.LogLevel);
+        Assert.EndsWith(" --log-level INFO", info.ReplayCommand(42, TimeSpan.FromSeconds(60)));
+        Assert.Equal("WARNING", plain.LogLevel);
+        Assert.DoesNotContain("--log-level", plain.ReplayCommand(42, TimeSpan.FromSeconds(60)));
+        using var http = new HttpClient();
+        using var cluster = new ChaosCluster(3, "multi", Path.Combine(_dir, "run"), new KvClient(http), logLevel: info.LogLevel);
+        foreach (var node in cluster.Nodes) Assert.Equal("INFO", node.Launch.LogLevel);
+        Assert.Throws<PaxosActors.Node.UsageException>(() => ChaosCommand.Parse(["--log-level", "chatty"]));
     }
 
     [Fact]

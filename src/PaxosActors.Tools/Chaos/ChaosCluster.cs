@@ -28,7 +28,9 @@ public sealed class ChaosCluster : IDisposable
     /// <param name="spares">Nodes count+1.. that run every agent (an acceptor too) but start outside the acceptor set: they
     /// join the cluster and learn, and vote once a membership change adds them.</param>
     /// <param name="nodeConfig">A HOCON file every node reads over its built-in configuration (<c>--extra-config</c>).</param>
-    public ChaosCluster(int count, string mode, string dir, KvClient kv, int? staleReadNode = null, int spares = 0, string? nodeConfig = null)
+    /// <param name="logLevel">The nodes' Akka log level (<c>--log-level</c>).</param>
+    public ChaosCluster(int count, string mode, string dir, KvClient kv, int? staleReadNode = null, int spares = 0, string? nodeConfig = null,
+        string logLevel = ChaosOptions.DefaultLogLevel)
     {
         _kv = kv;
         string data = Path.Combine(dir, "data");
@@ -37,7 +39,7 @@ public sealed class ChaosCluster : IDisposable
         var environment = new Dictionary<string, string> { ["PAXOS_FAULT_INJECTION"] = "on", ["DOTNET_gcServer"] = "0" };
         FirstAcceptors = Enumerable.Range(1, count).ToList();
         string acceptors = string.Join(",", FirstAcceptors);
-        Nodes = NodeLaunch.LoopbackCluster(FreePorts.Take(count + spares), FreePorts.Take(count + spares), data, mode, "WARNING")
+        Nodes = NodeLaunch.LoopbackCluster(FreePorts.Take(count + spares), FreePorts.Take(count + spares), data, mode, logLevel)
             .Select(l => new NodeProcess(l with
             {
                 Acceptors = acceptors,

@@ -47,6 +47,13 @@ public sealed record ChaosOptions(
     /// faults against other settings (a failure detector, the split brain resolver); an absolute path. Null: none.</summary>
     public string? NodeConfig { get; init; }
 
+    /// <summary>The nodes' default <see cref="LogLevel"/>: their logs show faults, decisions and errors, not every join.</summary>
+    public const string DefaultLogLevel = "WARNING";
+
+    /// <summary>The nodes' Akka log level (<c>node --log-level</c>, which wins over <see cref="NodeConfig"/>): INFO shows the
+    /// cluster's joins, welcomes and leader moves, to see where a rejoin waits.</summary>
+    public string LogLevel { get; init; } = DefaultLogLevel;
+
     /// <summary>The command line that replays the run of <paramref name="seed"/> with a fault phase of <paramref name="phase"/>.</summary>
     public string ReplayCommand(int seed, TimeSpan phase) =>
         $"paxos-tools chaos --run-seed {seed} --duration {phase.TotalSeconds:0} --nodes {Nodes} --spares {SpareNodes} --mode {Mode} --clients {Clients} --keys {Keys}" +
@@ -54,5 +61,6 @@ public sealed record ChaosOptions(
         (Faults is { } f ? $" --faults {string.Join(",", f)}" : "") +
         (Target is { } t ? $" --target {t}" : "") +
         (StaleReadNode is { } s ? $" --stale-reads-node {s}" : "") +
-        (NodeConfig is { } c ? $" --node-config {c}" : "");
+        (NodeConfig is { } c ? $" --node-config {c}" : "") +
+        (LogLevel != DefaultLogLevel ? $" --log-level {LogLevel}" : "");
 }

@@ -60,7 +60,7 @@ public sealed class ChaosRun(ChaosOptions options, int index, int seed, TimeSpan
         int finalReads = 0;
         TimeSpan? served = null, converged = null;
         CheckSummary? summary = null;
-        using (var cluster = new ChaosCluster(options.Nodes, options.Mode, dir, kv, options.StaleReadNode, options.SpareNodes, options.NodeConfig))
+        using (var cluster = new ChaosCluster(options.Nodes, options.Mode, dir, kv, options.StaleReadNode, options.SpareNodes, options.NodeConfig, options.LogLevel))
         {
             // Its own stream: the other faults' draws, and the clients', are those of a run without membership changes.
             var membership = options.MembershipChanges

@@ -18,12 +18,16 @@ public static class ChaosCommand
         return File.Exists(path) ? path : throw new UsageException($"--node-config {path}: no such file");
     }
 
+    private static string LogLevelOf(string level) =>
+        level.ToUpperInvariant() is "DEBUG" or "INFO" or "WARNING" or "ERROR" ? level.ToUpperInvariant()
+            : throw new UsageException($"--log-level is DEBUG, INFO, WARNING or ERROR, not {level}");
+
     /// <summary>The session the command line asks for; a <see cref="UsageException"/> saying what is wrong otherwise.</summary>
     public static ChaosOptions Parse(string[] args)
     {
         var cl = new CommandLine(args);
         cl.AllowOnly("duration", "seed", "nodes", "clients", "out", "mode", "run-seconds", "keys", "min-ops", "faults", "target",
-            "stale-reads-node", "run-seed", "spares", "node-config");
+            "stale-reads-node", "run-seed", "spares", "node-config", "log-level");
         int nodes = cl.GetInt("nodes", 3, 3, 5);
         if (nodes is not (3 or 5)) throw new UsageException("--nodes is 3 or 5");
         string mode = cl.Get("mode", "multi");
@@ -47,6 +51,7 @@ public static class ChaosCommand
             RunSeed = cl.Get("run-seed") is null ? null : cl.GetInt("run-seed", 1, 0),
             Spares = cl.Get("spares") is null ? null : cl.GetInt("spares", 0, 0, 2),
             NodeConfig = cl.Get("node-config") is { } file ? ExistingFile(file) : null,
+            LogLevel = LogLevelOf(cl.Get("log-level", ChaosOptions.DefaultLogLevel)),
         };
     }
 
