@@ -211,14 +211,8 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData(3368)]
     [InlineData(4196)]
     [InlineData(4258)]
-    public void Reads_that_skip_the_membership_check_are_caught_on_seeds_that_reach_the_race_which_pass_with_it(int seed)
-    {
-        var config = ScheduleFor(Mutation.ReadsSkipMembershipCheck, seed);
-        var caught = Assert.Throws<SimulationFailure>(() => new SimulatedCluster(seed, config with { Mutation = Mutation.ReadsSkipMembershipCheck }).Run());
-        Assert.Contains("stale read", caught.Message);
-        output.WriteLine(caught.Message);
-        new SimulatedCluster(seed, config).Run();
-    }
+    public void Reads_that_skip_the_membership_check_are_caught_on_seeds_that_reach_the_race_which_pass_with_it(int seed) =>
+        CaughtOnlyWith(Mutation.ReadsSkipMembershipCheck, seed, "stale read");
 
     /// <summary>The negative control of "a change takes effect at most once" (the check in SimulatedCluster.CheckAgreement):
     /// with changes matched by their set alone, a copy of "A -> B" chosen after B -> A finds A again and re-applies. It
@@ -237,11 +231,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData(32)]
     public void Changes_matched_by_their_set_alone_are_caught_applying_twice_on_seeds_that_reach_A_B_A_and_pass_with_epochs(int seed)
     {
-        var config = ScheduleFor(Mutation.ChangesMatchedByValue, seed);
-        var caught = Assert.Throws<SimulationFailure>(() => new SimulatedCluster(seed, config with { Mutation = Mutation.ChangesMatchedByValue }).Run());
-        Assert.Contains("reconfiguration applied twice", caught.Message);
-        output.WriteLine(caught.Message);
-        var result = new SimulatedCluster(seed, config).Run();
+        var result = CaughtOnlyWith(Mutation.ChangesMatchedByValue, seed, "reconfiguration applied twice");
         Assert.True(result.ChangesChosenAgain > 0, "the schedule chose no copy of a change: it no longer reaches the case");
     }
 
@@ -265,6 +255,17 @@ public sealed class SimulationTests(ITestOutputHelper output)
 
     /// <summary>Replays one seed with its trace: the sweep's schedule, or with PAXOS_SIM_SCHEDULE=&lt;mutation&gt; the schedule
     /// of that negative control (unmutated; PAXOS_SIM_MUTATE=1 applies the mutation too).</summary>
+    /// <summary>A pinned seed of <paramref name="mutation"/>'s schedule: with the mutation the run fails as
+    /// <paramref name="caughtAs"/>; without it the same schedule passes (its result is returned).</summary>
+    private SimulationResult CaughtOnlyWith(Mutation mutation, int seed, string caughtAs)
+    {
+        var config = ScheduleFor(mutation, seed);
+        var caught = Assert.Throws<SimulationFailure>(() => new SimulatedCluster(seed, config with { Mutation = mutation }).Run());
+        Assert.Contains(caughtAs, caught.Message);
+        output.WriteLine(caught.Message);
+        return new SimulatedCluster(seed, config).Run();
+    }
+
     private void ReplayOne(int seed)
     {
         var config = SimulationConfig.ForSeed(seed);
