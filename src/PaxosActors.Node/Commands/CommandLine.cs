@@ -33,6 +33,15 @@ public sealed class CommandLine
         return n;
     }
 
+    /// <summary>The full path of the file <c>--name</c> names, or null if the option is absent; a usage error naming the
+    /// path if no such file exists.</summary>
+    public string? GetExistingFile(string name)
+    {
+        if (Get(name) is not { } given) return null;
+        string path = Path.GetFullPath(given);
+        return File.Exists(path) ? path : throw new UsageException($"--{name} {path}: no such file");
+    }
+
     public void AllowOnly(params string[] names)
     {
         foreach (var k in _options.Keys)

@@ -46,8 +46,7 @@ public sealed record BenchOptions
                 throw new UsageException($"--endpoints: '{e}' is not a URL like http://127.0.0.1:8081");
         if (endpoints.Count > 0 && (cl.Has("nodes") || cl.Has("mode") || cl.Has("node-config")))
             throw new UsageException("--nodes, --mode and --node-config start a cluster; they do not go with --endpoints");
-        string? nodeConfig = cl.Get("node-config") is { } f ? Path.GetFullPath(f) : null;
-        if (nodeConfig is not null && !File.Exists(nodeConfig)) throw new UsageException($"--node-config {nodeConfig}: no such file");
+        string? nodeConfig = cl.GetExistingFile("node-config");
         string mode = cl.Get("mode", "multi");
         if (mode is not ("multi" or "basic")) throw new UsageException("--mode is multi or basic");
         return new BenchOptions

@@ -12,12 +12,6 @@ namespace PaxosActors.Tools.Commands;
 /// </summary>
 public static class ChaosCommand
 {
-    private static string ExistingFile(string file)
-    {
-        string path = Path.GetFullPath(file);
-        return File.Exists(path) ? path : throw new UsageException($"--node-config {path}: no such file");
-    }
-
     private static string LogLevelOf(string level) =>
         level.ToUpperInvariant() is "DEBUG" or "INFO" or "WARNING" or "ERROR" ? level.ToUpperInvariant()
             : throw new UsageException($"--log-level is DEBUG, INFO, WARNING or ERROR, not {level}");
@@ -50,7 +44,7 @@ public static class ChaosCommand
             StaleReadNode = cl.Get("stale-reads-node") is null ? null : cl.GetInt("stale-reads-node", 1, 1, nodes),
             RunSeed = cl.Get("run-seed") is null ? null : cl.GetInt("run-seed", 1, 0),
             Spares = cl.Get("spares") is null ? null : cl.GetInt("spares", 0, 0, 2),
-            NodeConfig = cl.Get("node-config") is { } file ? ExistingFile(file) : null,
+            NodeConfig = cl.GetExistingFile("node-config"),
             LogLevel = LogLevelOf(cl.Get("log-level", ChaosOptions.DefaultLogLevel)),
         };
     }
