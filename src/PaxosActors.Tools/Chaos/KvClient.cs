@@ -28,7 +28,7 @@ public sealed class KvClient(HttpClient http)
             // A read changes nothing: any failure can be left out of the history.
             return Outcome.Fail($"{(int)resp.StatusCode} {await ErrorText(resp, ct)}");
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        catch (Exception e) when (IsNetworkFailure(e))
         {
             return Outcome.Fail(Describe(e));
         }
@@ -43,7 +43,7 @@ public sealed class KvClient(HttpClient http)
             if (resp.StatusCode == HttpStatusCode.NoContent) return Outcome.Okay(value);
             return await Refused(resp, ct);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        catch (Exception e) when (IsNetworkFailure(e))
         {
             return Unsent(e) ? Outcome.Fail(Describe(e)) : Outcome.Unknown(Describe(e));
         }
@@ -60,7 +60,7 @@ public sealed class KvClient(HttpClient http)
             if (resp.StatusCode == HttpStatusCode.Conflict) return Outcome.Okay(false);
             return await Refused(resp, ct);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        catch (Exception e) when (IsNetworkFailure(e))
         {
             return Unsent(e) ? Outcome.Fail(Describe(e)) : Outcome.Unknown(Describe(e));
         }
@@ -83,7 +83,7 @@ public sealed class KvClient(HttpClient http)
                     ? a.EnumerateArray().Select(e => e.GetInt32()).Order().ToList()
                     : null);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or JsonException)
+        catch (Exception e) when (IsNetworkFailure(e) || e is JsonException)
         {
             return null;
         }
@@ -102,7 +102,7 @@ public sealed class KvClient(HttpClient http)
             var answer = await resp.Content.ReadFromJsonAsync<JsonElement>(cts.Token);
             return answer.TryGetProperty("applied", out var a) && a.ValueKind == JsonValueKind.True ? null : $"applied: false ({answer})";
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or JsonException)
+        catch (Exception e) when (IsNetworkFailure(e) || e is JsonException)
         {
             ct.ThrowIfCancellationRequested();
             return Describe(e);
@@ -129,11 +129,17 @@ public sealed class KvClient(HttpClient http)
             string s = await resp.Content.ReadAsStringAsync(ct);
             return s.Length > 200 ? s[..200] : s;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        catch (Exception e) when (IsNetworkFailure(e))
         {
             return "";
         }
     }
+
+    /// <summary>What a call to a node that is dying, paused or cut off throws. A bare <see cref="SocketException"/> among
+    /// them: HttpClient lets one out of its connection setup when the peer resets the socket at that moment (seen in a
+    /// chaos run: "Transport endpoint is not connected" from <c>Socket.RemoteEndPoint</c>, which ended the session).</summary>
+    internal static bool IsNetworkFailure(Exception e) =>
+        e is HttpRequestException or TaskCanceledException or IOException or SocketException;
 
     /// <summary>Connection refused: the request never left, so it certainly did not happen.</summary>
     private static bool Unsent(Exception e) =>

@@ -70,7 +70,7 @@ public sealed class MembersClient(HttpClient http, HttpClient changes)
             using var doc = JsonDocument.Parse(await resp.Content.ReadAsStringAsync(cts.Token));
             return MembersView.Parse(doc.RootElement);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or JsonException or KeyNotFoundException
+        catch (Exception e) when (KvClient.IsNetworkFailure(e) || e is JsonException or KeyNotFoundException
                                       or InvalidOperationException)
         {
             ct.ThrowIfCancellationRequested();
@@ -121,7 +121,7 @@ public sealed class MembersClient(HttpClient http, HttpClient changes)
                     return new MemberChangeOutcome(ChangeAnswer.Unknown, status, null, shortText);
             }
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        catch (Exception e) when (KvClient.IsNetworkFailure(e))
         {
             ct.ThrowIfCancellationRequested();
             string what = e is TaskCanceledException ? $"no answer within {ChangeTimeout.TotalSeconds:0} s" : e.Message;
